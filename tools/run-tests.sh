@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Runs every test suite twice: a plain build with -Werror, and a build under
+# AddressSanitizer + UndefinedBehaviorSanitizer. Installs the Debian packages
+# it needs first when run as root on a machine that lacks them. Prints
+# "N passed, N failed" (both builds together) as its last line and exits
+# non-zero if anything failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" = 0 ] && ! dpkg -s $(cat tools/packages.txt) >/dev/null 2>&1; then
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update && apt-get install -y --no-install-recommends $(cat tools/packages.txt) || exit 2
+fi
+
+status=0
+run_build() { # name, meson options...
+	local dir=$1; shift
+	if [ ! -f "$dir/build.ninja" ]; then
+		meson setup "$dir" "$@" || return 2
+	else
+		meson setup --reconfigure "$dir" "$@" >/dev/null || return 2
+	fi
+	ninja -C "$dir" || return 2
+	meson test -C "$dir" --print-errorlogs --num-processes 2 || status=1
+}
+
+run_build build-ci -Dwerror=true || status=2
+# The sanitizer build runs every suite but the container boot (slow, and the
+# binary under test there is the plain one).
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	run_build build-ci-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
+	-Dsystemd_tests=disabled || status=2
+
+python3 - <<'PY'
+import json, sys
+passed = failed = 0
+for d in ("build-ci", "build-ci-asan"):
+    try:
+        with open(f"{d}/meson-logs/testlog.json") as f:
+            for line in f:
+                line = line.strip()
+                if not line:
+                    continue
+                r = json.loads(line)
+                if r.get("result") in ("OK", "EXPECTEDFAIL", "SKIP"):
+                    passed += r.get("result") != "SKIP"
+                else:
+                    failed += 1
+    except FileNotFoundError:
+        failed += 1
+print(f"{passed} passed, {failed} failed")
+PY
+exit $status
