@@ -36,12 +36,12 @@ def raise_fd_limit():
 
 async def serve(args, app):
     server = Server(app)
-    port = await server.start(args.port)
-    print('listening on http://127.0.0.1:%d' % port, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    port = await server.start(args.port)
+    print('listening on http://127.0.0.1:%d' % port, flush=True)
     await stop.wait()
     server.close()
 
