@@ -12,6 +12,12 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+try:
+    import boto3  # noqa: F401
+except ImportError:
+    print('SKIP: boto3 is not installed')
+    sys.exit(77)
+
 from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError  # noqa: E402
 
 import gen_scenario  # noqa: E402
