@@ -1,0 +1,315 @@
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "lib/awsconfig.h"
+#include "lib/endpoints.h"
+#include "lib/error.h"
+
+static char tmpdir[] = "/tmp/akr-endpoints-XXXXXX";
+static char config_path[256];
+
+static const char *const env_vars[] = {
+	"AWS_ENDPOINT_URL",        "AWS_ENDPOINT_URL_STS",     "AWS_ENDPOINT_URL_IAM",
+	"AWS_ENDPOINT_URL_ORGANIZATIONS", "AWS_ENDPOINT_URL_SES", "AWS_ENDPOINT_URL_SESV2",
+	"AWS_ENDPOINT_URL_SNS",    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_PROFILE",
+	"AWS_CONFIG_FILE",         "AWS_SHARED_CREDENTIALS_FILE",
+};
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "we");
+
+	assert_non_null(f);
+	assert_true(fputs(text, f) >= 0);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void write_config(const char *text)
+{
+	write_file(config_path, text);
+	assert_int_equal(setenv("AWS_CONFIG_FILE", config_path, 1), 0);
+}
+
+static int setup(void **state)
+{
+	for (size_t i = 0; i < ELEMENTSOF(env_vars); i++)
+		unsetenv(env_vars[i]);
+	snprintf(config_path, sizeof(config_path), "%s/config", tmpdir);
+	unlink(config_path);
+	/* Never read the real ~/.aws of whoever runs the tests. */
+	setenv("HOME", tmpdir, 1);
+	return 0;
+}
+
+static void resolve_ok(struct akr_endpoints *e, const char *region, const char *profile)
+{
+	struct akr_error err;
+
+	akr_error_clear(&err);
+	assert_int_equal(akr_endpoints_resolve(e, region, profile, &err), 0);
+}
+
+static void test_defaults(void **state)
+{
+	struct akr_endpoints e;
+
+	resolve_ok(&e, "eu-west-1", NULL);
+	assert_string_equal(e.url[AKR_SERVICE_STS], "https://sts.eu-west-1.amazonaws.com");
+	assert_string_equal(e.signing_region[AKR_SERVICE_STS], "eu-west-1");
+	assert_string_equal(e.url[AKR_SERVICE_IAM], "https://iam.amazonaws.com");
+	assert_string_equal(e.signing_region[AKR_SERVICE_IAM], "us-east-1");
+	assert_string_equal(e.url[AKR_SERVICE_ORGANIZATIONS],
+			    "https://organizations.us-east-1.amazonaws.com");
+	assert_string_equal(e.signing_region[AKR_SERVICE_ORGANIZATIONS], "us-east-1");
+	assert_string_equal(e.url[AKR_SERVICE_SES], "https://email.eu-west-1.amazonaws.com");
+	assert_string_equal(e.signing_region[AKR_SERVICE_SES], "eu-west-1");
+	assert_string_equal(e.url[AKR_SERVICE_SNS], "https://sns.eu-west-1.amazonaws.com");
+	for (int s = 0; s < _AKR_SERVICE_MAX; s++)
+		assert_false(e.custom[s]);
+	akr_endpoints_done(&e);
+	akr_endpoints_done(&e);
+}
+
+static void test_env_global_and_specific(void **state)
+{
+	struct akr_endpoints e;
+
+	setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4566/", 1);
+	setenv("AWS_ENDPOINT_URL_IAM", "https://iam.fake.test:8443/prefix//", 1);
+	setenv("AWS_ENDPOINT_URL_SESV2", "http://[::1]:9000", 1);
+	resolve_ok(&e, "eu-central-1", NULL);
+	for (int s = 0; s < _AKR_SERVICE_MAX; s++) {
+		assert_true(e.custom[s]);
+		/* Custom endpoints sign with the client's region, IAM included. */
+		assert_string_equal(e.signing_region[s], "eu-central-1");
+	}
+	assert_string_equal(e.url[AKR_SERVICE_STS], "http://127.0.0.1:4566");
+	assert_string_equal(e.url[AKR_SERVICE_ORGANIZATIONS], "http://127.0.0.1:4566");
+	assert_string_equal(e.url[AKR_SERVICE_IAM], "https://iam.fake.test:8443/prefix");
+	assert_string_equal(e.url[AKR_SERVICE_SES], "http://[::1]:9000");
+	akr_endpoints_done(&e);
+}
+
+static const char services_config[] =
+	"# comment\n"
+	"[default]\n"
+	"region = us-west-2\n"
+	"\n"
+	"[profile fake]\n"
+	"Services = fake-endpoints\n"
+	"endpoint_url = http://profile.example:1/\n"
+	"\n"
+	"[services fake-endpoints]\n"
+	"iam =\n"
+	"  endpoint_url = http://127.0.0.1:4566\n"
+	"sns =\n"
+	"  ENDPOINT_URL = http://127.0.0.1:4577\n"
+	"  other = x\n"
+	"[sso-session x]\n"
+	"sso_region = us-east-1\n"
+	"[profile other]\n"
+	"services = fake-endpoints\n";
+
+static void test_config_file(void **state)
+{
+	struct akr_endpoints e;
+
+	write_config(services_config);
+
+	/* The default profile has neither services nor endpoint_url. */
+	resolve_ok(&e, "us-east-1", NULL);
+	assert_false(e.custom[AKR_SERVICE_IAM]);
+	akr_endpoints_done(&e);
+
+	/* services section > profile endpoint_url > default. */
+	setenv("AWS_PROFILE", "fake", 1);
+	resolve_ok(&e, "eu-west-1", NULL);
+	assert_string_equal(e.url[AKR_SERVICE_IAM], "http://127.0.0.1:4566");
+	assert_string_equal(e.signing_region[AKR_SERVICE_IAM], "eu-west-1");
+	assert_string_equal(e.url[AKR_SERVICE_SNS], "http://127.0.0.1:4577");
+	assert_string_equal(e.url[AKR_SERVICE_STS], "http://profile.example:1");
+	assert_true(e.custom[AKR_SERVICE_STS]);
+	akr_endpoints_done(&e);
+
+	/* An explicit profile beats $AWS_PROFILE. */
+	resolve_ok(&e, "eu-west-1", "other");
+	assert_string_equal(e.url[AKR_SERVICE_IAM], "http://127.0.0.1:4566");
+	assert_string_equal(e.url[AKR_SERVICE_STS], "https://sts.eu-west-1.amazonaws.com");
+	assert_false(e.custom[AKR_SERVICE_STS]);
+	akr_endpoints_done(&e);
+
+	/* The environment beats the file, the specific variable first. */
+	setenv("AWS_ENDPOINT_URL", "http://env.example", 1);
+	setenv("AWS_ENDPOINT_URL_SNS", "http://sns.env.example", 1);
+	resolve_ok(&e, "eu-west-1", NULL);
+	assert_string_equal(e.url[AKR_SERVICE_IAM], "http://env.example");
+	assert_string_equal(e.url[AKR_SERVICE_SNS], "http://sns.env.example");
+	akr_endpoints_done(&e);
+
+	/* And the switch that turns all of it off. */
+	setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true", 1);
+	resolve_ok(&e, "eu-west-1", NULL);
+	assert_string_equal(e.url[AKR_SERVICE_IAM], "https://iam.amazonaws.com");
+	assert_string_equal(e.signing_region[AKR_SERVICE_IAM], "us-east-1");
+	assert_string_equal(e.url[AKR_SERVICE_SNS], "https://sns.eu-west-1.amazonaws.com");
+	for (int s = 0; s < _AKR_SERVICE_MAX; s++)
+		assert_false(e.custom[s]);
+	akr_endpoints_done(&e);
+}
+
+static void test_config_ignore_setting(void **state)
+{
+	struct akr_endpoints e;
+
+	write_config("[default]\nendpoint_url = http://x.example\n"
+		     "ignore_configured_endpoint_urls = True\n");
+	resolve_ok(&e, "us-east-1", NULL);
+	assert_false(e.custom[AKR_SERVICE_STS]);
+	akr_endpoints_done(&e);
+	/* The environment variable decides when set. */
+	setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "false", 1);
+	resolve_ok(&e, "us-east-1", NULL);
+	assert_true(e.custom[AKR_SERVICE_STS]);
+	akr_endpoints_done(&e);
+}
+
+static void expect_bad_env(const char *var, const char *url)
+{
+	struct akr_endpoints e = { 0 };
+	struct akr_error err;
+
+	setenv(var, url, 1);
+	akr_error_clear(&err);
+	assert_int_equal(akr_endpoints_resolve(&e, "us-east-1", NULL, &err), -EINVAL);
+	assert_non_null(strstr(err.message, var));
+	assert_null(e.url[0]);
+	unsetenv(var);
+}
+
+static void test_invalid_urls(void **state)
+{
+	struct akr_endpoints e = { 0 };
+	struct akr_error err;
+
+	expect_bad_env("AWS_ENDPOINT_URL_SNS", "ftp://example.com");
+	expect_bad_env("AWS_ENDPOINT_URL_SNS", "http://");
+	expect_bad_env("AWS_ENDPOINT_URL_SNS", "http:///path");
+	expect_bad_env("AWS_ENDPOINT_URL_SNS", "example.com");
+	expect_bad_env("AWS_ENDPOINT_URL", "http://a b.example");
+	expect_bad_env("AWS_ENDPOINT_URL", "http://h.example/\r\nX-Injected: 1");
+	expect_bad_env("AWS_ENDPOINT_URL", "http://h.example/?q=1");
+	expect_bad_env("AWS_ENDPOINT_URL", "http://user@h.example/");
+	expect_bad_env("AWS_ENDPOINT_URL_IAM", "http://h.example:/");
+
+	/* From the file, the error names file and line. */
+	write_config("[default]\n\nendpoint_url = gopher://x\n");
+	akr_error_clear(&err);
+	assert_int_equal(akr_endpoints_resolve(&e, "us-east-1", NULL, &err), -EINVAL);
+	assert_non_null(strstr(err.message, "/config:3"));
+	assert_non_null(strstr(err.message, "gopher://x"));
+
+	/* Syntax errors in the file, and bad regions. */
+	write_config("[default]\nno equals sign here\n");
+	akr_error_clear(&err);
+	assert_int_equal(akr_endpoints_resolve(&e, "us-east-1", NULL, &err), -EINVAL);
+	assert_non_null(strstr(err.message, "/config:2"));
+	assert_int_equal(akr_endpoints_resolve(&e, "", NULL, &err), -EINVAL);
+	assert_int_equal(akr_endpoints_resolve(&e, "us-east-1/../x", NULL, &err), -EINVAL);
+	assert_int_equal(akr_endpoints_resolve(&e, NULL, NULL, NULL), -EINVAL);
+}
+
+static void test_awsconfig_parser(void **state)
+{
+	struct akr_awsconfig *c = NULL;
+	struct akr_error err;
+	char path[300], *def = NULL;
+	unsigned line = 0;
+
+	snprintf(path, sizeof(path), "%s/credentials", tmpdir);
+	write_file(path, "[default]\r\n"
+			 "aws_access_key_id = AKIAOLD\r\n"
+			 "AWS_ACCESS_KEY_ID=AKIANEW\n"
+			 "; comment\n"
+			 "[profile x]\n"
+			 "aws_secret_access_key =  sec ret  \n");
+	assert_int_equal(akr_awsconfig_load(path, AKR_AWSCONFIG_CREDENTIALS, &c, &err), 0);
+	assert_string_equal(akr_awsconfig_get(c, "default", "aws_access_key_id", &line), "AKIANEW");
+	assert_int_equal(line, 3);
+	/* In the credentials file the section name is the profile name verbatim. */
+	assert_string_equal(akr_awsconfig_get(c, "profile x", "aws_secret_access_key", NULL),
+			    "sec ret");
+	assert_null(akr_awsconfig_get(c, "x", "aws_secret_access_key", NULL));
+	assert_true(akr_awsconfig_has_profile(c, "default"));
+	assert_false(akr_awsconfig_has_profile(c, "nope"));
+	c = akr_awsconfig_free(c);
+
+	/* In the config file "[profile default]" is the default profile too. */
+	write_config("[profile default]\nregion = eu-north-1\n[plain]\nregion = x\n");
+	assert_int_equal(akr_awsconfig_load(config_path, AKR_AWSCONFIG_CONFIG, &c, &err), 0);
+	assert_string_equal(akr_awsconfig_get(c, "default", "region", NULL), "eu-north-1");
+	assert_null(akr_awsconfig_get(c, "plain", "region", NULL));
+	c = akr_awsconfig_free(c);
+
+	/* Errors carry path:line. */
+	write_file(path, "key = outside\n");
+	akr_error_clear(&err);
+	assert_int_equal(akr_awsconfig_load(path, AKR_AWSCONFIG_CREDENTIALS, &c, &err), -EBADMSG);
+	assert_non_null(strstr(err.message, "credentials:1"));
+	write_file(path, "[a\nk=v\n");
+	assert_int_equal(akr_awsconfig_load(path, AKR_AWSCONFIG_CREDENTIALS, &c, &err), -EBADMSG);
+	write_file(path, "[a]\n  k = v\n");
+	assert_int_equal(akr_awsconfig_load(path, AKR_AWSCONFIG_CREDENTIALS, &c, &err), -EBADMSG);
+	assert_null(c);
+	snprintf(path, sizeof(path), "%s/does-not-exist", tmpdir);
+	assert_int_equal(akr_awsconfig_load(path, AKR_AWSCONFIG_CONFIG, &c, &err), -ENOENT);
+	assert_int_equal(akr_awsconfig_load(tmpdir, AKR_AWSCONFIG_CONFIG, &c, &err), -EINVAL);
+
+	/* Default paths. */
+	unsetenv("AWS_CONFIG_FILE");
+	assert_int_equal(akr_awsconfig_default_path(AKR_AWSCONFIG_CONFIG, &def), 0);
+	snprintf(path, sizeof(path), "%s/.aws/config", tmpdir);
+	assert_string_equal(def, path);
+	free(def);
+	setenv("AWS_SHARED_CREDENTIALS_FILE", "~/creds", 1);
+	assert_int_equal(akr_awsconfig_default_path(AKR_AWSCONFIG_CREDENTIALS, &def), 0);
+	snprintf(path, sizeof(path), "%s/creds", tmpdir);
+	assert_string_equal(def, path);
+	free(def);
+	assert_int_equal(akr_awsconfig_load_default(AKR_AWSCONFIG_CREDENTIALS, &c, &err), 0);
+	assert_null(c);
+
+	assert_string_equal(akr_awsconfig_profile_name(NULL), "default");
+	setenv("AWS_PROFILE", "p", 1);
+	assert_string_equal(akr_awsconfig_profile_name(""), "p");
+	assert_string_equal(akr_awsconfig_profile_name("q"), "q");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_defaults, setup),
+		cmocka_unit_test_setup(test_env_global_and_specific, setup),
+		cmocka_unit_test_setup(test_config_file, setup),
+		cmocka_unit_test_setup(test_config_ignore_setting, setup),
+		cmocka_unit_test_setup(test_invalid_urls, setup),
+		cmocka_unit_test_setup(test_awsconfig_parser, setup),
+	};
+	char cmd[300];
+	int r;
+
+	if (!mkdtemp(tmpdir))
+		return 1;
+	r = cmocka_run_group_tests(tests, NULL, NULL);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	(void)!system(cmd);
+	return r;
+}
