@@ -217,7 +217,9 @@ class App:
                 return ses.send_email_v2
             raise AwsError('NotFoundException', 'The fake serves only POST '
                            '/v2/email/outbound-emails of SESv2', 404)
-        handler = mod.ACTIONS.get(action) if mod is not None else None
+        if not action:
+            raise AwsError('MissingAction', 'The request must contain the parameter Action.')
+        handler = mod.ACTIONS.get(action)
         if handler is None:
             if protocol == JSON:
                 raise AwsError('UnknownOperationException', 'Unknown operation %s' % action)

@@ -97,6 +97,14 @@ class AuthTest(FakeTest):
             client('organizations', self.url, key='AKIAUNKNOWNUNKNOWN00').list_accounts()
         self.assertEqual(code_of(e), ('UnrecognizedClientException', 400))
 
+    def test_missing_and_unknown_action(self):
+        for params, code in (({'Version': '2010-05-08'}, b'MissingAction'),
+                             ({'Action': 'ListRoles'}, b'InvalidAction')):
+            body = query_body(**params)
+            status, _, out = raw(self.url, sign(FAKE.host, 'iam', body), body)
+            self.assertEqual(status, 400)
+            self.assertIn(b'<Code>' + code + b'</Code>', out)
+
     def test_missing_authentication(self):
         body = query_body(Action='ListUsers', Version='2010-05-08')
         status, _, out = raw(self.url, {'content-type': 'application/x-www-form-urlencoded'},
@@ -200,9 +208,12 @@ class StsOrgTest(FakeTest):
                          ['111111111111', '222222222222', '333333333333'])
         self.assertEqual(accounts[2]['Status'], 'SUSPENDED')
         self.assertEqual(accounts[2]['State'], 'SUSPENDED')
+        member = session_client('organizations', self.url, self.assume())
         with self.assertRaises(ClientError) as e:
-            session_client('organizations', self.url, self.assume()).list_accounts()
+            member.list_accounts()
         self.assertEqual(code_of(e), ('AccessDeniedException', 400))
+        # AWS docs: DescribeOrganization may be called from any account of the organization.
+        self.assertEqual(member.describe_organization()['Organization']['Id'], 'o-exampleorgid')
         mgmt = session_client('organizations', self.url, self.assume('111111111111'))
         self.assertEqual(mgmt.describe_organization()['Organization']['MasterAccountId'],
                          '111111111111')
@@ -246,7 +257,7 @@ class ServicesTest(FakeTest):
     def test_ses_records_and_rejects(self):
         ses = client('ses', self.url)
         msg = b'From: Rotator <rotator@example.com>\r\nTo: alice@example.com\r\n\r\nhello'
-        ses.send_raw_email(RawMessage={'Data': msg}, Source='rotator@example.com',
+        ses.send_raw_email(RawMessage={'Data': msg}, Source='Rotator <rotator@example.com>',
                            Destinations=['alice@example.com'],
                            ConfigurationSetName='iam-access-key-rotator-configset')
         with self.assertRaises(ClientError) as e:
@@ -412,7 +423,8 @@ class ProcessTest(unittest.TestCase):
     def test_sigterm_exits_cleanly(self):
         fake = FakeProcess()
         fake.proc.send_signal(signal.SIGTERM)
-        self.assertEqual(fake.stop(), 0)
+        self.assertEqual(fake.proc.wait(10), 0)
+        fake.stop()
 
     def test_large_generated_scenario(self):
         fake = FakeProcess()

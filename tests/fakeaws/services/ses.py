@@ -34,6 +34,7 @@ def _send(ctx, raw, source, destinations, config_set, v2=False):
     world = ctx.world
     headers = _header_parser.parsebytes(raw)
     from_header = _addresses(headers.get_all('From') or [])
+    source = email.utils.parseaddr(source)[1] if source else None
     senders = ([source] if source else []) + from_header
     if not senders:
         raise AwsError(rejected, 'Missing required header \'From\'.')
