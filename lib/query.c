@@ -1,10 +1,14 @@
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/buf.h"
+#include "lib/error.h"
 #include "lib/query.h"
 #include "lib/strutil.h"
+#include "lib/timeutil.h"
+#include "lib/xml.h"
 
 int akr_query_start(struct akr_buf *out, const char *action, const char *version)
 {
@@ -48,4 +52,63 @@ int akr_query_add_member(struct akr_buf *out, const char *prefix, size_t index, 
 	if (r == 0)
 		r = akr_str_append_uri_encoded(out, value, strlen(value), false);
 	return r;
+}
+
+int akr_query_check_root(const struct akr_xml_path *path, const char *action,
+			 struct akr_error *err)
+{
+	const char *name = akr_xml_path_name(path);
+	size_t n = strlen(action);
+
+	if (path->depth != 1)
+		return 0;
+	if (strncmp(name, action, n) != 0 || strcmp(name + n, "Response") != 0)
+		return akr_xml_fail(err, "%s answer has root element '%s'", action, name);
+	return 0;
+}
+
+int akr_query_parse_time(const char *text, const char *field, bool *seen, int64_t *ret,
+			 struct akr_error *err)
+{
+	int64_t t;
+
+	if (*seen)
+		return akr_xml_fail(err, "duplicate element '%s'", field);
+	if (akr_time_parse_iso8601(text, &t) < 0)
+		return akr_xml_fail(err, "'%s' is not an ISO 8601 time: '%.40s'", field, text);
+	*seen = true;
+	*ret = t;
+	return 0;
+}
+
+int akr_query_parse_bool(const char *text, const char *field, bool *ret, struct akr_error *err)
+{
+	if (strcmp(text, "true") == 0)
+		*ret = true;
+	else if (strcmp(text, "false") == 0)
+		*ret = false;
+	else
+		return akr_xml_fail(err, "'%s' is not a boolean: '%.20s'", field, text);
+	return 0;
+}
+
+int akr_query_grow(void **items, size_t *n, size_t size, size_t max, const char *what,
+		   struct akr_error *err)
+{
+	size_t bytes;
+	uint8_t *p;
+
+	if (*n >= max) {
+		(void)akr_xml_fail(err, "more than %zu %s in one answer", max, what);
+		return -E2BIG;
+	}
+	if (__builtin_mul_overflow(*n + 1, size, &bytes))
+		return -ENOMEM;
+	p = realloc(*items, bytes);
+	if (!p)
+		return -ENOMEM;
+	memset(p + *n * size, 0, size);
+	*items = p;
+	(*n)++;
+	return 0;
 }

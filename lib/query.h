@@ -4,6 +4,7 @@
  * RFC 3986's unreserved set (aws-wire.md §3), so that base64's '+', '/' and
  * '=' go out as %2B, %2F and %3D. */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,3 +24,23 @@ int akr_query_add_n(struct akr_buf *out, const char *name, const char *value, si
 int akr_query_add_int(struct akr_buf *out, const char *name, int64_t value);
 /** Appends "&@prefix.member.@index=@value" (list members count from 1). */
 int akr_query_add_member(struct akr_buf *out, const char *prefix, size_t index, const char *value);
+
+struct akr_error;
+struct akr_xml_path;
+
+/** For a parser's start callback: when @path is the root element, checks that
+ * it is "<@action>Response" (an <ErrorResponse> with status 200, say, is not
+ * an answer). Returns 0 or -EBADMSG with @err filled. */
+int akr_query_check_root(const struct akr_xml_path *path, const char *action,
+			 struct akr_error *err);
+/** Parses the ISO 8601 timestamp @text of element @field. Fails on a
+ * duplicate (*@seen already true) or a bad date. Returns 0 or -EBADMSG. */
+int akr_query_parse_time(const char *text, const char *field, bool *seen, int64_t *ret,
+			 struct akr_error *err);
+/** Parses "true"/"false". Returns 0 or -EBADMSG. */
+int akr_query_parse_bool(const char *text, const char *field, bool *ret, struct akr_error *err);
+/** Grows the array *@items of *@n elements of @size bytes by one zeroed
+ * element, refusing to go past @max (-E2BIG, @err filled). Returns 0,
+ * -E2BIG, -ENOMEM. */
+int akr_query_grow(void **items, size_t *n, size_t size, size_t max, const char *what,
+		   struct akr_error *err);

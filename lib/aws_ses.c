@@ -1,0 +1,156 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "lib/aws_ses.h"
+#include "lib/buf.h"
+#include "lib/query.h"
+#include "lib/strutil.h"
+#include "lib/xml.h"
+
+#define SES_VERSION "2010-12-01"
+/* Base64 grows by 4/3, percent-encoding of '+', '/', '=' by up to 3. */
+#define BODY_MAX (3u * AKR_SES_MAX_RAW_BASE64 + 64u * 1024)
+#define ANSWER_MAX (64u * 1024)
+
+static bool param_ok(const char *s)
+{
+	return s && *s && strlen(s) <= 1024 && !akr_has_control_chars(s);
+}
+
+int akr_ses_build_send_raw_email(const struct akr_ses_raw_email *m, struct akr_buf *out)
+{
+	_cleanup_buf_ struct akr_buf b64;
+	size_t b64_len;
+	char *p;
+	int n, r;
+
+	if (!m || !m->raw || m->raw_len == 0 || m->n_destinations > AKR_SES_MAX_DESTINATIONS ||
+	    (m->n_destinations && !m->destinations) || (m->source && !param_ok(m->source)) ||
+	    (m->configuration_set && *m->configuration_set && !param_ok(m->configuration_set)))
+		return -EINVAL;
+	for (size_t i = 0; i < m->n_destinations; i++)
+		if (!param_ok(m->destinations[i]))
+			return -EINVAL;
+	if (m->raw_len > (AKR_SES_MAX_RAW_BASE64 / 4) * 3)
+		return -E2BIG;
+	b64_len = 4 * ((m->raw_len + 2) / 3);
+
+	/* The message may be the one that carries a zip password. */
+	akr_buf_init(&b64, b64_len, true);
+	p = malloc(b64_len + 1);
+	if (!p)
+		return -ENOMEM;
+	n = EVP_EncodeBlock((unsigned char *)p, m->raw, (int)m->raw_len);
+	r = n >= 0 && (size_t)n == b64_len ? akr_buf_append(&b64, p, b64_len) : -EINVAL;
+	OPENSSL_cleanse(p, b64_len + 1);
+	free(p);
+	if (r < 0)
+		return r;
+
+	r = akr_query_start(out, "SendRawEmail", SES_VERSION);
+	if (r == 0)
+		r = akr_query_add_n(out, "RawMessage.Data", b64.data, b64.len);
+	if (r == 0 && m->source)
+		r = akr_query_add(out, "Source", m->source);
+	for (size_t i = 0; r == 0 && i < m->n_destinations; i++)
+		r = akr_query_add_member(out, "Destinations", i + 1, m->destinations[i]);
+	if (r == 0 && m->configuration_set && *m->configuration_set)
+		r = akr_query_add(out, "ConfigurationSetName", m->configuration_set);
+	return r;
+}
+
+static int send_start(void *userdata, const struct akr_xml_path *path, struct akr_error *err)
+{
+	return akr_query_check_root(path, "SendRawEmail", err);
+}
+
+static int send_end(void *userdata, const struct akr_xml_path *path, const char *text, size_t len,
+		    struct akr_error *err)
+{
+	char **id = userdata;
+
+	if (akr_xml_path_is(path, "*/SendRawEmailResult/MessageId"))
+		return akr_xml_dup_text(text, len, id, "MessageId", err);
+	return 0;
+}
+
+int akr_ses_parse_send_raw_email(const char *body, size_t len, char **ret_message_id,
+				 struct akr_error *reterr)
+{
+	static const struct akr_xml_handler h = { .start = send_start, .end = send_end };
+	char *id = NULL;
+	int r;
+
+	r = akr_xml_parse(body, len, NULL, &h, &id, reterr);
+	if (r >= 0 && (!id || !*id))
+		r = akr_xml_fail(reterr, "SendRawEmail answer lacks MessageId");
+	if (r < 0) {
+		free(id);
+		return r;
+	}
+	*ret_message_id = id;
+	return 0;
+}
+
+struct ses_call {
+	akr_ses_send_cb cb;
+	void *userdata;
+};
+
+static void send_done(void *userdata, int r, const char *body, size_t len,
+		      const struct akr_error *err)
+{
+	struct ses_call *call = userdata;
+	struct akr_error perr;
+	char *id = NULL;
+
+	if (r >= 0) {
+		akr_error_set(&perr, AKR_ERROR_PARSE, 0, "MalformedResponse",
+			      "cannot read the SendRawEmail answer");
+		r = akr_ses_parse_send_raw_email(body, len, &id, &perr);
+		err = r < 0 ? &perr : NULL;
+	}
+	call->cb(call->userdata, r, id, err);
+	free(id);
+	free(call);
+}
+
+int akr_ses_send_raw_email(const struct akr_aws_client *c, const struct akr_ses_raw_email *m,
+			   akr_ses_send_cb cb, void *userdata)
+{
+	_cleanup_buf_ struct akr_buf body;
+	struct akr_aws_call_desc d;
+	struct ses_call *call;
+	int r;
+
+	if (!cb)
+		return -EINVAL;
+	akr_buf_init(&body, BODY_MAX, true);
+	r = akr_ses_build_send_raw_email(m, &body);
+	if (r < 0)
+		return r;
+	call = calloc(1, sizeof(*call));
+	if (!call)
+		return -ENOMEM;
+	call->cb = cb;
+	call->userdata = userdata;
+	d = (struct akr_aws_call_desc){
+		.service = AKR_SERVICE_SES,
+		.action = "SendRawEmail",
+		.path = "/",
+		.content_type = AKR_QUERY_CONTENT_TYPE,
+		.body = (const uint8_t *)body.data,
+		.body_len = body.len,
+		.max_response_bytes = ANSWER_MAX,
+		/* A retried send after a lost answer would mail twice. */
+		.idempotent = false,
+	};
+	r = akr_aws_call(c, &d, send_done, call);
+	if (r < 0)
+		free(call);
+	return r;
+}

@@ -1,0 +1,158 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/aws_sns.h"
+#include "lib/buf.h"
+#include "lib/query.h"
+#include "lib/strutil.h"
+#include "lib/xml.h"
+
+#define SNS_VERSION "2010-03-31"
+#define BODY_MAX (3u * AKR_SNS_MAX_MESSAGE_BYTES + 16u * 1024)
+#define ANSWER_MAX (64u * 1024)
+
+int akr_sns_topic_region(const char *topic_arn, char **ret)
+{
+	const char *region, *end;
+	char *s;
+
+	if (!akr_is_arn(topic_arn, "sns"))
+		return -EINVAL;
+	/* arn:PARTITION:sns:REGION:ACCOUNT:NAME */
+	region = strchr(topic_arn + 4, ':');
+	region = strchr(region + 1, ':') + 1;
+	end = strchr(region, ':');
+	if (!end || end == region)
+		return -EINVAL;
+	s = strndup(region, (size_t)(end - region));
+	if (!s)
+		return -ENOMEM;
+	*ret = s;
+	return 0;
+}
+
+/* Characters, not bytes: count UTF-8 lead bytes. */
+static size_t utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+int akr_sns_build_publish(const struct akr_sns_publish_params *p, struct akr_buf *out)
+{
+	size_t mlen;
+	int r;
+
+	if (!p || !akr_is_arn(p->topic_arn, "sns") || !p->message)
+		return -EINVAL;
+	mlen = strlen(p->message);
+	if (mlen == 0 || mlen > AKR_SNS_MAX_MESSAGE_BYTES)
+		return -EINVAL;
+	if (p->subject && *p->subject &&
+	    (akr_has_control_chars(p->subject) || utf8_chars(p->subject) > AKR_SNS_MAX_SUBJECT_CHARS))
+		return -EINVAL;
+	r = akr_query_start(out, "Publish", SNS_VERSION);
+	if (r == 0)
+		r = akr_query_add(out, "TopicArn", p->topic_arn);
+	if (r == 0 && p->subject && *p->subject)
+		r = akr_query_add(out, "Subject", p->subject);
+	if (r == 0)
+		r = akr_query_add_n(out, "Message", p->message, mlen);
+	return r;
+}
+
+static int publish_start(void *userdata, const struct akr_xml_path *path, struct akr_error *err)
+{
+	return akr_query_check_root(path, "Publish", err);
+}
+
+static int publish_end(void *userdata, const struct akr_xml_path *path, const char *text,
+		       size_t len, struct akr_error *err)
+{
+	char **id = userdata;
+
+	if (akr_xml_path_is(path, "*/PublishResult/MessageId"))
+		return akr_xml_dup_text(text, len, id, "MessageId", err);
+	return 0;
+}
+
+int akr_sns_parse_publish(const char *body, size_t len, char **ret_message_id,
+			  struct akr_error *reterr)
+{
+	static const struct akr_xml_handler h = { .start = publish_start, .end = publish_end };
+	char *id = NULL;
+	int r;
+
+	r = akr_xml_parse(body, len, NULL, &h, &id, reterr);
+	if (r >= 0 && (!id || !*id))
+		r = akr_xml_fail(reterr, "Publish answer lacks MessageId");
+	if (r < 0) {
+		free(id);
+		return r;
+	}
+	*ret_message_id = id;
+	return 0;
+}
+
+struct sns_call {
+	akr_sns_publish_cb cb;
+	void *userdata;
+};
+
+static void publish_done(void *userdata, int r, const char *body, size_t len,
+			 const struct akr_error *err)
+{
+	struct sns_call *call = userdata;
+	struct akr_error perr;
+	char *id = NULL;
+
+	if (r >= 0) {
+		akr_error_set(&perr, AKR_ERROR_PARSE, 0, "MalformedResponse",
+			      "cannot read the Publish answer");
+		r = akr_sns_parse_publish(body, len, &id, &perr);
+		err = r < 0 ? &perr : NULL;
+	}
+	call->cb(call->userdata, r, id, err);
+	free(id);
+	free(call);
+}
+
+int akr_sns_publish(const struct akr_aws_client *c, const struct akr_sns_publish_params *p,
+		    akr_sns_publish_cb cb, void *userdata)
+{
+	_cleanup_buf_ struct akr_buf body;
+	struct akr_aws_call_desc d;
+	struct sns_call *call;
+	int r;
+
+	if (!cb)
+		return -EINVAL;
+	akr_buf_init(&body, BODY_MAX, false);
+	r = akr_sns_build_publish(p, &body);
+	if (r < 0)
+		return r == -E2BIG ? -EINVAL : r;
+	call = calloc(1, sizeof(*call));
+	if (!call)
+		return -ENOMEM;
+	call->cb = cb;
+	call->userdata = userdata;
+	d = (struct akr_aws_call_desc){
+		.service = AKR_SERVICE_SNS,
+		.action = "Publish",
+		.path = "/",
+		.content_type = AKR_QUERY_CONTENT_TYPE,
+		.body = (const uint8_t *)body.data,
+		.body_len = body.len,
+		.max_response_bytes = ANSWER_MAX,
+		.idempotent = false,
+	};
+	r = akr_aws_call(c, &d, publish_done, call);
+	if (r < 0)
+		free(call);
+	return r;
+}
