@@ -52,7 +52,7 @@ def sign(host, service, body, key_id, secret, token=None, region='us-east-1'):
 
 
 def call(url, raw):
-    """Send one raw request with urllib-free plain socket; return (status, body)."""
+    """Send one raw request on a fresh socket; return (status, body)."""
     import socket
     u = urllib.parse.urlsplit(url)
     with socket.create_connection((u.hostname, u.port)) as s:

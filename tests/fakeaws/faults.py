@@ -3,7 +3,6 @@ import random
 import time
 
 KINDS = ('throttle', 'error', 'reset', 'hang', 'latency')
-HANG_SECONDS = 300.0
 
 
 class FaultError(ValueError):

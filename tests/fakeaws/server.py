@@ -45,7 +45,8 @@ class HttpConnection(asyncio.Protocol):
         self.busy = False           # an answer is pending (delayed or hung)
         self.closed = False
         self.continue_sent = False
-        self.timer = None
+        self.timer = None           # pending delayed answer or end of a hang
+        self.pending_aws = False    # that pending answer counts as in flight
 
     # -- asyncio callbacks ------------------------------------------------------
 
@@ -69,8 +70,6 @@ class HttpConnection(asyncio.Protocol):
             self._process()
 
     # -- request loop ------------------------------------------------------------
-
-    pending_aws = False
 
     def _process(self):
         while not self.busy and not self.closed:
