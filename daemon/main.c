@@ -289,7 +289,7 @@ static void on_timer(uv_timer_t *t)
 		schedule_next(d); /* a slice of a long wait, or the clock moved */
 		return;
 	}
-	akr_log_full(LOG_INFO, 0, &(struct akr_log_fields){ .message_id = AKR_MID_SCHEDULED },
+	akr_log_full(LOG_INFO, 0, AKR_FIELDS(.message_id = AKR_MID_SCHEDULED),
 		     "Scheduled time reached, starting the sweep");
 	d->next_run_sec = 0;
 	if (start_sweep(d, AKR_SWEEP_SCHEDULED) < 0)
@@ -313,7 +313,7 @@ static void schedule_next(struct daemon *d)
 		wait_ms = 0;
 	(void)uv_timer_start(&d->timer, on_timer, (uint64_t)wait_ms, 0);
 	if (changed)
-		akr_log_full(LOG_INFO, 0, &(struct akr_log_fields){ .message_id = AKR_MID_SCHEDULED },
+		akr_log_full(LOG_INFO, 0, AKR_FIELDS(.message_id = AKR_MID_SCHEDULED),
 			     "Next sweep at %s UTC",
 			     akr_time_format_iso8601(next, when, sizeof(when)));
 	update_status(d);
@@ -328,7 +328,7 @@ static void on_sighup(uv_signal_t *s, int signum)
 	(void)signum;
 	notify_reloading();
 	if (load_config(arg_config, &nc) < 0) {
-		akr_log_full(LOG_ERR, 0, &(struct akr_log_fields){ .message_id = AKR_MID_CONFIG_INVALID },
+		akr_log_full(LOG_ERR, 0, AKR_FIELDS(.message_id = AKR_MID_CONFIG_INVALID),
 			     "Reload failed, keeping the configuration in force");
 	} else {
 		if (strcmp(nc->state_directory, d->config->state_directory) != 0)
@@ -338,7 +338,7 @@ static void on_sighup(uv_signal_t *s, int signum)
 		if (d->config != d->sweep_config)
 			akr_config_free(d->config);
 		d->config = nc;
-		akr_log_full(LOG_INFO, 0, &(struct akr_log_fields){ .message_id = AKR_MID_CONFIG_RELOADED },
+		akr_log_full(LOG_INFO, 0, AKR_FIELDS(.message_id = AKR_MID_CONFIG_RELOADED),
 			     "Configuration reloaded from '%s'%s", arg_config,
 			     old_minute != nc->schedule_minute_of_day ? ", schedule changed" : "");
 		if (!d->sweep)
@@ -356,7 +356,7 @@ static void on_stop_signal(uv_signal_t *s, int signum)
 		return;
 	d->stopping = true;
 	notify_stopping();
-	akr_log_full(LOG_INFO, 0, &(struct akr_log_fields){ .message_id = AKR_MID_DAEMON_STOPPING },
+	akr_log_full(LOG_INFO, 0, AKR_FIELDS(.message_id = AKR_MID_DAEMON_STOPPING),
 		     "Received %s, stopping%s", strsignal(signum),
 		     d->sweep ? " after the work in flight" : "");
 	(void)uv_timer_stop(&d->timer);
@@ -420,7 +420,7 @@ static int run(struct daemon *d)
 	}
 
 	(void)notify_watchdog_start(d->loop, &d->watchdog);
-	akr_log_full(LOG_INFO, 0, &(struct akr_log_fields){ .message_id = AKR_MID_DAEMON_STARTED },
+	akr_log_full(LOG_INFO, 0, AKR_FIELDS(.message_id = AKR_MID_DAEMON_STARTED),
 		     "iam-access-key-rotator %s started, configuration '%s'", AKR_VERSION, arg_config);
 
 	now = akr_clock_now_sec(&d->clock);

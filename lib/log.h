@@ -58,6 +58,9 @@ int akr_log_internal(int priority, int errnum, const struct akr_log_fields *fiel
 #define akr_log_full(prio, errnum, fields, ...)                                                    \
 	akr_log_internal((prio), (errnum), (fields), __FILE__, __LINE__, __func__, __VA_ARGS__)
 
+/* Fields as a compound literal: AKR_FIELDS(.account_id = id, .action = "delete"). */
+#define AKR_FIELDS(...) (&(struct akr_log_fields){ __VA_ARGS__ })
+
 #define akr_log_debug(...) akr_log_full(LOG_DEBUG, 0, NULL, __VA_ARGS__)
 #define akr_log_info(...) akr_log_full(LOG_INFO, 0, NULL, __VA_ARGS__)
 #define akr_log_notice(...) akr_log_full(LOG_NOTICE, 0, NULL, __VA_ARGS__)

@@ -1,0 +1,148 @@
+"""The daemon mode: sd_notify messages in order (READY, STATUS, RELOADING,
+STOPPING) on a NOTIFY_SOCKET made by the test, SIGHUP with a broken and with
+a changed file, a scheduled fire time running a sweep, SIGTERM during a
+sweep, and the catch-up of a missed run."""
+import os
+import signal
+import socket
+import tempfile
+import time
+import unittest
+from datetime import datetime, timedelta, timezone
+
+from harness import RotatorTestCase, account, key, scenario, user, user_keys
+from mails import delivered_credentials
+
+DEV = "222222222222"
+
+
+def iso(dt):
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(s):
+    return datetime.strptime(s[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+
+
+class Notify:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="akr-notify-")
+        self.path = os.path.join(self.dir, "notify")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.messages = []
+
+    def wait(self, predicate, timeout=60):
+        end = time.time() + timeout
+        while time.time() < end:
+            for m in self.messages:
+                if predicate(m):
+                    return m
+            self.sock.settimeout(max(0.05, end - time.time()))
+            try:
+                data = self.sock.recv(4096).decode()
+            except socket.timeout:
+                break
+            self.messages.append(data)
+            if predicate(data):
+                return data
+        raise AssertionError(f"no such notify message; got {self.messages}")
+
+    def close(self):
+        self.sock.close()
+        try:
+            os.unlink(self.path)
+            os.rmdir(self.dir)
+        except OSError:
+            pass
+
+
+class Daemon(RotatorTestCase):
+    def start_daemon(self, now, schedule):
+        self.rot.write_config({"schedule": f'"{schedule}"'})
+        self.notify = Notify()
+        self.addCleanup(self.notify.close)
+        proc = self.rot.start(None, now=iso(now), env={"NOTIFY_SOCKET": self.notify.path})
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        return proc
+
+    def test_lifecycle(self):
+        self.setup_fake(scenario([account(DEV, [user("alice", [key(85)])])]))
+        fake_now = parse_iso(self.fake.now())
+        # The daemon's clock starts 5 s before the scheduled minute.
+        fire = (fake_now + timedelta(minutes=2)).replace(second=0)
+        start = fire - timedelta(seconds=5)
+        proc = self.start_daemon(start, "00:00")
+
+        self.notify.wait(lambda m: "READY=1" in m)
+        self.notify.wait(lambda m: m.startswith("STATUS=Next sweep"))
+
+        # A broken file is refused; the old one stays in force.
+        with open(self.rot.config_path, "a") as f:
+            f.write("policy = { rotate_after_days = \"soon\"; };\n")
+        n = len(self.notify.messages)
+        proc.send_signal(signal.SIGHUP)
+        self.notify.wait(lambda m: "RELOADING=1" in m and "MONOTONIC_USEC=" in m)
+        self.notify.wait(lambda m: "READY=1" in m and self.notify.messages.index(m) >= n)
+        self.assertIsNone(proc.poll())
+
+        # A valid file with a new schedule re-arms the timer.
+        self.rot.write_config({"schedule": f'"{fire:%H:%M}"'})
+        proc.send_signal(signal.SIGHUP)
+        self.notify.wait(lambda m: m.startswith("STATUS=Next sweep") and f"{fire:%H:%M}" in m)
+
+        # The fire time is reached: a sweep runs and rotates alice.
+        self.notify.wait(lambda m: "Sweep" in m and "running" in m or "succeeded" in m, timeout=90)
+        self.notify.wait(lambda m: "last sweep" in m, timeout=90)
+        self.assertEqual(len(user_keys(self.fake.state(), DEV, "alice")), 2)
+        self.assertEqual(self.rot.last_report()["mode"], "scheduled")
+
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(30), 0)
+        self.notify.wait(lambda m: "STOPPING=1" in m)
+        order = [i for i, m in enumerate(self.notify.messages) if "READY=1" in m]
+        stopping = [i for i, m in enumerate(self.notify.messages) if "STOPPING=1" in m]
+        self.assertLess(order[0], stopping[0])
+        err = proc.stderr.read()
+        self.assertIn("Reload failed", err)
+        self.assertIn("rotate_after_days", err)
+
+    def test_sigterm_during_sweep_leaves_no_half_done_rotation(self):
+        users = [user(f"u{i}", [key(85)]) for i in range(12)]
+        self.setup_fake(scenario([account(DEV, users)]), fake_args=["--latency-ms", "300"])
+        before = {k["id"] for u in users for k in []}
+        fake_now = parse_iso(self.fake.now())
+        fire = (fake_now + timedelta(minutes=2)).replace(second=0)
+        proc = self.start_daemon(fire - timedelta(seconds=2), f"{fire:%H:%M}")
+        self.notify.wait(lambda m: "Sweep running" in m or "Sweep starting" in m, timeout=60)
+        time.sleep(2.5)
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(60), 0)
+        state = self.fake.state()
+        mails = self.fake.emails()
+        for u in users:
+            keys = user_keys(state, DEV, u["name"])
+            self.assertIn(len(keys), (1, 2))
+            if len(keys) == 2:
+                new = sorted(keys, key=lambda k: k["create_date"])[-1]
+                self.assertIn((new["id"], new["secret"]),
+                              delivered_credentials(mails, f"{u['name']}@example.com"))
+
+    def test_missed_run_is_caught_up_once(self):
+        self.setup_fake(scenario([account(DEV, [user("alice", [key(85)])])]))
+        res = self.rot.run("--dry-run")
+        fake_now = parse_iso(self.fake.now())
+        res = self.rot.run("--once", now=iso(fake_now))
+        self.assertEqual(res.returncode, 0, res.stderr)
+        # The daemon comes back a day and a bit later, after the scheduled time.
+        back = fake_now + timedelta(days=1, hours=1)
+        sched = (fake_now + timedelta(hours=12)).strftime("%H:%M")
+        proc = self.start_daemon(back, sched)
+        self.notify.wait(lambda m: "last sweep" in m, timeout=120)
+        self.assertEqual(self.rot.last_report()["mode"], "scheduled")
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(30), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,106 @@
+"""The read side (--dry-run) against the fake: the plan under pagination,
+throttling storms, a missing role, and credentials expiring mid-sweep."""
+import json
+import unittest
+
+from harness import RotatorTestCase, account, key, scenario, user
+
+
+def plan_of(report):
+    """{(account, user): [(action, outcome), ...]} from a report."""
+    plan = {}
+    for a in report["actions"]:
+        plan.setdefault((a["account_id"], a["user"]), []).append((a["action"], a["outcome"]))
+    return plan
+
+
+def org(n_accounts=3, n_users=4):
+    accts = []
+    for i in range(n_accounts):
+        users = [user(f"u{i}-{j}", [key(70 + 7 * j)]) for j in range(n_users)]
+        accts.append(account(f"2000000000{i:02d}", users))
+    return scenario(accts)
+
+
+class ReadSide(RotatorTestCase):
+    def dry_run(self, extra_env=None):
+        res = self.rot.run("--dry-run", env=extra_env)
+        return res, self.rot.last_report()
+
+    def test_plan_is_complete_and_counted(self):
+        self.setup_fake(org(3, 4))
+        res, rep = self.dry_run()
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertEqual(rep["totals"]["users_seen"], 12)
+        plan = plan_of(rep)
+        # Ages 70, 77, 84, 91 per account: the last two are due.
+        for i in range(3):
+            acct = f"2000000000{i:02d}"
+            self.assertEqual(plan.get((acct, f"u{i}-2")), [("create", "planned")])
+            self.assertEqual(plan.get((acct, f"u{i}-3")), [("create", "planned")])
+            self.assertNotIn((acct, f"u{i}-0"), plan)
+
+    def test_pagination_page_size_one_and_empty_pages(self):
+        scen = org(4, 5)
+        scen["max_page_size"] = 1
+        scen["empty_pages"] = True
+        self.setup_fake(scen)
+        res, rep = self.dry_run()
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertEqual(rep["totals"]["users_seen"], 20)
+        self.assertEqual(rep["totals"]["accounts_done"], 5)  # with the management account
+        by_action = self.fake.stats()["by_action"]
+        self.assertGreaterEqual(by_action.get("ListUsers", 0), 20)
+        self.assertGreaterEqual(by_action.get("ListAccounts", 0), 5)
+
+    def test_throttling_storm_still_gives_the_whole_plan(self):
+        self.setup_fake(org(3, 4))
+        _, calm = self.dry_run()
+        self.fake.faults([{"service": "iam", "kind": "throttle", "probability": 0.3},
+                          {"service": "sts", "kind": "throttle", "probability": 0.2}])
+        res, storm = self.dry_run()
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertGreater(self.fake.stats()["throttled"], 0)
+        self.assertEqual(plan_of(storm), plan_of(calm))
+
+    def test_role_missing_in_one_account(self):
+        scen = org(3, 2)
+        scen["accounts"][2]["roles"] = []
+        self.setup_fake(scen)
+        res, rep = self.dry_run()
+        self.assertEqual(res.returncode, 1, res.stderr)
+        states = {a["id"]: a for a in rep["accounts"]}
+        failed = states["200000000001"]
+        self.assertEqual(failed["state"], "failed")
+        self.assertIn("AccessDenied", failed["error"])
+        plan = plan_of(rep)
+        self.assertIn(("200000000000", "u0-1"), plan)
+        self.assertIn(("200000000002", "u2-1"), plan)
+        self.assertIn("200000000001", res.stderr)
+
+    def test_session_expiring_mid_sweep_is_refreshed(self):
+        self.setup_fake(org(4, 6), fake_args=["--latency-ms", "150"])
+        proc = self.rot.start("--dry-run")
+        # Let the first sessions be issued, then move the fake's clock past
+        # their expiry (1 h): every call with them now answers ExpiredToken.
+        import time
+        time.sleep(1.5)
+        self.fake.clock(advance_seconds=2 * 3600)
+        out, err = proc.communicate(timeout=300)
+        self.assertEqual(proc.returncode, 0, err)
+        rep = self.rot.last_report()
+        self.assertEqual(rep["totals"]["accounts_failed"], 0)
+        self.assertEqual(rep["totals"]["users_seen"], 24)
+        codes = [r.get("code") for r in self.fake.requests()]
+        self.assertIn("ExpiredToken", codes, "the test did not expire any session")
+
+    def test_no_secret_in_output(self):
+        self.setup_fake(org(2, 2))
+        res, _ = self.dry_run()
+        state = self.fake.state()
+        secrets = ["wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"]
+        self.assertNoSecretsIn(res.stdout + res.stderr, secrets)
+
+
+if __name__ == "__main__":
+    unittest.main()
