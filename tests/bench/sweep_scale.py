@@ -8,7 +8,6 @@ request figures. Run by hand (not a timed test):
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -45,9 +44,15 @@ def main():
             rot = Rotator(fake, {"limits": {"max_requests_in_flight": args.in_flight,
                                             "max_requests_per_account": 8}})
             t0 = time.time()
-            res = rot.run(args.mode, timeout=3600)
+            with open(os.path.join(d, "out"), "w") as out, open(os.path.join(d, "err"), "w") as err:
+                proc = subprocess.Popen(rot.args(args.mode, True), env=rot.env(), stdout=out,
+                                        stderr=err)
+                _, status, usage = os.wait4(proc.pid, 0)
             wall = time.time() - t0
-            rss_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            rss_kib = usage.ru_maxrss  # the daemon's own peak, not the fake's
+            res = subprocess.CompletedProcess(proc.args, os.waitstatus_to_exitcode(status),
+                                              open(os.path.join(d, "out")).read(),
+                                              open(os.path.join(d, "err")).read())
             rep = rot.last_report()
             stats = fake.stats()
             print(f"mode {args.mode}: exit {res.returncode}, wall {wall:.1f} s, "
