@@ -192,14 +192,14 @@ class App:
             key = cred.key
             key.last_used_date = self.world.clock.now()
             key.last_used_service, key.last_used_region = service, auth.region
-        result = handler(Ctx(self, cred, auth.region, service, action, params, req.path))
+        result = handler(Ctx(self, cred, auth.region, service, action, params))
         if protocol == QUERY:
             return awsproto.query_ok(service, action, result, request_id)
         return awsproto.json_ok(result, request_id, awsproto.JSON11_TYPE
                                 if protocol == JSON else awsproto.JSON_TYPE)
 
     def _params(self, req, protocol):
-        """Request parameters; for Query this also fills in the action."""
+        """Request parameters: the form (Query) or the JSON object (JSON, REST-JSON)."""
         if protocol == QUERY:
             text = req.body.decode('utf-8', 'replace') if req.method == 'POST' else req.query
             return dict(parse_qsl(text, keep_blank_values=True))

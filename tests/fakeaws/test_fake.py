@@ -21,7 +21,7 @@ except ImportError:
 from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError  # noqa: E402
 
 import gen_scenario  # noqa: E402
-from testutil import (KEY_ID, FakeProcess, client, control, query_body, raw,  # noqa: E402
+from testutil import (FakeProcess, client, control, query_body, raw,  # noqa: E402
                       session_client, sign)
 
 ROLE = 'arn:aws:iam::%s:role/provisioning-admin'

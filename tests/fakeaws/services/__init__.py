@@ -11,9 +11,9 @@ from awsproto import AwsError
 
 class Ctx:
     """What a handler gets: the app, the world, the caller and the request parameters."""
-    __slots__ = ('app', 'world', 'cred', 'region', 'service', 'action', 'params', 'path')
+    __slots__ = ('app', 'world', 'cred', 'region', 'service', 'action', 'params')
 
-    def __init__(self, app, cred, region, service, action, params, path='/'):
+    def __init__(self, app, cred, region, service, action, params):
         self.app = app
         self.world = app.world
         self.cred = cred
@@ -21,7 +21,6 @@ class Ctx:
         self.service = service
         self.action = action
         self.params = params
-        self.path = path
 
     def account(self):
         return self.world.accounts[self.cred.account]

@@ -26,7 +26,7 @@ def request_account(params, cred):
     return cred.account
 
 
-def _role_id(world, account, role):
+def _role_id(account, role):
     # Stable per (account, role) so AssumedRoleId looks like the real thing.
     return 'AROA' + base64.b32encode(('%s%s' % (account, role)).encode()[-11:]).decode()[:17]
 
@@ -57,7 +57,7 @@ def assume_role(ctx):
                       expiration=world.clock.now() + duration)
     world.credentials[cred.access_key_id] = cred
     return ('<AssumedRoleUser>'
-            + el('AssumedRoleId', '%s:%s' % (_role_id(world, account_id, role), session_name))
+            + el('AssumedRoleId', '%s:%s' % (_role_id(account_id, role), session_name))
             + el('Arn', cred.arn()) + '</AssumedRoleUser><Credentials>'
             + el('AccessKeyId', cred.access_key_id) + el('SecretAccessKey', cred.secret)
             + el('SessionToken', cred.token) + el('Expiration', iso(cred.expiration))
@@ -67,7 +67,7 @@ def assume_role(ctx):
 def get_caller_identity(ctx):
     cred = ctx.cred
     if cred.role:
-        user_id = '%s:%s' % (_role_id(ctx.world, cred.account, cred.role), cred.session_name)
+        user_id = '%s:%s' % (_role_id(cred.account, cred.role), cred.session_name)
     else:
         user = ctx.world.accounts[cred.account].users.get(cred.user)
         user_id = user.user_id if user else 'AIDA' + base64.b32encode(
