@@ -156,11 +156,14 @@ class App:
             mod = SERVICES[service]
             account = cred.account if mod is not sts else sts.request_account(params, cred)
             stats.by_account[account] = stats.by_account.get(account, 0) + 1
-            extra, rule = self.faults.evaluate(service, action, account)
-            delay += extra
+            rule = self.faults.evaluate(service, action, account)
             if rule is not None:
-                self._apply_rule(rule, service, protocol)   # raises for throttle / error
-                kind = rule.kind                            # hang / reset
+                if rule.kind == 'latency':
+                    delay += rule.delay()
+                    rule = None
+                else:
+                    self._apply_rule(rule, service, protocol)   # raises: throttle / error
+                    kind = rule.kind                            # hang / reset
             if kind is None or rule.when == 'after':
                 response = self._dispatch(req, protocol, mod, service, action, auth, cred,
                                           params, account, request_id)

@@ -82,15 +82,14 @@ class Faults:
         self.rules = []
 
     def evaluate(self, service, action, account):
-        """(extra delay in seconds, the first firing non-latency Rule or None)."""
-        delay = 0.0
+        """The first matching rule that fires (its count is then used up), or None.
+
+        Later rules are not consulted, so a list like [latency count 1, hang count 1]
+        lets the first matching call through (delayed) and hangs the second."""
         for rule in self.rules:
             if rule.matches(service, action, account) and rule.fire():
-                if rule.kind == 'latency':
-                    delay += rule.delay()
-                else:
-                    return delay, rule
-        return delay, None
+                return rule
+        return None
 
 
 class RateLimiter:

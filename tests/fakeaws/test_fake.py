@@ -307,6 +307,17 @@ class FaultTest(FakeTest):
         self.assertEqual(stats['throttled'], 2)
         self.assertEqual(stats['by_action']['ListUsers'], 4)
 
+    def test_first_firing_rule_wins(self):
+        control(self.url, 'faults', [
+            {'action': 'ListUsers', 'kind': 'latency', 'latency_ms': 1, 'count': 1},
+            {'action': 'ListUsers', 'kind': 'throttle', 'count': 1}])
+        iam = client('iam', self.url)
+        iam.list_users()
+        with self.assertRaises(ClientError) as e:
+            iam.list_users()
+        self.assertEqual(code_of(e), ('Throttling', 400))
+        iam.list_users()
+
     def test_throttle_codes_per_service(self):
         control(self.url, 'faults', {'kind': 'throttle', 'count': 3})
         for call, code in ((lambda: client('organizations', self.url).list_accounts(),
