@@ -595,6 +595,12 @@ struct akr_delivery_sender {
 	bool timer_closed;
 };
 
+/* The daemon passes akr_ses_send_raw_email as the transport; checked here
+ * without referencing it, so that composing does not link the AWS stack. */
+_Static_assert(__builtin_types_compatible_p(typeof(&akr_ses_send_raw_email),
+					    akr_delivery_transport_fn),
+	       "akr_ses_send_raw_email must fit akr_delivery_transport_fn");
+
 static const char daily_quota_message[] = "Daily message quota exceeded";
 
 static void item_free(struct send_item *it)

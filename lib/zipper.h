@@ -10,9 +10,10 @@
  * [A-Za-z0-9_] and a secret is base64, so neither needs it). The entry is
  * stored uncompressed (a hundred bytes gain nothing from deflate, and zlib
  * would keep plaintext in buffers we cannot wipe) and encrypted with WinZip
- * AES-256 (AE-2, readable by 7-Zip, WinZip, macOS Archive Utility since
- * 10.x, libzip, Python's pyzipper) or, only if configured, the legacy
- * PKWARE "ZipCrypto" that every unzip reads but that is weak. */
+ * AES-256 (AE-2, readable by 7-Zip, WinZip, libarchive, libzip, Python's
+ * pyzipper; not by Info-ZIP unzip or the Windows and macOS built-ins) or,
+ * only if configured, the legacy PKWARE "ZipCrypto" that every unzip reads
+ * but that is weak. */
 
 #include <stdbool.h>
 #include <stddef.h>

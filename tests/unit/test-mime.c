@@ -173,7 +173,8 @@ static void test_multipart_with_zip(void **state)
 	assert_true(msg.sensitive);
 	parse_with_python(&msg, &json);
 
-	assert_json_has(&json, "\"from\": \"\\\"IAM \\\\\\\"key\\\\\\\" rotator\\\" <rotator@example.com>\"");
+	assert_json_has(&json,
+			"\"from\": \"\\\"IAM \\\\\\\"key\\\\\\\" rotator\\\" <rotator@example.com>\"");
 	assert_json_has(&json, "\"to\": \"alice@example.com\"");
 	assert_json_has(&json, "\"subject\": \"Your new AWS access key for account 222222222222\"");
 	assert_json_has(&json, "\"date\": \"Fri, 27 Nov 2026 13:00:00 +0000\"");
