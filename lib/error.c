@@ -68,8 +68,6 @@ static bool code_in(const char *code, const char *const *list, size_t n)
 enum akr_retry_class akr_error_classify(long http_status, const char *code)
 {
 	if (code && *code) {
-		/* SES's daily quota shares the Throttling code but does not clear
-		 * within any retry window. */
 		if (code_in(code, throttling_codes, ELEMENTSOF(throttling_codes)))
 			return AKR_RETRY_THROTTLING;
 		if (code_in(code, transient_codes, ELEMENTSOF(transient_codes)))
@@ -102,8 +100,13 @@ void akr_error_set(struct akr_error *e, enum akr_error_kind kind, long http_stat
 	va_start(ap, fmt);
 	(void)vsnprintf(e->message, sizeof(e->message), fmt, ap);
 	va_end(ap);
-	if (kind == AKR_ERROR_AWS)
+	if (kind == AKR_ERROR_AWS) {
 		e->retry = akr_error_classify(http_status, code);
+		/* SES's daily quota shares the Throttling code but does not clear
+		 * within any retry window. */
+		if (strstr(e->message, "Daily message quota exceeded"))
+			e->retry = AKR_RETRY_NONE;
+	}
 	else if (kind == AKR_ERROR_TRANSPORT)
 		e->retry = AKR_RETRY_TRANSIENT;
 	else
