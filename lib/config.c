@@ -506,8 +506,10 @@ static const char *valid_profile(const char *v)
 	return strlen(v) <= 128 && !strpbrk(v, "[] \t") ? NULL : "is not a valid AWS profile name";
 }
 
-/* The templates must all be there and start with a Subject: line; finding
- * out at load time beats finding out at the first rotation. */
+/* The directory must be there, and every template in it must start with a
+ * Subject: line: finding out at load time beats finding out at the first
+ * rotation. lib/templates checks the rest (placeholders) when a sweep
+ * loads them. */
 static int check_templates(struct ctx *x, const config_setting_t *group, const char *dir)
 {
 	static const char *const names[] = AKR_CONFIG_TEMPLATE_NAMES;
@@ -526,6 +528,8 @@ static int check_templates(struct ctx *x, const config_setting_t *group, const c
 		if (k < 0 || (size_t)k >= sizeof(file))
 			return fail_at(x, s, "'%s' is too long", dir);
 		f = fopen(file, "re");
+		if (!f && errno == ENOENT)
+			continue; /* that kind of mail keeps its built-in text */
 		if (!f)
 			return fail_at(x, s, "template '%s': %s", file, strerror(errno));
 		if (!fgets(line, sizeof(line), f))

@@ -30,10 +30,11 @@ struct akr_error;
 #define AKR_CONFIG_MAX_REQUEST_TIMEOUT_SEC 600
 #define AKR_CONFIG_MAX_ATTEMPTS 10
 
-/* With email.template_directory set, the directory holds one file per kind of
- * message, named after the kind: rotation.txt, password.txt, reminder.txt,
- * deactivated.txt, deleted.txt. Each starts with a "Subject: ..." line, then
- * a blank line, then the body. */
+/* With email.template_directory set, the directory holds up to one file per
+ * kind of message, named after the kind: rotation.txt, password.txt,
+ * reminder.txt, deactivated.txt, deleted.txt (lib/templates.h). Each starts
+ * with a "Subject: ..." line, then a blank line, then the body; a kind whose
+ * file is absent keeps its built-in text. */
 #define AKR_CONFIG_TEMPLATE_NAMES                                                                  \
 	{ "rotation.txt", "password.txt", "reminder.txt", "deactivated.txt", "deleted.txt" }
 

@@ -495,10 +495,21 @@ static void test_template_directory(void **state)
 		       dir);
 	(void)snprintf(path, sizeof(path), "%s", write_file("tpl.conf", text));
 
-	/* Missing files are named. */
-	assert_int_equal(akr_config_load(path, &c, &err), -EINVAL);
-	assert_non_null(strstr(err.message, ":3: email.template_directory: template '"));
-	assert_non_null(strstr(err.message, "rotation.txt': No such file or directory"));
+	/* An empty directory: every kind keeps its built-in text. */
+	assert_int_equal(akr_config_load(path, &c, &err), 0);
+	assert_string_equal(c->email.template_directory, dir);
+	c = akr_config_free(c);
+
+	/* A directory that is a file. */
+	(void)write_file("plain", "x");
+	(void)snprintf(text, sizeof(text),
+		       "organization = { management_role_arn = \"" ROLE_ARN "\"; };\n"
+		       "email = { sender = \"a@example.com\";\n template_directory = \"%s/plain\"; };\n",
+		       tmpdir);
+	(void)snprintf(file, sizeof(file), "%s", write_file("tpl2.conf", text));
+	assert_int_equal(akr_config_load(file, &c, &err), -EINVAL);
+	assert_non_null(strstr(err.message, ":3: email.template_directory: '"));
+	assert_non_null(strstr(err.message, "/plain' is not a directory"));
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		(void)snprintf(file, sizeof(file), "templates/%s", names[i]);
