@@ -506,7 +506,7 @@ static void test_strings(void **state)
 
 struct model {
 	struct akr_policy_key keys[3];
-	char ids[3][8];
+	char ids[3][24];
 	size_t n;
 };
 
