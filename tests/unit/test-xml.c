@@ -131,6 +131,7 @@ static void test_malformed(void **state)
 	expect_error("<x:a/>", NULL, -EBADMSG, "unbound prefix");
 	expect_error("<!DOCTYPE a [<!ENTITY e \"x\">]><a>&e;</a>", NULL, -EBADMSG,
 		     "document type declarations");
+	expect_error("<!DOCTYPE a><a/>", NULL, -EBADMSG, "document type declarations");
 	expect_error("<a><Fail/></a>", NULL, -EBADMSG, "callback says no at line 1");
 }
 
