@@ -52,6 +52,7 @@ struct akr_sweep {
 	struct sweep_account **accounts;
 	size_t n_accounts, cap_accounts, next_account, running_accounts, max_parallel_accounts;
 	char *next_token;
+	unsigned list_attempts;
 
 	/* Open intents being reconciled at the start. */
 	size_t reconcile_pending;
@@ -75,9 +76,21 @@ struct sweep_account {
 	bool more_pages, listing, failed, done;
 	struct akr_iam_user *users; /* the current page, owned */
 	size_t n_users, next_user, running_users, max_running_users;
+	unsigned read_attempts;
 };
 
+/* A read that failed with a throttling or transient error after the http
+ * engine's own retries is tried again later, this many times at most, so
+ * that a throttling storm slows the sweep down instead of leaving holes in
+ * the plan. */
+#define SWEEP_READ_RETRIES 6
+
 /* sweep.c */
+/** Runs @fn(@arg) from the loop after @delay_ms. Returns 0 or -errno (then
+ * @fn never runs). */
+int sweep_defer(struct akr_sweep *s, int64_t delay_ms, void (*fn)(void *arg), void *arg);
+/** Whether a failed read is worth another try (attempt counts from 0). */
+bool sweep_retry_read(const struct akr_error *err, unsigned attempt, int64_t *ret_delay_ms);
 int64_t sweep_now(const struct akr_sweep *s);
 void sweep_account_user_done(struct sweep_account *a);
 void sweep_reconcile_done(struct akr_sweep *s);

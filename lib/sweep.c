@@ -97,6 +97,62 @@ int sweep_block_user(struct akr_sweep *s, const char *account_id, const char *us
 	return 0;
 }
 
+struct deferred {
+	uv_timer_t timer;
+	void (*fn)(void *arg);
+	void *arg;
+};
+
+static void deferred_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static void deferred_fire(uv_timer_t *t)
+{
+	struct deferred *d = t->data;
+
+	d->fn(d->arg);
+	uv_close((uv_handle_t *)&d->timer, deferred_closed);
+}
+
+int sweep_defer(struct akr_sweep *s, int64_t delay_ms, void (*fn)(void *arg), void *arg)
+{
+	struct deferred *d = calloc(1, sizeof(*d));
+	int r;
+
+	if (!d)
+		return -ENOMEM;
+	r = uv_timer_init(s->loop, &d->timer);
+	if (r < 0) {
+		free(d);
+		return r;
+	}
+	d->timer.data = d;
+	d->fn = fn;
+	d->arg = arg;
+	r = uv_timer_start(&d->timer, deferred_fire, (uint64_t)(delay_ms > 0 ? delay_ms : 0), 0);
+	if (r < 0) {
+		uv_close((uv_handle_t *)&d->timer, deferred_closed);
+		return r;
+	}
+	return 0;
+}
+
+bool sweep_retry_read(const struct akr_error *err, unsigned attempt, int64_t *ret_delay_ms)
+{
+	uint32_t rnd = 0;
+	int64_t cap;
+
+	if (!err || err->retry == AKR_RETRY_NONE || attempt >= SWEEP_READ_RETRIES)
+		return false;
+	/* Full jitter over a window that doubles from 1 s up to 32 s. */
+	cap = (int64_t)1000 << (attempt < 5 ? attempt : 5);
+	(void)RAND_bytes((unsigned char *)&rnd, sizeof(rnd));
+	*ret_delay_ms = cap / 2 + (int64_t)(rnd % (uint32_t)(cap / 2 + 1));
+	return true;
+}
+
 /* ---- accounts ---- */
 
 static struct sweep_account *account_free(struct sweep_account *a)
@@ -218,11 +274,28 @@ void sweep_account_user_done(struct sweep_account *a)
 	account_dispatch_users(a);
 }
 
+static void list_users_retry(void *arg)
+{
+	struct sweep_account *a = arg;
+
+	a->listing = false;
+	list_users_next(a);
+}
+
 static void on_list_users(void *userdata, int r, struct akr_iam_users_page *page,
 			  const struct akr_error *err)
 {
 	struct sweep_account *a = userdata;
+	int64_t delay;
 
+	if (r < 0 && !a->s->stopping && sweep_retry_read(err, a->read_attempts, &delay) &&
+	    sweep_defer(a->s, delay, list_users_retry, a) >= 0) {
+		a->read_attempts++;
+		akr_log_debug("ListUsers in account %s: %s; trying again in %lld ms", a->id,
+			      err->code, (long long)delay);
+		return;
+	}
+	a->read_attempts = 0;
 	a->listing = false;
 	if (r < 0) {
 		account_fail(a, "ListUsers", r, err);
@@ -342,12 +415,24 @@ static int add_account(struct akr_sweep *s, const struct akr_org_account *acc)
 
 static void list_accounts_next(struct akr_sweep *s);
 
+static void list_accounts_retry(void *arg)
+{
+	list_accounts_next(arg);
+}
+
 static void on_list_accounts(void *userdata, int r, struct akr_orgs_accounts_page *page,
 			     const struct akr_error *err)
 {
 	struct akr_sweep *s = userdata;
 	char detail[768];
+	int64_t delay;
 
+	if (r < 0 && !s->stopping && sweep_retry_read(err, s->list_attempts, &delay) &&
+	    sweep_defer(s, delay, list_accounts_retry, s) >= 0) {
+		s->list_attempts++;
+		return;
+	}
+	s->list_attempts = 0;
 	if (r < 0) {
 		(void)akr_error_describe(err, detail, sizeof(detail));
 		akr_log_full(LOG_ERR, r, AKR_FIELDS(.run_id = s->run_id),

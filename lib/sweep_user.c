@@ -46,6 +46,7 @@ struct user_task {
 	struct akr_plan plan;
 	struct key_last_used last_used[AKR_POLICY_MAX_KEYS];
 	size_t next_action, lu_next;
+	unsigned read_attempts;
 
 	/* The rotation in progress. */
 	uint64_t intent_id;
@@ -681,11 +682,23 @@ static void decide(struct user_task *t)
 
 static void list_keys(struct user_task *t);
 
+static void list_keys_retry(void *arg)
+{
+	list_keys(arg);
+}
+
 static void on_keys(void *userdata, int r, struct akr_iam_keys_page *page, const struct akr_error *err)
 {
 	struct user_task *t = userdata;
 	struct akr_iam_access_key *p;
+	int64_t delay;
 
+	if (r < 0 && !t->s->stopping && sweep_retry_read(err, t->read_attempts, &delay) &&
+	    sweep_defer(t->s, delay, list_keys_retry, t) >= 0) {
+		t->read_attempts++;
+		return;
+	}
+	t->read_attempts = 0;
 	if (r < 0) {
 		user_fail(t, "ListAccessKeys", r, err);
 		return;
@@ -724,11 +737,23 @@ static void list_keys(struct user_task *t)
 
 static void list_tags(struct user_task *t);
 
+static void list_tags_retry(void *arg)
+{
+	list_tags(arg);
+}
+
 static void on_tags(void *userdata, int r, struct akr_iam_tags_page *page, const struct akr_error *err)
 {
 	struct user_task *t = userdata;
 	struct akr_iam_tag *p;
+	int64_t delay;
 
+	if (r < 0 && !t->s->stopping && sweep_retry_read(err, t->read_attempts, &delay) &&
+	    sweep_defer(t->s, delay, list_tags_retry, t) >= 0) {
+		t->read_attempts++;
+		return;
+	}
+	t->read_attempts = 0;
 	if (r < 0) {
 		user_fail(t, "ListUserTags", r, err);
 		return;

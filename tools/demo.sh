@@ -37,7 +37,7 @@ sed -e "s|^state_directory = .*|state_directory = \"$PWD/$out/state\";|" etc/rot
 export AWS_ENDPOINT_URL="$url" AWS_REGION=us-east-1 \
 	AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE \
 	AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY \
-	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+	AWS_CONFIG_FILE="$PWD/$out/no-aws-config" AWS_SHARED_CREDENTIALS_FILE="$PWD/$out/no-aws-credentials" \
 	AWS_EC2_METADATA_DISABLED=true
 
 echo "== The plan (iam-access-key-rotator --dry-run): nothing is changed"

@@ -121,6 +121,8 @@ class World:
         config_sets = scenario.get('ses_configuration_sets')
         self.ses_configuration_sets = None if config_sets is None else set(config_sets)
         self.sns_topics = list(scenario.get('sns_topics', [DEFAULT_TOPIC]))
+        self.max_page_size = int(scenario.get('max_page_size', 0) or 0)
+        self.empty_pages = bool(scenario.get('empty_pages', False))
         self.accounts = {}
         self.keys = {}          # access key id -> Key, every account
         self.credentials = {}   # access key id -> Credential (static and sessions)

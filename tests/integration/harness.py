@@ -165,8 +165,8 @@ class Rotator:
             "AWS_ACCESS_KEY_ID": EXAMPLE_KEY,
             "AWS_SECRET_ACCESS_KEY": EXAMPLE_SECRET,
             "AWS_REGION": "us-east-1",
-            "AWS_CONFIG_FILE": "/dev/null",
-            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+            "AWS_CONFIG_FILE": os.path.join(self.dir, "no-aws-config"),
+            "AWS_SHARED_CREDENTIALS_FILE": os.path.join(self.dir, "no-aws-credentials"),
             "AWS_EC2_METADATA_DISABLED": "true",
         })
         env.update(extra or {})

@@ -64,7 +64,7 @@ class ReadSide(RotatorTestCase):
         self.assertEqual(plan_of(storm), plan_of(calm))
 
     def test_role_missing_in_one_account(self):
-        scen = org(3, 2)
+        scen = org(3, 4)
         scen["accounts"][2]["roles"] = []
         self.setup_fake(scen)
         res, rep = self.dry_run()
@@ -74,12 +74,15 @@ class ReadSide(RotatorTestCase):
         self.assertEqual(failed["state"], "failed")
         self.assertIn("AccessDenied", failed["error"])
         plan = plan_of(rep)
-        self.assertIn(("200000000000", "u0-1"), plan)
-        self.assertIn(("200000000002", "u2-1"), plan)
+        self.assertIn(("200000000000", "u0-3"), plan)
+        self.assertIn(("200000000002", "u2-3"), plan)
+        self.assertFalse([k for k in plan if k[0] == "200000000001"])
         self.assertIn("200000000001", res.stderr)
 
     def test_session_expiring_mid_sweep_is_refreshed(self):
-        self.setup_fake(org(4, 6), fake_args=["--latency-ms", "150"])
+        self.setup_fake(org(4, 6), fake_args=["--latency-ms", "200"],
+                        config={"limits": {"max_requests_in_flight": 4,
+                                           "max_requests_per_account": 1}})
         proc = self.rot.start("--dry-run")
         # Let the first sessions be issued, then move the fake's clock past
         # their expiry (1 h): every call with them now answers ExpiredToken.

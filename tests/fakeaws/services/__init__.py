@@ -66,18 +66,37 @@ def query_list(params, prefix):
         n += 1
 
 
-def encode_marker(kind, offset):
-    return base64.b64encode(('%s:%d' % (kind, offset)).encode()).decode()
+def encode_marker(kind, offset, empty=False):
+    text = '%s:%d%s' % (kind, offset, ':e' if empty else '')
+    return base64.b64encode(text.encode()).decode()
 
 
-def decode_marker(kind, marker, code='ValidationError'):
-    """Offset from an opaque marker made by encode_marker (0 when absent)."""
+def paginate(world, kind, marker, size, total, code='ValidationError'):
+    """(start, stop, next marker or None) for one page.
+
+    The scenario can make pages harder to follow, as real services may:
+    "max_page_size" caps every page below what the client asked for, and
+    "empty_pages" puts an empty page that still carries a token before every
+    page after the first."""
+    start, pending_empty = decode_marker(kind, marker, code, with_flag=True)
+    if world.empty_pages and start > 0 and not pending_empty:
+        return start, start, encode_marker(kind, start, empty=True)
+    if world.max_page_size:
+        size = min(size, world.max_page_size)
+    stop = min(start + size, total)
+    return start, stop, encode_marker(kind, stop) if stop < total else None
+
+
+def decode_marker(kind, marker, code='ValidationError', with_flag=False):
+    """Offset from an opaque marker made by encode_marker (0 when absent);
+    with @with_flag, (offset, whether an empty page was served before it)."""
     if marker is None or marker == '':
-        return 0
+        return (0, False) if with_flag else 0
     try:
-        k, _, n = base64.b64decode(marker, validate=True).decode().partition(':')
-        if k == kind and n.isdigit():
-            return int(n)
+        k, _, rest = base64.b64decode(marker, validate=True).decode().partition(':')
+        n, _, flag = rest.partition(':')
+        if k == kind and n.isdigit() and flag in ('', 'e'):
+            return (int(n), flag == 'e') if with_flag else int(n)
     except (ValueError, UnicodeDecodeError):
         pass
     raise AwsError(code, 'Invalid pagination token')

@@ -3,7 +3,7 @@ import re
 
 from awsproto import AwsError, el, members
 from scenario import Key, iso
-from services import (decode_marker, encode_marker, int_param, query_list, require,
+from services import (decode_marker, encode_marker, paginate, int_param, query_list, require,
                       validation, NAME_RE)
 
 MAX_KEYS = 2
@@ -31,11 +31,11 @@ def _user(ctx, name=None):
 
 def _page(ctx, kind, items):
     """(page, tail XML with IsTruncated/Marker) for Marker/MaxItems pagination."""
-    start = decode_marker(kind, ctx.params.get('Marker'))
     size = int_param(ctx.params, 'MaxItems', 100, 1, 1000)
-    page = items[start:start + size]
-    if start + size < len(items):
-        return page, '<IsTruncated>true</IsTruncated>' + el('Marker', encode_marker(kind, start + size))
+    start, stop, marker = paginate(ctx.world, kind, ctx.params.get('Marker'), size, len(items))
+    page = items[start:stop]
+    if marker is not None:
+        return page, '<IsTruncated>true</IsTruncated>' + el('Marker', marker)
     return page, '<IsTruncated>false</IsTruncated>'
 
 

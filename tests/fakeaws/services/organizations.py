@@ -5,7 +5,7 @@ DescribeOrganization: any account of the organization, as the AWS docs say.
 """
 from awsproto import AwsError
 from scenario import ORG_ID
-from services import decode_marker, encode_marker
+from services import decode_marker, encode_marker, paginate
 
 TARGET_PREFIX = 'AWSOrganizationsV20161128.'
 PAGE_MAX = 20
@@ -37,12 +37,13 @@ def list_accounts(ctx):
     if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= PAGE_MAX:
         raise AwsError('InvalidInputException', 'You provided a value that does not match '
                        'the required pattern: MaxResults must be between 1 and 20.')
-    start = decode_marker('accounts', params.get('NextToken'), 'InvalidInputException')
     world = ctx.world
     accounts = list(world.accounts.values())
-    out = {'Accounts': [_account_json(world, a) for a in accounts[start:start + size]]}
-    if start + size < len(accounts):
-        out['NextToken'] = encode_marker('accounts', start + size)
+    start, stop, token = paginate(world, 'accounts', params.get('NextToken'), size, len(accounts),
+                                  'InvalidInputException')
+    out = {'Accounts': [_account_json(world, a) for a in accounts[start:stop]]}
+    if token is not None:
+        out['NextToken'] = token
     return out
 
 
