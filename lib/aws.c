@@ -21,8 +21,11 @@
 #define REFRESH_AHEAD_SEC 600
 
 static const char *const signing_names[_AKR_SERVICE_MAX] = {
-	[AKR_SERVICE_STS] = "sts",   [AKR_SERVICE_IAM] = "iam", [AKR_SERVICE_ORGANIZATIONS] = "organizations",
-	[AKR_SERVICE_SES] = "ses",   [AKR_SERVICE_SNS] = "sns",
+	[AKR_SERVICE_STS] = "sts",
+	[AKR_SERVICE_IAM] = "iam",
+	[AKR_SERVICE_ORGANIZATIONS] = "organizations",
+	[AKR_SERVICE_SES] = "ses",
+	[AKR_SERVICE_SNS] = "sns",
 };
 
 const char *akr_service_signing_name(enum akr_service s)
@@ -53,8 +56,8 @@ int akr_aws_creds_copy(const struct akr_aws_creds *src, struct akr_aws_creds *re
 	if (src->access_key_id && !(c.access_key_id = strdup(src->access_key_id)))
 		goto fail;
 	if (src->secret_access_key &&
-	    !(c.secret_access_key = akr_secret_new(src->secret_access_key->buf,
-						   src->secret_access_key->len)))
+	    !(c.secret_access_key =
+		  akr_secret_new(src->secret_access_key->buf, src->secret_access_key->len)))
 		goto fail;
 	if (src->session_token &&
 	    !(c.session_token = akr_secret_new(src->session_token->buf, src->session_token->len)))
@@ -124,7 +127,8 @@ static void identity_refreshed(void *userdata, int r, const struct akr_error *er
 	identity_notify(id, r, err);
 }
 
-int akr_aws_identity_refresh(struct akr_aws_identity *id, akr_aws_refresh_done_cb cb, void *userdata)
+int akr_aws_identity_refresh(struct akr_aws_identity *id, akr_aws_refresh_done_cb cb,
+			     void *userdata)
 {
 	struct akr_aws_refresh_waiter *w, **tail;
 	int r;
@@ -212,8 +216,9 @@ static void call_finish(struct aws_call *call, int r, const char *body, size_t l
 
 	if (r < 0 && !err) {
 		if (r == -ECANCELED || r == -ENOKEY)
-			akr_error_set(&local, AKR_ERROR_LOCAL, 0, r == -ECANCELED ? "Cancelled" : "NoCredentials",
-				      "%s: %s", call->action, strerror(-r));
+			akr_error_set(&local, AKR_ERROR_LOCAL, 0,
+				      r == -ECANCELED ? "Cancelled" : "NoCredentials", "%s: %s",
+				      call->action, strerror(-r));
 		else
 			akr_error_set(&local, AKR_ERROR_TRANSPORT, 0, "TransportError", "%s: %s",
 				      call->action, strerror(-r));
@@ -264,7 +269,8 @@ static void call_http_done(void *userdata, int r, const struct akr_http_response
 		copy = *err;
 		v = header_value(resp, "x-amzn-errortype");
 		if (v && !copy.code[0]) {
-			(void)snprintf(copy.code, sizeof(copy.code), "%.*s", (int)strcspn(v, ":"), v);
+			(void)snprintf(copy.code, sizeof(copy.code), "%.*s", (int)strcspn(v, ":"),
+				       v);
 			copy.kind = AKR_ERROR_AWS;
 			copy.retry = akr_error_classify(copy.http_status, copy.code);
 		}
@@ -329,13 +335,15 @@ static int call_resolve(struct aws_call *call, const struct akr_endpoints *e, co
 	int r;
 
 	akr_buf_init(&url, 8192, false);
-	if (service_is_regional(s) && !e->custom[s] && cr && *cr && (!sreg || strcmp(sreg, cr) != 0)) {
+	if (service_is_regional(s) && !e->custom[s] && cr && *cr &&
+	    (!sreg || strcmp(sreg, cr) != 0)) {
 		char needle[80];
 		const char *host = strstr(base, "://");
 		const char *hit;
 
 		r = snprintf(needle, sizeof(needle), ".%s.", sreg ? sreg : "");
-		hit = sreg && r > 0 && (size_t)r < sizeof(needle) && host ? strstr(host, needle) : NULL;
+		hit = sreg && r > 0 && (size_t)r < sizeof(needle) && host ? strstr(host, needle)
+									  : NULL;
 		if (hit) {
 			r = akr_buf_append(&url, base, (size_t)(hit - base));
 			if (r == 0)
@@ -390,14 +398,15 @@ int akr_aws_call(const struct akr_aws_client *c, const struct akr_aws_call_desc 
 	call->idempotent = desc->idempotent;
 	call->cb = cb;
 	call->userdata = userdata;
-	ct = desc->content_type ? desc->content_type
+	ct = desc->content_type                           ? desc->content_type
 	     : desc->service == AKR_SERVICE_ORGANIZATIONS ? "application/x-amz-json-1.1"
 							  : AKR_QUERY_CONTENT_TYPE;
 	call->action = strdup(desc->action);
 	call->content_type = strdup(ct);
 	call->target = desc->target ? strdup(desc->target) : NULL;
 	call->body = malloc(desc->body_len ? desc->body_len : 1);
-	if (!call->action || !call->content_type || (desc->target && !call->target) || !call->body) {
+	if (!call->action || !call->content_type || (desc->target && !call->target) ||
+	    !call->body) {
 		r = -ENOMEM;
 		goto fail;
 	}

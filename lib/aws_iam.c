@@ -232,11 +232,12 @@ static int list_start(void *userdata, const struct akr_xml_path *path, struct ak
 	switch (p->kind) {
 	case LIST_USERS:
 		return akr_query_grow((void **)&p->page.users.users, &p->page.users.n_users,
-				      sizeof(struct akr_iam_user), AKR_IAM_MAX_ITEMS_PER_PAGE, "users",
-				      err);
+				      sizeof(struct akr_iam_user), AKR_IAM_MAX_ITEMS_PER_PAGE,
+				      "users", err);
 	case LIST_TAGS:
 		return akr_query_grow((void **)&p->page.tags.tags, &p->page.tags.n_tags,
-				      sizeof(struct akr_iam_tag), AKR_IAM_MAX_ITEMS_PER_PAGE, "tags", err);
+				      sizeof(struct akr_iam_tag), AKR_IAM_MAX_ITEMS_PER_PAGE,
+				      "tags", err);
 	case LIST_KEYS:
 		return akr_query_grow((void **)&p->page.keys.keys, &p->page.keys.n_keys,
 				      sizeof(struct akr_iam_access_key), AKR_IAM_MAX_ITEMS_PER_PAGE,
@@ -285,8 +286,8 @@ static int list_check_member(struct list_parse *p, struct akr_error *err)
 		if (!k->access_key_id)
 			return member_missing(p, "AccessKeyId", err);
 		if (!akr_is_access_key_id(k->access_key_id))
-			return akr_xml_fail(err, "%s answer: invalid AccessKeyId '%.40s'", p->action,
-					    k->access_key_id);
+			return akr_xml_fail(err, "%s answer: invalid AccessKeyId '%.40s'",
+					    p->action, k->access_key_id);
 		if (!p->seen_status)
 			return member_missing(p, "Status", err);
 		if (!p->seen_date)
@@ -401,7 +402,8 @@ static int list_parse(struct list_parse *p, const char *body, size_t len, struct
 int akr_iam_parse_list_users(const char *body, size_t len, struct akr_iam_users_page *ret,
 			     struct akr_error *reterr)
 {
-	struct list_parse p = { .kind = LIST_USERS, .action = "ListUsers",
+	struct list_parse p = { .kind = LIST_USERS,
+				.action = "ListUsers",
 				.member_path = "*/ListUsersResult/Users/member" };
 	int r;
 
@@ -419,7 +421,8 @@ int akr_iam_parse_list_users(const char *body, size_t len, struct akr_iam_users_
 int akr_iam_parse_list_user_tags(const char *body, size_t len, struct akr_iam_tags_page *ret,
 				 struct akr_error *reterr)
 {
-	struct list_parse p = { .kind = LIST_TAGS, .action = "ListUserTags",
+	struct list_parse p = { .kind = LIST_TAGS,
+				.action = "ListUserTags",
 				.member_path = "*/ListUserTagsResult/Tags/member" };
 	int r;
 
@@ -437,7 +440,8 @@ int akr_iam_parse_list_user_tags(const char *body, size_t len, struct akr_iam_ta
 int akr_iam_parse_list_access_keys(const char *body, size_t len, struct akr_iam_keys_page *ret,
 				   struct akr_error *reterr)
 {
-	struct list_parse p = { .kind = LIST_KEYS, .action = "ListAccessKeys",
+	struct list_parse p = { .kind = LIST_KEYS,
+				.action = "ListAccessKeys",
 				.member_path = "*/ListAccessKeysResult/AccessKeyMetadata/member" };
 	int r;
 
@@ -481,7 +485,8 @@ static int new_key_end(void *userdata, const struct akr_xml_path *path, const ch
 		if (p->seen_status)
 			return akr_xml_fail(err, "duplicate element 'Status'");
 		if (akr_iam_key_status_from_string(text, &p->key.status) < 0)
-			return akr_xml_fail(err, "CreateAccessKey answer: unknown Status '%.20s'", text);
+			return akr_xml_fail(err, "CreateAccessKey answer: unknown Status '%.20s'",
+					    text);
 		p->seen_status = true;
 		return 0;
 	}
@@ -555,8 +560,8 @@ static int last_used_end(void *userdata, const struct akr_xml_path *path, const 
 	if (akr_xml_path_is(path, "*/GetAccessKeyLastUsedResult/UserName"))
 		return akr_xml_dup_text(text, len, &p->u.user_name, "UserName", err);
 	if (akr_xml_path_is(path, "*/GetAccessKeyLastUsedResult/AccessKeyLastUsed/LastUsedDate"))
-		return akr_query_parse_time(text, "LastUsedDate", &p->seen_date, &p->u.last_used_sec,
-					    err);
+		return akr_query_parse_time(text, "LastUsedDate", &p->seen_date,
+					    &p->u.last_used_sec, err);
 	if (akr_xml_path_is(path, "*/GetAccessKeyLastUsedResult/AccessKeyLastUsed/ServiceName"))
 		return akr_xml_dup_text(text, len, &p->u.service_name, "ServiceName", err);
 	if (akr_xml_path_is(path, "*/GetAccessKeyLastUsedResult/AccessKeyLastUsed/Region"))
@@ -650,7 +655,8 @@ static void iam_call_done(void *userdata, int r, const char *body, size_t len,
 			r = akr_iam_parse_create_access_key(body, len, &res.key, &perr);
 			break;
 		case OP_LAST_USED:
-			r = akr_iam_parse_get_access_key_last_used(body, len, &res.last_used, &perr);
+			r = akr_iam_parse_get_access_key_last_used(body, len, &res.last_used,
+								   &perr);
 			break;
 		case OP_EMPTY:
 			r = akr_iam_parse_empty(call->action, body, len, &perr);
@@ -747,8 +753,9 @@ int akr_iam_list_users(const struct akr_aws_client *c, const char *marker, int m
 	return iam_send(c, call, akr_iam_build_list_users(marker, max_items, &body), &body);
 }
 
-int akr_iam_list_user_tags(const struct akr_aws_client *c, const char *user_name, const char *marker,
-			   int max_items, akr_iam_list_user_tags_cb cb, void *userdata)
+int akr_iam_list_user_tags(const struct akr_aws_client *c, const char *user_name,
+			   const char *marker, int max_items, akr_iam_list_user_tags_cb cb,
+			   void *userdata)
 {
 	_cleanup_buf_ struct akr_buf body;
 	struct iam_call *call;
@@ -778,8 +785,8 @@ int akr_iam_list_access_keys(const struct akr_aws_client *c, const char *user_na
 		return -ENOMEM;
 	call->cb.keys = cb;
 	akr_buf_init(&body, BODY_MAX, false);
-	return iam_send(c, call, akr_iam_build_list_access_keys(user_name, marker, max_items, &body),
-			&body);
+	return iam_send(c, call,
+			akr_iam_build_list_access_keys(user_name, marker, max_items, &body), &body);
 }
 
 int akr_iam_create_access_key(const struct akr_aws_client *c, const char *user_name,

@@ -111,8 +111,9 @@ typedef void (*akr_iam_done_cb)(void *userdata, int r, const struct akr_error *e
  * the callback never runs on failure. */
 int akr_iam_list_users(const struct akr_aws_client *c, const char *marker, int max_items,
 		       akr_iam_list_users_cb cb, void *userdata);
-int akr_iam_list_user_tags(const struct akr_aws_client *c, const char *user_name, const char *marker,
-			   int max_items, akr_iam_list_user_tags_cb cb, void *userdata);
+int akr_iam_list_user_tags(const struct akr_aws_client *c, const char *user_name,
+			   const char *marker, int max_items, akr_iam_list_user_tags_cb cb,
+			   void *userdata);
 int akr_iam_list_access_keys(const struct akr_aws_client *c, const char *user_name,
 			     const char *marker, int max_items, akr_iam_list_access_keys_cb cb,
 			     void *userdata);

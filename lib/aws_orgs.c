@@ -98,7 +98,8 @@ static int accounts_start(void *userdata, const struct akr_json_path *path, enum
 	struct accounts_parse *p = userdata;
 
 	if (path->depth == 0)
-		return type == AKR_JSON_OBJECT ? 0 : wrong_type("(document)", type, "an object", err);
+		return type == AKR_JSON_OBJECT ? 0
+					       : wrong_type("(document)", type, "an object", err);
 	if (akr_json_path_is(path, "Accounts")) {
 		if (type != AKR_JSON_ARRAY)
 			return wrong_type("Accounts", type, "an array", err);
@@ -114,8 +115,8 @@ static int accounts_start(void *userdata, const struct akr_json_path *path, enum
 		free(p->status);
 		p->state = p->status = NULL;
 		return akr_query_grow((void **)&p->page.accounts, &p->page.n_accounts,
-				      sizeof(struct akr_org_account), AKR_ORGS_MAX_ACCOUNTS_PER_PAGE,
-				      "accounts", err);
+				      sizeof(struct akr_org_account),
+				      AKR_ORGS_MAX_ACCOUNTS_PER_PAGE, "accounts", err);
 	}
 	if (akr_json_path_is(path, "NextToken"))
 		return wrong_type("NextToken", type, "a string", err);
@@ -150,9 +151,8 @@ static int accounts_end(void *userdata, const struct akr_json_path *path, enum a
 	return 0;
 }
 
-static int accounts_value(void *userdata, const struct akr_json_path *path,
-			  enum akr_json_type type, const char *text, size_t len,
-			  struct akr_error *err)
+static int accounts_value(void *userdata, const struct akr_json_path *path, enum akr_json_type type,
+			  const char *text, size_t len, struct akr_error *err)
 {
 	struct accounts_parse *p = userdata;
 	struct akr_org_account *a;
@@ -196,9 +196,9 @@ static int accounts_value(void *userdata, const struct akr_json_path *path,
 int akr_orgs_parse_list_accounts(const char *body, size_t len, struct akr_orgs_accounts_page *ret,
 				 struct akr_error *reterr)
 {
-	static const struct akr_json_handler h = {
-		.start = accounts_start, .end = accounts_end, .value = accounts_value
-	};
+	static const struct akr_json_handler h = { .start = accounts_start,
+						   .end = accounts_end,
+						   .value = accounts_value };
 	const struct akr_json_limits limits = { .max_items = 2 * AKR_ORGS_MAX_ACCOUNTS_PER_PAGE };
 	struct accounts_parse p = { 0 };
 	int r;
@@ -258,8 +258,8 @@ static int org_value(void *userdata, const struct akr_json_path *path, enum akr_
 	if (strcmp(k, "Arn") == 0)
 		return akr_json_dup_string(type, text, len, &o->arn, "Arn", err);
 	if (strcmp(k, "MasterAccountId") == 0)
-		return akr_json_dup_string(type, text, len, &o->master_account_id, "MasterAccountId",
-					   err);
+		return akr_json_dup_string(type, text, len, &o->master_account_id,
+					   "MasterAccountId", err);
 	if (strcmp(k, "MasterAccountArn") == 0)
 		return akr_json_dup_string(type, text, len, &o->master_account_arn,
 					   "MasterAccountArn", err);
@@ -270,7 +270,8 @@ static int org_value(void *userdata, const struct akr_json_path *path, enum akr_
 }
 
 int akr_orgs_parse_describe_organization(const char *body, size_t len,
-					 struct akr_orgs_organization *ret, struct akr_error *reterr)
+					 struct akr_orgs_organization *ret,
+					 struct akr_error *reterr)
 {
 	static const struct akr_json_handler h = { .start = org_start, .value = org_value };
 	struct akr_orgs_organization o = { 0 };
@@ -280,8 +281,9 @@ int akr_orgs_parse_describe_organization(const char *body, size_t len,
 	if (r >= 0 && (!o.id || !*o.id))
 		r = akr_json_fail(reterr, "DescribeOrganization answer lacks Organization/Id");
 	else if (r >= 0 && !akr_is_account_id(o.master_account_id))
-		r = akr_json_fail(reterr,
-				  "DescribeOrganization answer lacks a valid Organization/MasterAccountId");
+		r = akr_json_fail(
+		    reterr,
+		    "DescribeOrganization answer lacks a valid Organization/MasterAccountId");
 	if (r < 0) {
 		akr_orgs_organization_done(&o);
 		return r;

@@ -44,7 +44,8 @@ void akr_orgs_accounts_page_done(struct akr_orgs_accounts_page *p);
 /** Completion of akr_orgs_list_accounts(): @page is the callee's (NULL on
  * failure), freed after the callback returns unless moved out. A page may be
  * empty and still have a next_token. */
-typedef void (*akr_orgs_list_accounts_cb)(void *userdata, int r, struct akr_orgs_accounts_page *page,
+typedef void (*akr_orgs_list_accounts_cb)(void *userdata, int r,
+					  struct akr_orgs_accounts_page *page,
 					  const struct akr_error *err);
 
 /** Fetches one page. @next_token (borrowed) is NULL for the first page;
@@ -55,9 +56,9 @@ int akr_orgs_list_accounts(const struct akr_aws_client *c, const char *next_toke
 			   akr_orgs_list_accounts_cb cb, void *userdata);
 
 struct akr_orgs_organization {
-	char *id;                /* "o-…" */
-	char *arn;               /* NULL if absent */
-	char *master_account_id; /* 12 digits */
+	char *id;                   /* "o-…" */
+	char *arn;                  /* NULL if absent */
+	char *master_account_id;    /* 12 digits */
 	char *master_account_arn;   /* NULL if absent */
 	char *master_account_email; /* NULL if absent */
 };
@@ -76,4 +77,5 @@ int akr_orgs_build_list_accounts(const char *next_token, int max_results, struct
 int akr_orgs_parse_list_accounts(const char *body, size_t len, struct akr_orgs_accounts_page *ret,
 				 struct akr_error *reterr);
 int akr_orgs_parse_describe_organization(const char *body, size_t len,
-					 struct akr_orgs_organization *ret, struct akr_error *reterr);
+					 struct akr_orgs_organization *ret,
+					 struct akr_error *reterr);

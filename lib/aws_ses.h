@@ -16,11 +16,11 @@ struct akr_buf;
 
 /** One raw message; every pointer is borrowed. */
 struct akr_ses_raw_email {
-	const char *source;             /* NULL = the From header */
+	const char *source;              /* NULL = the From header */
 	const char *const *destinations; /* NULL/0 = the To/Cc/Bcc headers */
 	size_t n_destinations;
-	const char *configuration_set;  /* NULL/"" = none */
-	const uint8_t *raw;             /* the complete MIME message, headers included */
+	const char *configuration_set; /* NULL/"" = none */
+	const uint8_t *raw;            /* the complete MIME message, headers included */
 	size_t raw_len;
 };
 

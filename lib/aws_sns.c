@@ -54,7 +54,8 @@ int akr_sns_build_publish(const struct akr_sns_publish_params *p, struct akr_buf
 	if (mlen == 0 || mlen > AKR_SNS_MAX_MESSAGE_BYTES)
 		return -EINVAL;
 	if (p->subject && *p->subject &&
-	    (akr_has_control_chars(p->subject) || utf8_chars(p->subject) > AKR_SNS_MAX_SUBJECT_CHARS))
+	    (akr_has_control_chars(p->subject) ||
+	     utf8_chars(p->subject) > AKR_SNS_MAX_SUBJECT_CHARS))
 		return -EINVAL;
 	r = akr_query_start(out, "Publish", SNS_VERSION);
 	if (r == 0)

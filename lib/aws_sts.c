@@ -34,7 +34,8 @@ int akr_sts_build_assume_role(const struct akr_sts_assume_role_params *p, struct
 
 	if (!p || !akr_is_arn(p->role_arn, "iam") || strlen(p->role_arn) < 20 ||
 	    !chars_ok(p->session_name, 2, 64, "_+=,.@-") ||
-	    (p->external_id && *p->external_id && !chars_ok(p->external_id, 2, 1224, "_+=,.@:/-")) ||
+	    (p->external_id && *p->external_id &&
+	     !chars_ok(p->external_id, 2, 1224, "_+=,.@:/-")) ||
 	    (p->duration_sec != 0 && (p->duration_sec < 900 || p->duration_sec > 43200)))
 		return -EINVAL;
 	r = akr_query_start(out, "AssumeRole", STS_VERSION);
@@ -43,7 +44,8 @@ int akr_sts_build_assume_role(const struct akr_sts_assume_role_params *p, struct
 	if (r == 0)
 		r = akr_query_add(out, "RoleSessionName", p->session_name);
 	if (r == 0)
-		r = akr_query_add_int(out, "DurationSeconds", p->duration_sec ? p->duration_sec : 3600);
+		r = akr_query_add_int(out, "DurationSeconds",
+				      p->duration_sec ? p->duration_sec : 3600);
 	if (r == 0 && p->external_id && *p->external_id)
 		r = akr_query_add(out, "ExternalId", p->external_id);
 	return r;
@@ -99,7 +101,8 @@ static int assume_role_end(void *userdata, const struct akr_xml_path *path, cons
 		return akr_query_parse_time(text, "Expiration", &p->seen_expiration,
 					    &c->expiration_sec, err);
 	if (akr_xml_path_is(path, "*/AssumeRoleResult/AssumedRoleUser/Arn"))
-		return akr_xml_dup_text(text, len, &p->res.assumed_role_arn, "AssumedRoleUser/Arn", err);
+		return akr_xml_dup_text(text, len, &p->res.assumed_role_arn, "AssumedRoleUser/Arn",
+					err);
 	if (akr_xml_path_is(path, "*/AssumeRoleResult/AssumedRoleUser/AssumedRoleId"))
 		return akr_xml_dup_text(text, len, &p->res.assumed_role_id, "AssumedRoleId", err);
 	return 0;
@@ -108,7 +111,8 @@ static int assume_role_end(void *userdata, const struct akr_xml_path *path, cons
 int akr_sts_parse_assume_role(const char *body, size_t len, struct akr_sts_assume_role_result *ret,
 			      struct akr_error *reterr)
 {
-	static const struct akr_xml_handler h = { .start = assume_role_start, .end = assume_role_end };
+	static const struct akr_xml_handler h = { .start = assume_role_start,
+						  .end = assume_role_end };
 	const struct akr_xml_limits limits = { .max_text = TOKEN_MAX, .sensitive = true };
 	struct assume_role_parse p = { 0 };
 	const struct akr_aws_creds *c = &p.res.creds;
@@ -138,7 +142,8 @@ int akr_sts_parse_assume_role(const char *body, size_t len, struct akr_sts_assum
 		goto fail;
 	}
 	if (!akr_is_arn(p.res.assumed_role_arn, "sts")) {
-		r = akr_xml_fail(reterr, "AssumeRole answer has an invalid AssumedRoleUser/Arn '%.80s'",
+		r = akr_xml_fail(reterr,
+				 "AssumeRole answer has an invalid AssumedRoleUser/Arn '%.80s'",
 				 p.res.assumed_role_arn);
 		goto fail;
 	}

@@ -21,9 +21,10 @@ struct akr_sts_assume_role_params {
  * callee's: move them out with akr_aws_creds_move() to keep them; they are
  * freed (wiped) after the callback returns. @assumed_role_arn is borrowed.
  * On failure @creds and @assumed_role_arn are NULL and @err is non-NULL. */
-typedef void (*akr_sts_assume_role_cb)(void *userdata, int r,
-				       struct akr_aws_creds *creds /* on success: the callee's; move out with akr_aws_creds_move() */,
-				       const char *assumed_role_arn, const struct akr_error *err);
+typedef void (*akr_sts_assume_role_cb)(
+    void *userdata, int r,
+    struct akr_aws_creds *creds /* on success: the callee's; move out with akr_aws_creds_move() */,
+    const char *assumed_role_arn, const struct akr_error *err);
 
 /** Assumes @p->role_arn with @c's identity. The answer is handled as
  * sensitive (wiped buffers). Returns 0 (then @cb runs exactly once, from the
@@ -65,4 +66,5 @@ int akr_sts_parse_assume_role(const char *body, size_t len, struct akr_sts_assum
 			      struct akr_error *reterr);
 int akr_sts_build_get_caller_identity(struct akr_buf *out);
 int akr_sts_parse_get_caller_identity(const char *body, size_t len,
-				      struct akr_sts_caller_identity *ret, struct akr_error *reterr);
+				      struct akr_sts_caller_identity *ret,
+				      struct akr_error *reterr);

@@ -15,7 +15,7 @@
 #define ITEM_NAME "[]"
 
 static const char *const type_names[_AKR_JSON_TYPE_MAX] = {
-	[AKR_JSON_NULL] = "null",     [AKR_JSON_BOOL] = "boolean", [AKR_JSON_NUMBER] = "number",
+	[AKR_JSON_NULL] = "null",     [AKR_JSON_BOOL] = "boolean",  [AKR_JSON_NUMBER] = "number",
 	[AKR_JSON_STRING] = "string", [AKR_JSON_OBJECT] = "object", [AKR_JSON_ARRAY] = "array",
 };
 
@@ -111,7 +111,8 @@ static int count_value(struct json_state *s)
 	}
 	if (s->depth > 0 && s->frames[s->depth - 1].type == AKR_JSON_ARRAY &&
 	    ++s->frames[s->depth - 1].count > s->limits.max_items) {
-		(void)akr_json_fail(&s->err, "JSON array has more than %zu items", s->limits.max_items);
+		(void)akr_json_fail(&s->err, "JSON array has more than %zu items",
+				    s->limits.max_items);
 		return -E2BIG;
 	}
 	return 0;
@@ -151,7 +152,8 @@ static int on_number(void *ctx, const char *text, size_t len)
 
 	/* yajl's literal is not NUL-terminated; a sane number is short. */
 	if (len >= sizeof(buf)) {
-		(void)akr_json_fail(&s->err, "JSON number longer than %zu characters", sizeof(buf) - 1);
+		(void)akr_json_fail(&s->err, "JSON number longer than %zu characters",
+				    sizeof(buf) - 1);
 		return fail(s, -E2BIG);
 	}
 	memcpy(buf, text, len);
@@ -168,7 +170,8 @@ static int on_string(void *ctx, const unsigned char *text, size_t len)
 	if (s->r)
 		return 0;
 	if (len > s->limits.max_string) {
-		(void)akr_json_fail(&s->err, "JSON string longer than %zu bytes", s->limits.max_string);
+		(void)akr_json_fail(&s->err, "JSON string longer than %zu bytes",
+				    s->limits.max_string);
 		return fail(s, -E2BIG);
 	}
 	copy = malloc(len + 1);
@@ -194,7 +197,8 @@ static int open_container(struct json_state *s, enum akr_json_type type)
 	if (r < 0)
 		return fail(s, r);
 	if (s->depth >= s->limits.max_depth) {
-		(void)akr_json_fail(&s->err, "JSON nested deeper than %zu levels", s->limits.max_depth);
+		(void)akr_json_fail(&s->err, "JSON nested deeper than %zu levels",
+				    s->limits.max_depth);
 		return fail(s, -E2BIG);
 	}
 	if (s->h->start) {
@@ -257,7 +261,8 @@ static int on_map_key(void *ctx, const unsigned char *key, size_t len)
 		return 0;
 	f = &s->frames[s->depth - 1];
 	if (len > s->limits.max_string) {
-		(void)akr_json_fail(&s->err, "JSON key longer than %zu bytes", s->limits.max_string);
+		(void)akr_json_fail(&s->err, "JSON key longer than %zu bytes",
+				    s->limits.max_string);
 		return fail(s, -E2BIG);
 	}
 	if (++f->count > s->limits.max_items) {
@@ -330,8 +335,8 @@ int akr_json_parse(const char *data, size_t len, const struct akr_json_limits *l
 
 	s.frames = calloc(s.limits.max_depth, sizeof(*s.frames));
 	s.names = calloc(s.limits.max_depth, sizeof(*s.names));
-	s.yajl = yajl_alloc(&callbacks, s.limits.sensitive ? (yajl_alloc_funcs *)&wipe_funcs : NULL,
-			    &s);
+	s.yajl =
+	    yajl_alloc(&callbacks, s.limits.sensitive ? (yajl_alloc_funcs *)&wipe_funcs : NULL, &s);
 	if (!s.frames || !s.names || !s.yajl) {
 		r = -ENOMEM;
 		goto finish;

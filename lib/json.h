@@ -78,7 +78,8 @@ int akr_json_dup_string(enum akr_json_type type, const char *text, size_t len, c
 			const char *field, struct akr_error *err);
 
 /** Fills @err with kind AKR_ERROR_PARSE and returns -EBADMSG. */
-int akr_json_fail(struct akr_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int akr_json_fail(struct akr_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /** Appends @s (@len bytes of UTF-8) as a quoted JSON string, escaping '"',
  * '\\' and control characters. Returns 0, -E2BIG, -ENOMEM. */

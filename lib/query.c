@@ -54,8 +54,7 @@ int akr_query_add_member(struct akr_buf *out, const char *prefix, size_t index, 
 	return r;
 }
 
-int akr_query_check_root(const struct akr_xml_path *path, const char *action,
-			 struct akr_error *err)
+int akr_query_check_root(const struct akr_xml_path *path, const char *action, struct akr_error *err)
 {
 	const char *name = akr_xml_path_name(path);
 	size_t n = strlen(action);

@@ -109,12 +109,14 @@ static void XMLCALL on_start(void *data, const XML_Char *name, const XML_Char **
 	if (s->r)
 		return;
 	if (s->depth >= s->limits.max_depth) {
-		(void)akr_xml_fail(&s->err, "XML nested deeper than %zu elements", s->limits.max_depth);
+		(void)akr_xml_fail(&s->err, "XML nested deeper than %zu elements",
+				   s->limits.max_depth);
 		stop(s, -E2BIG);
 		return;
 	}
 	if (++s->elements > s->limits.max_elements) {
-		(void)akr_xml_fail(&s->err, "XML has more than %zu elements", s->limits.max_elements);
+		(void)akr_xml_fail(&s->err, "XML has more than %zu elements",
+				   s->limits.max_elements);
 		stop(s, -E2BIG);
 		return;
 	}
@@ -127,7 +129,8 @@ static void XMLCALL on_start(void *data, const XML_Char *name, const XML_Char **
 	/* Only the text directly inside an element counts: a child starts afresh. */
 	akr_buf_reset(&s->text);
 	if (s->h->start) {
-		path = (struct akr_xml_path){ .names = (const char *const *)s->names, .depth = s->depth };
+		path = (struct akr_xml_path){ .names = (const char *const *)s->names,
+					      .depth = s->depth };
 		r = s->h->start(s->userdata, &path, &s->err);
 		if (r < 0)
 			stop(s, r);
@@ -144,7 +147,8 @@ static void XMLCALL on_end(void *data, const XML_Char *name)
 	if (s->r || s->depth == 0)
 		return;
 	if (s->h->end) {
-		path = (struct akr_xml_path){ .names = (const char *const *)s->names, .depth = s->depth };
+		path = (struct akr_xml_path){ .names = (const char *const *)s->names,
+					      .depth = s->depth };
 		r = s->h->end(s->userdata, &path, s->text.data ? s->text.data : "", s->text.len,
 			      &s->err);
 	}
@@ -246,7 +250,8 @@ int akr_xml_parse(const char *data, size_t len, const struct akr_xml_limits *lim
 				enum XML_Error code = XML_GetErrorCode(s.parser);
 
 				s.r = code == XML_ERROR_NO_MEMORY ? -ENOMEM : -EBADMSG;
-				(void)akr_xml_fail(&s.err, "malformed XML: %s", XML_ErrorString(code));
+				(void)akr_xml_fail(&s.err, "malformed XML: %s",
+						   XML_ErrorString(code));
 			} else if (s.err.kind == AKR_ERROR_NONE && s.r != -ENOMEM) {
 				(void)akr_xml_fail(&s.err, "unexpected XML content");
 			}
