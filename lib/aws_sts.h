@@ -21,10 +21,9 @@ struct akr_sts_assume_role_params {
  * callee's: move them out with akr_aws_creds_move() to keep them; they are
  * freed (wiped) after the callback returns. @assumed_role_arn is borrowed.
  * On failure @creds and @assumed_role_arn are NULL and @err is non-NULL. */
-typedef void (*akr_sts_assume_role_cb)(
-    void *userdata, int r,
-    struct akr_aws_creds *creds /* on success: the callee's; move out with akr_aws_creds_move() */,
-    const char *assumed_role_arn, const struct akr_error *err);
+typedef void (*akr_sts_assume_role_cb)(void *userdata, int r,
+				       struct akr_aws_creds *creds /* on success: the callee's; move out with akr_aws_creds_move() */,
+				       const char *assumed_role_arn, const struct akr_error *err);
 
 /** Assumes @p->role_arn with @c's identity. The answer is handled as
  * sensitive (wiped buffers). Returns 0 (then @cb runs exactly once, from the
