@@ -16,11 +16,11 @@ int akr_query_start(struct akr_buf *out, const char *action, const char *version
 
 	r = akr_buf_append_str(out, "Action=");
 	if (r == 0)
-		r = akr_str_append_uri_encoded(out, action, strlen(action), false);
+		r = akr_str_append_form_encoded(out, action, strlen(action));
 	if (r == 0)
 		r = akr_buf_append_str(out, "&Version=");
 	if (r == 0)
-		r = akr_str_append_uri_encoded(out, version, strlen(version), false);
+		r = akr_str_append_form_encoded(out, version, strlen(version));
 	return r;
 }
 
@@ -30,7 +30,7 @@ int akr_query_add_n(struct akr_buf *out, const char *name, const char *value, si
 
 	r = akr_buf_appendf(out, "&%s=", name);
 	if (r == 0)
-		r = akr_str_append_uri_encoded(out, value, len, false);
+		r = akr_str_append_form_encoded(out, value, len);
 	return r;
 }
 
@@ -50,7 +50,7 @@ int akr_query_add_member(struct akr_buf *out, const char *prefix, size_t index, 
 
 	r = akr_buf_appendf(out, "&%s.member.%zu=", prefix, index);
 	if (r == 0)
-		r = akr_str_append_uri_encoded(out, value, strlen(value), false);
+		r = akr_str_append_form_encoded(out, value, strlen(value));
 	return r;
 }
 

@@ -31,6 +31,24 @@ int akr_str_append_uri_encoded(struct akr_buf *out, const char *s, size_t len, b
 	return 0;
 }
 
+int akr_str_append_form_encoded(struct akr_buf *out, const char *s, size_t len)
+{
+	size_t start = 0;
+	int r;
+
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && s[i] != ' ')
+			continue;
+		r = akr_str_append_uri_encoded(out, s + start, i - start, false);
+		if (r >= 0 && i < len)
+			r = akr_buf_append(out, "+", 1);
+		if (r < 0)
+			return r;
+		start = i + 1;
+	}
+	return 0;
+}
+
 void akr_hex_encode(const uint8_t *in, size_t len, char *out)
 {
 	static const char hex[] = "0123456789abcdef";

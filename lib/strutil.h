@@ -12,6 +12,11 @@ struct akr_buf;
 /** Appends @s percent-encoded: A-Z a-z 0-9 - _ . ~ kept, every other byte as
  * %XX (upper-case hex). With @keep_slash, '/' is kept too (URI paths). */
 int akr_str_append_uri_encoded(struct akr_buf *out, const char *s, size_t len, bool keep_slash);
+/** Appends @s form-encoded as botocore's Query serializer does: like
+ * akr_str_append_uri_encoded(), but a space becomes '+'. AWS decodes both;
+ * emulators that re-encode the parsed form before checking the signature
+ * (moto) only agree with this form. */
+int akr_str_append_form_encoded(struct akr_buf *out, const char *s, size_t len);
 /** Lower-case hex of @len bytes into @out (2*len+1 bytes). */
 void akr_hex_encode(const uint8_t *in, size_t len, char *out);
 

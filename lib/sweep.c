@@ -735,7 +735,7 @@ int akr_sweep_start(uv_loop_t *loop, const struct akr_sweep_options *opts, struc
 
 	r = akr_creds_provider_new(&(struct akr_creds_options){ .loop = loop, .http = s->http,
 								 .endpoints = &s->endpoints,
-								 .clock = &s->o.clock,
+								 .clock = NULL,
 								 .profile = cfg->aws.profile,
 								 .region = s->region },
 				   &s->creds);
@@ -745,7 +745,9 @@ int akr_sweep_start(uv_loop_t *loop, const struct akr_sweep_options *opts, struc
 		.http = s->http,
 		.endpoints = &s->endpoints,
 		.identity = akr_creds_provider_identity(s->creds),
-		.clock = &s->o.clock,
+		/* Credentials expire in the real world: their expiry is judged
+		 * by the real clock, never by --now. */
+		.clock = NULL,
 		.region = s->region,
 		.key = "base",
 		.timeout_ms = (int64_t)cfg->limits.request_timeout_sec * 1000,

@@ -617,7 +617,7 @@ static void test_iam_build(void **state)
 	akr_buf_reset(&b);
 	assert_int_equal(akr_iam_build_list_users("a b+c/d=", 1000, &b), 0);
 	assert_string_equal(b.data,
-			    "Action=ListUsers&Version=2010-05-08&Marker=a%20b%2Bc%2Fd%3D&MaxItems=1000");
+			    "Action=ListUsers&Version=2010-05-08&Marker=a+b%2Bc%2Fd%3D&MaxItems=1000");
 	akr_buf_reset(&b);
 	assert_int_equal(akr_iam_build_list_user_tags("a+b@c", NULL, 50, &b), 0);
 	assert_string_equal(b.data, "Action=ListUserTags&Version=2010-05-08&UserName=a%2Bb%40c&MaxItems=50");
@@ -686,7 +686,7 @@ static void test_ses(void **state)
 	assert_string_equal(b.data, "Action=SendRawEmail&Version=2010-12-01&RawMessage.Data=%2B%2F8%3D"
 				    "&Source=rotator%40example.com"
 				    "&Destinations.member.1=alice%40example.com"
-				    "&Destinations.member.2=b%20c%40example.com"
+				    "&Destinations.member.2=b+c%40example.com"
 				    "&ConfigurationSetName=iam-access-key-rotator-configset");
 	akr_buf_reset(&b);
 	m.raw = (const uint8_t *)"From: a\r\n";
@@ -735,7 +735,7 @@ static void test_sns(void **state)
 	assert_int_equal(akr_sns_build_publish(&p, &b), 0);
 	assert_string_equal(b.data, "Action=Publish&Version=2010-03-31&TopicArn=arn%3Aaws%3Asns%3A"
 				    "eu-west-1%3A111111111111%3Aiam-access-key-rotator-topic"
-				    "&Subject=Sweep%3A%202%20failures&Message=line%201%0Aline%202%20%26%20more");
+				    "&Subject=Sweep%3A+2+failures&Message=line+1%0Aline+2+%26+more");
 	memset(subject, 'x', 100);
 	subject[100] = '\0';
 	p.subject = subject;
