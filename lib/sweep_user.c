@@ -713,7 +713,8 @@ static void on_keys(void *userdata, int r, struct akr_iam_keys_page *page, const
 		return;
 	}
 	t->keys = p;
-	memcpy(t->keys + t->n_keys, page->keys, page->n_keys * sizeof(*p));
+	if (page->n_keys)
+		memcpy(t->keys + t->n_keys, page->keys, page->n_keys * sizeof(*p));
 	t->n_keys += page->n_keys;
 	free(page->keys);
 	page->keys = NULL;
@@ -769,7 +770,8 @@ static void on_tags(void *userdata, int r, struct akr_iam_tags_page *page, const
 		return;
 	}
 	t->tags = p;
-	memcpy(t->tags + t->n_tags, page->tags, page->n_tags * sizeof(*p));
+	if (page->n_tags)
+		memcpy(t->tags + t->n_tags, page->tags, page->n_tags * sizeof(*p));
 	t->n_tags += page->n_tags;
 	free(page->tags);
 	page->tags = NULL;
