@@ -667,6 +667,11 @@ static int easy_setup(struct akr_http_request *req, CURL *e, struct curl_slist *
 	SETOPT(e, CURLOPT_USERAGENT, "iam-access-key-rotator/" AKR_VERSION);
 	SETOPT(e, CURLOPT_HTTPHEADER, l);
 	SETOPT(e, CURLOPT_VERBOSE, h->opts.verbose ? 1L : 0L);
+	/* curl silently sends a request again when a reused keep-alive
+	 * connection dies before any answer, although the server may have
+	 * acted on it. Only a fresh connection rules that out. */
+	if (!req->idempotent)
+		SETOPT(e, CURLOPT_FRESH_CONNECT, 1L);
 	if (strcmp(req->method, "HEAD") == 0)
 		SETOPT(e, CURLOPT_NOBODY, 1L);
 	else if (get_like)

@@ -25,7 +25,9 @@
  * A request with idempotent == false is retried only when it provably was not
  * processed: a throttling answer, or a connection that could not be made
  * (connection refused, name resolution), never after a timeout, a reset or a
- * 5xx, since the service may have acted on it.
+ * 5xx, since the service may have acted on it. Such a request also goes on a
+ * new connection: curl silently resends a request whose reused keep-alive
+ * connection died before the answer, and that must not happen to it.
  *
  * Wire details: the Host header is set explicitly ("host[:port]", the port
  * only when not the scheme's default) and that same value is signed; an

@@ -840,11 +840,13 @@ static void test_reset_connection(void **state)
 	assert_int_equal(ctl_stat("requests"), 2);
 
 	/* The reset request may have been processed: not retried when not
-	 * idempotent. */
+	 * idempotent, not even by curl's silent resend on a reused keep-alive
+	 * connection (the connection of rst1 is in the pool now). */
 	assert_int_equal(start_req(&f, &post, &res, NULL, "/r/rst2?reset=1"), 0);
 	run(&f);
 	assert_int_equal(res.r, -ECONNRESET);
 	assert_string_equal(res.err.code, "connection-reset");
+	assert_int_equal(ctl_stat("requests"), 3);
 	/* So is a 503. */
 	assert_int_equal(start_req(&f, &post, &res, NULL, "/r/rst3?fail=1"), 0);
 	run(&f);
