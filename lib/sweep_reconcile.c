@@ -268,8 +268,9 @@ int sweep_reconcile_start(struct akr_sweep *s)
 		}
 		it->s = s;
 		(void)snprintf(it->account_id, sizeof(it->account_id), "%s", in->account_id);
-		if (in->delivered) {
-			/* The user has the secret: the key stays, the intent closes. */
+		if (in->delivered || in->rolled_back) {
+			/* The user has the secret (the key stays), or the key is
+			 * gone already: either way the intent just closes. */
 			r = akr_statelog_mark_done(s->o.statelog, in->id);
 			on_intent_reconciled(it, r, NULL);
 			continue;

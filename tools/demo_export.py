@@ -14,7 +14,20 @@ with urllib.request.urlopen(url + "/_fake/emails") as resp:
 with urllib.request.urlopen(url + "/_fake/sns") as resp:
     alerts = json.load(resp)
 
-passwords = {}
+import shutil
+import subprocess
+import tempfile
+
+SEVENZIP = shutil.which("7zz") or shutil.which("7z")
+
+
+def opens(zpath, password):
+    with tempfile.TemporaryDirectory() as d:
+        r = subprocess.run([SEVENZIP, "t", f"-p{password}", zpath], capture_output=True)
+        return r.returncode == 0
+
+
+texts = {}
 zips = []
 for i, m in enumerate(mails, 1):
     to = ",".join(m.get("destinations") or []) or "unknown"
@@ -32,16 +45,14 @@ for i, m in enumerate(mails, 1):
                 f.write(part.get_payload(decode=True))
             zips.append((to, zpath))
     body = msg.get_body(preferencelist=("plain",))
-    text = body.get_content() if body else ""
-    pw = re.search(r"password[^:\n]*:\s*(\S+)", text, re.I)
-    if pw and "zip" in subject.lower() + text.lower() and not msg.get_filename():
-        passwords.setdefault(to, pw.group(1))
+    texts.setdefault(to, []).append(body.get_content() if body else "")
 
 print(f"\n{len(mails)} mails in {out}/mail, {len(zips)} key zips, {len(alerts)} SNS alerts")
 for a in alerts:
     print(f"SNS alert: {a.get('subject')}")
-if zips:
+if zips and SEVENZIP:
     to, zpath = zips[0]
-    pw = passwords.get(to, "<the password from the second mail>")
-    print("\nOpen a key zip with the password from its companion mail, e.g.:")
+    pw = next((t for text in texts.get(to, []) for t in set(re.findall(r"\S{20,}", text))
+               if opens(zpath, t)), "<the password from the second mail>")
+    print(f"\nOpen a key zip with the password from its companion mail ({to}), e.g.:")
     print(f"    7zz x -p'{pw}' -o{out}/unzipped '{zpath}' && cat {out}/unzipped/credentials.csv")

@@ -155,5 +155,42 @@ class Rotation(RotatorTestCase):
         self.assertEqual([k["status"] for k in left], ["Active"])
 
 
+class DocumentedPolicies(RotatorTestCase):
+    """docs/aws holds the least-privilege policies operators apply: they must
+    allow every action the daemon really calls (read from the fake's log)."""
+
+    def allowed_actions(self):
+        import fnmatch
+        import glob
+        import json
+        import os
+        from harness import SOURCE_DIR
+        patterns = []
+        for path in glob.glob(os.path.join(SOURCE_DIR, "docs", "aws", "*.json")):
+            with open(path) as f:
+                doc = json.load(f)
+            for st in doc.get("Statement", []) if isinstance(doc, dict) else []:
+                if st.get("Effect") != "Allow" or "Principal" in st:
+                    continue
+                acts = st.get("Action", [])
+                patterns += [acts] if isinstance(acts, str) else acts
+        return lambda a: any(fnmatch.fnmatchcase(a.lower(), p.lower()) for p in patterns)
+
+    def test_every_called_action_is_documented(self):
+        users = [user("due", [key(85)]), user("old", [key(95), key(20)]),
+                 user("gone", [key(120, "Inactive")]), user("soon", [key(95), key(8)])]
+        self.setup_fake(scenario([account(DEV, users), account(PROD, [], roles=[])]))
+        res = self.rot.run("--once")
+        self.assertIn(res.returncode, (0, 1), res.stderr)
+        called = {f'{r["service"]}:{r["action"]}' for r in self.fake.requests()}
+        for expected in ("iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:DeleteAccessKey",
+                         "iam:GetAccessKeyLastUsed", "ses:SendRawEmail", "sns:Publish",
+                         "organizations:ListAccounts", "sts:AssumeRole"):
+            self.assertIn(expected, called)
+        allowed = self.allowed_actions()
+        missing = sorted(a for a in called if not allowed(a))
+        self.assertEqual(missing, [], "actions the daemon calls that docs/aws does not allow")
+
+
 if __name__ == "__main__":
     unittest.main()
