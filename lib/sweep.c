@@ -155,17 +155,20 @@ bool sweep_retry_read(const struct akr_error *err, unsigned attempt, int64_t *re
 
 /* ---- accounts ---- */
 
+static void account_drop_page(struct sweep_account *a)
+{
+	struct akr_iam_users_page page = { .users = a->users, .n_users = a->n_users };
+
+	akr_iam_users_page_done(&page);
+	a->users = NULL;
+	a->n_users = a->next_user = 0;
+}
+
 static struct sweep_account *account_free(struct sweep_account *a)
 {
 	if (!a)
 		return NULL;
-	for (size_t i = 0; i < a->n_users; i++) {
-		free(a->users[i].name);
-		free(a->users[i].id);
-		free(a->users[i].arn);
-		free(a->users[i].path);
-	}
-	free(a->users);
+	account_drop_page(a);
 	a->role = akr_assumed_role_free(a->role);
 	free(a->marker);
 	free(a->id);
@@ -304,13 +307,7 @@ static void on_list_users(void *userdata, int r, struct akr_iam_users_page *page
 		return;
 	}
 	/* Drop the previous page; take this one. */
-	for (size_t i = 0; i < a->n_users; i++) {
-		free(a->users[i].name);
-		free(a->users[i].id);
-		free(a->users[i].arn);
-		free(a->users[i].path);
-	}
-	free(a->users);
+	account_drop_page(a);
 	a->users = page->users;
 	a->n_users = page->n_users;
 	a->next_user = 0;

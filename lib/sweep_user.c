@@ -555,6 +555,15 @@ static void next_action(struct user_task *t)
 			/* Users with nothing to do are only counted. */
 			if (act->kind == AKR_ACTION_SKIP && act->reason != AKR_REASON_EXEMPT)
 				continue;
+			if (act->kind == AKR_ACTION_REPORT)
+				akr_log_full(LOG_WARNING, 0,
+					     AKR_FIELDS(.message_id = AKR_MID_USER_SKIPPED, .run_id = s->run_id,
+							.account_id = t->a->id, .user_name = t->name,
+							.access_key_id = act->key_id, .action = "report",
+							.result = akr_reason_to_name(act->reason)),
+					     "User '%s' in account %s is overdue (key %s, %lld days): %s",
+					     t->name, t->a->id, act->key_id ? act->key_id : "-",
+					     (long long)act->age_days, akr_reason_to_string(act->reason));
 			action_row(t, act, AKR_OUTCOME_SKIPPED, NULL, NULL);
 			continue;
 		}
@@ -680,6 +689,28 @@ static void decide(struct user_task *t)
 	fetch_last_used(t);
 }
 
+/* Moves the @page_n items of a page (elements of @size bytes) to the end of
+ * *@items, leaving the page empty. At most @max items in all: -E2BIG. */
+static int take_page_items(void **items, size_t *n, void **page_items, size_t *page_n, size_t size,
+			   size_t max)
+{
+	uint8_t *p;
+
+	if (*n + *page_n > max)
+		return -E2BIG;
+	p = realloc(*items, (*n + *page_n + 1) * size);
+	if (!p)
+		return -ENOMEM;
+	*items = p;
+	if (*page_n)
+		memcpy(p + *n * size, *page_items, *page_n * size);
+	*n += *page_n;
+	free(*page_items);
+	*page_items = NULL;
+	*page_n = 0;
+	return 0;
+}
+
 static void list_keys(struct user_task *t);
 
 static void list_keys_retry(void *arg)
@@ -690,7 +721,6 @@ static void list_keys_retry(void *arg)
 static void on_keys(void *userdata, int r, struct akr_iam_keys_page *page, const struct akr_error *err)
 {
 	struct user_task *t = userdata;
-	struct akr_iam_access_key *p;
 	int64_t delay;
 
 	if (r < 0 && !t->s->stopping && sweep_retry_read(err, t->read_attempts, &delay) &&
@@ -703,22 +733,12 @@ static void on_keys(void *userdata, int r, struct akr_iam_keys_page *page, const
 		user_fail(t, "ListAccessKeys", r, err);
 		return;
 	}
-	if (t->n_keys + page->n_keys > AKR_POLICY_MAX_KEYS + 8) {
-		user_fail(t, "ListAccessKeys", -E2BIG, NULL);
+	r = take_page_items((void **)&t->keys, &t->n_keys, (void **)&page->keys, &page->n_keys,
+			    sizeof(*t->keys), AKR_POLICY_MAX_KEYS + 8);
+	if (r < 0) {
+		user_fail(t, "ListAccessKeys", r, NULL);
 		return;
 	}
-	p = realloc(t->keys, (t->n_keys + page->n_keys + 1) * sizeof(*p));
-	if (!p) {
-		user_fail(t, "ListAccessKeys", -ENOMEM, NULL);
-		return;
-	}
-	t->keys = p;
-	if (page->n_keys)
-		memcpy(t->keys + t->n_keys, page->keys, page->n_keys * sizeof(*p));
-	t->n_keys += page->n_keys;
-	free(page->keys);
-	page->keys = NULL;
-	page->n_keys = 0;
 	free(t->marker);
 	t->marker = page->is_truncated ? TAKE_PTR(page->marker) : NULL;
 	if (page->is_truncated && t->marker) {
@@ -746,7 +766,6 @@ static void list_tags_retry(void *arg)
 static void on_tags(void *userdata, int r, struct akr_iam_tags_page *page, const struct akr_error *err)
 {
 	struct user_task *t = userdata;
-	struct akr_iam_tag *p;
 	int64_t delay;
 
 	if (r < 0 && !t->s->stopping && sweep_retry_read(err, t->read_attempts, &delay) &&
@@ -759,23 +778,15 @@ static void on_tags(void *userdata, int r, struct akr_iam_tags_page *page, const
 		user_fail(t, "ListUserTags", r, err);
 		return;
 	}
-	if (t->n_tags + page->n_tags > MAX_TAGS) {
-		user_fail(t, "ListUserTags", -E2BIG,
-			  &(struct akr_error){ .kind = AKR_ERROR_PARSE, .message = "more than 50 tags" });
+	r = take_page_items((void **)&t->tags, &t->n_tags, (void **)&page->tags, &page->n_tags,
+			    sizeof(*t->tags), MAX_TAGS);
+	if (r < 0) {
+		user_fail(t, "ListUserTags", r,
+			  r == -E2BIG ? &(struct akr_error){ .kind = AKR_ERROR_PARSE,
+							     .message = "more than 50 tags" }
+				      : NULL);
 		return;
 	}
-	p = realloc(t->tags, (t->n_tags + page->n_tags + 1) * sizeof(*p));
-	if (!p) {
-		user_fail(t, "ListUserTags", -ENOMEM, NULL);
-		return;
-	}
-	t->tags = p;
-	if (page->n_tags)
-		memcpy(t->tags + t->n_tags, page->tags, page->n_tags * sizeof(*p));
-	t->n_tags += page->n_tags;
-	free(page->tags);
-	page->tags = NULL;
-	page->n_tags = 0;
 	free(t->marker);
 	t->marker = page->is_truncated ? TAKE_PTR(page->marker) : NULL;
 	if (page->is_truncated && t->marker) {
