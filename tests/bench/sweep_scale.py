@@ -2,8 +2,8 @@
 endpoint. Prints the wall time, the peak RSS of the daemon, and the fake's
 request figures. Run by hand (not a timed test):
 
-    python3 tests/bench/sweep_scale.py --accounts 1000 --users 50 --mode --dry-run
-    python3 tests/bench/sweep_scale.py --accounts 1000 --users 50 --due 0.1 --mode --once
+    python3 tests/bench/sweep_scale.py --accounts 1000 --users 50
+    python3 tests/bench/sweep_scale.py --accounts 1000 --users 50 --due 0.1 --once
 """
 import argparse
 import json
@@ -24,10 +24,11 @@ def main():
     ap.add_argument("--users", type=int, default=50)
     ap.add_argument("--due", type=float, default=0.1)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--mode", default="--dry-run")
+    ap.add_argument("--once", action="store_true", help="a real sweep (default: --dry-run)")
     ap.add_argument("--latency-ms", type=int, default=0)
     ap.add_argument("--in-flight", type=int, default=64)
     args = ap.parse_args()
+    args.mode = "--once" if args.once else "--dry-run"
 
     with tempfile.TemporaryDirectory() as d:
         scen = os.path.join(d, "scenario.json")
