@@ -150,14 +150,18 @@ struct attempt_log {
 
 static void ctl_log(const char *id, struct attempt_log *log)
 {
-	char out[8192], path[128], *line, *save = NULL;
+	char out[8192], path[128], *line, *nl;
 
 	memset(log, 0, sizeof(*log));
 	(void)snprintf(path, sizeof(path), "log?id=%s", id);
 	ctl(path, out);
-	for (line = strtok_r(out, "\n", &save); line && log->n < 16;
-	     line = strtok_r(NULL, "\n", &save)) {
+	for (line = out; *line && log->n < 16; line = nl + 1) {
 		size_t i = log->n;
+
+		nl = strchr(line, '\n');
+		if (!nl)
+			break;
+		*nl = '\0';
 
 		if (sscanf(line, "%lf %31s %31s %79s %63s", &log->t_ms[i], log->date[i], log->sig[i],
 			   log->signature[i], log->host[i]) == 5)
