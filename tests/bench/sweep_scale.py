@@ -27,6 +27,8 @@ def main():
     ap.add_argument("--once", action="store_true", help="a real sweep (default: --dry-run)")
     ap.add_argument("--latency-ms", type=int, default=0)
     ap.add_argument("--in-flight", type=int, default=64)
+    ap.add_argument("--send-rate", type=float, default=100,
+                    help="email.max_send_rate (SES messages per second)")
     args = ap.parse_args()
     args.mode = "--once" if args.once else "--dry-run"
 
@@ -43,7 +45,8 @@ def main():
               f"in {time.time() - t0:.1f} s")
         try:
             rot = Rotator(fake, {"limits": {"max_requests_in_flight": args.in_flight,
-                                            "max_requests_per_account": 8}})
+                                            "max_requests_per_account": 8},
+                                 "email": {"max_send_rate": args.send_rate}})
             t0 = time.time()
             with open(os.path.join(d, "out"), "w") as out, open(os.path.join(d, "err"), "w") as err:
                 proc = subprocess.Popen(rot.args(args.mode, True), env=rot.env(), stdout=out,
