@@ -18,6 +18,7 @@ request's id; attempts are counted per id. Query parameters script the answer:
     hang=1            no answer until the client goes away (at most 10 s)
     delay=MS          wait before answering (every attempt)
     size=N            a success body of N bytes
+    headers=N         N extra response headers X-Extra-<i>
     echo=1            a success body describing what arrived
 
 A header X-Test-Key (or key=) groups requests for the concurrency counters.
@@ -25,7 +26,7 @@ Requests that carry an Authorization header are checked as SigV4 with the
 AWS documentation's example key pair.
 
 Control: GET /_ctl/reset, /_ctl/stats (max_open, per-key max_open_key.K,
-requests), /_ctl/log?id=ID (one line per attempt: t_ms date sig signature host).
+requests, connections opened), /_ctl/log?id=ID (one line per attempt: t_ms date sig signature host).
 """
 
 import hashlib
@@ -51,8 +52,8 @@ state = {}
 
 def reset_state():
     state.clear()
-    state.update(open=0, max_open=0, requests=0, open_key={}, max_open_key={}, attempts={},
-                 log={})
+    state.update(open=0, max_open=0, requests=0, connections=0, open_key={}, max_open_key={},
+                 attempts={}, log={})
 
 
 reset_state()
@@ -107,6 +108,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def setup(self):
+        super().setup()
+        with lock:
+            state["connections"] += 1
+
     def answer(self, status, body=b"", headers=()):
         self.send_response(status)
         self.send_header("Content-Length", str(len(body)))
@@ -124,8 +130,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 reset_state()
                 out = "ok\n"
             elif url.path == "/_ctl/stats":
-                out = "max_open %d\nopen %d\nrequests %d\n" % (
-                    state["max_open"], state["open"], state["requests"])
+                out = "max_open %d\nopen %d\nrequests %d\nconnections %d\n" % (
+                    state["max_open"], state["open"], state["requests"], state["connections"])
                 for k, v in sorted(state["max_open_key"].items()):
                     out += "max_open_key.%s %d\n" % (k, v)
             elif url.path == "/_ctl/log":
@@ -202,7 +208,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.answer(200, out.encode())
         size = int(q.get("size", "0"))
         payload = (b"x" * size) if size else ("ok %s %d\n" % (rid, attempt)).encode()
-        self.answer(200, payload, [("x-amzn-RequestId", "rid-" + rid)])
+        extra = [("X-Extra-%d" % i, "v") for i in range(int(q.get("headers", "0")))]
+        self.answer(200, payload, [("x-amzn-RequestId", "rid-" + rid)] + extra)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = handle_any
 

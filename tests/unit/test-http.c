@@ -551,6 +551,41 @@ static void test_invalid_requests(void **state)
 	fixture_done(&f);
 }
 
+static void test_keep_alive_reuse(void **state)
+{
+	struct fixture f;
+	struct result res;
+
+	/* One after the other: one connection serves them all. */
+	fixture_init(&f, NULL);
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(start_req(&f, NULL, &res, NULL, "/r/ka%d", i), 0);
+		run(&f);
+		assert_int_equal(res.r, 0);
+	}
+	/* The engine's one connection, and the control query's own. */
+	assert_int_equal(ctl_stat("connections"), 2);
+	assert_int_equal(ctl_stat("requests"), 5);
+	fixture_done(&f);
+}
+
+static void test_response_header_limits(void **state)
+{
+	struct fixture f;
+	struct result res;
+
+	fixture_init(&f, NULL);
+	assert_int_equal(start_req(&f, NULL, &res, NULL, "/r/hdr1?headers=80"), 0);
+	run(&f);
+	assert_int_equal(res.r, 0);
+	/* Past 100 headers the answer is refused, not stored. */
+	assert_int_equal(start_req(&f, NULL, &res, NULL, "/r/hdr2?headers=150"), 0);
+	run(&f);
+	assert_int_equal(res.r, -E2BIG);
+	assert_string_equal(res.err.code, "response-too-large");
+	fixture_done(&f);
+}
+
 /* Caps */
 
 static void test_global_cap(void **state)
@@ -562,7 +597,7 @@ static void test_global_cap(void **state)
 
 	fixture_init(&f, &o);
 	for (int i = 0; i < 100; i++)
-		assert_int_equal(start_req(&f, NULL, &res[i], NULL, "/r/cap%d?delay=150", i), 0);
+		assert_int_equal(start_req(&f, NULL, &res[i], NULL, "/r/cap%d?delay=400", i), 0);
 	akr_http_get_stats(f.h, &st);
 	assert_int_equal(st.in_flight, 32);
 	assert_int_equal(st.queued, 68);
@@ -594,9 +629,9 @@ static void test_per_key_cap(void **state)
 	fixture_init(&f, &o);
 	/* Key A queues first and more than its cap: B must not wait behind it. */
 	for (int i = 0; i < 16; i++)
-		assert_int_equal(start_req(&f, &a, &ra[i], NULL, "/r/ka%d?delay=100", i), 0);
+		assert_int_equal(start_req(&f, &a, &ra[i], NULL, "/r/ka%d?delay=250", i), 0);
 	for (int i = 0; i < 4; i++)
-		assert_int_equal(start_req(&f, &b, &rb[i], NULL, "/r/kb%d?delay=100", i), 0);
+		assert_int_equal(start_req(&f, &b, &rb[i], NULL, "/r/kb%d?delay=250", i), 0);
 	run(&f);
 	for (int i = 0; i < 4; i++) {
 		assert_int_equal(rb[i].r, 0);
@@ -1226,6 +1261,8 @@ int main(void)
 		cmocka_unit_test(test_get_headers_and_body),
 		cmocka_unit_test(test_post_body_as_is),
 		cmocka_unit_test(test_invalid_requests),
+		cmocka_unit_test(test_keep_alive_reuse),
+		cmocka_unit_test(test_response_header_limits),
 		cmocka_unit_test(test_global_cap),
 		cmocka_unit_test(test_per_key_cap),
 		cmocka_unit_test(test_retry_503_backoff_grows),
