@@ -22,7 +22,38 @@ def org(n_accounts=3, n_users=4):
     return scenario(accts)
 
 
+# The plan --dry-run must show for every case of test_rotation.CASES.
+EXPECTED_PLAN = {
+    "a79": [], "a80": ["create"], "a89": ["create"], "a90": ["create"], "a99": ["create"],
+    "a100": ["create"], "a150": ["create"],
+    "i79": [], "i80": [], "i89": [], "i90": [], "i99": [], "i100": ["delete"],
+    "i150": ["delete"],
+    "two-replaced": ["deactivate"],
+    "two-notice": [],
+    "two-remind": ["remind"],
+    "two-old-active": ["deactivate", "report"],
+    "inactive-frees-slot": ["delete", "create"],
+}
+
+
 class ReadSide(RotatorTestCase):
+    def test_every_policy_case_has_its_plan(self):
+        from test_rotation import CASES
+        self.assertEqual(set(CASES), set(EXPECTED_PLAN))
+        self.setup_fake(scenario([account("222222222222",
+                                          [user(n, ks) for n, (ks, _) in CASES.items()])]))
+        res, rep = self.dry_run()
+        self.assertEqual(res.returncode, 0, res.stderr)
+        got = {}
+        for a in rep["actions"]:
+            got.setdefault(a["user"], []).append(a["action"])
+            if a["action"] in ("create", "deactivate", "delete", "remind"):
+                self.assertEqual(a["outcome"], "planned")
+                self.assertTrue(a["reason"])
+        for name, expected in EXPECTED_PLAN.items():
+            with self.subTest(case=name):
+                self.assertEqual(got.get(name, []), expected)
+
     def dry_run(self, extra_env=None):
         res = self.rot.run("--dry-run", env=extra_env)
         return res, self.rot.last_report()
