@@ -91,6 +91,9 @@ struct sweep_account {
 int sweep_defer(struct akr_sweep *s, int64_t delay_ms, void (*fn)(void *arg), void *arg);
 /** Whether a failed read is worth another try (attempt counts from 0). */
 bool sweep_retry_read(const struct akr_error *err, unsigned attempt, int64_t *ret_delay_ms);
+/** Called when a call of the account was throttled past the http engine's
+ * retries: halves the account's request rate (adaptive rate control). */
+void sweep_account_throttled(struct sweep_account *a, const struct akr_error *err);
 int64_t sweep_now(const struct akr_sweep *s);
 void sweep_account_user_done(struct sweep_account *a);
 void sweep_reconcile_done(struct akr_sweep *s);

@@ -153,6 +153,26 @@ bool sweep_retry_read(const struct akr_error *err, unsigned attempt, int64_t *re
 	return true;
 }
 
+/* An account that throttles us is slowed down: its token bucket (the http
+ * engine's per-key rate) halves, from 20 requests/s when it had no limit,
+ * down to 1/s. It is set again for every sweep, so a slow day does not stay. */
+#define ADAPTIVE_START_RPS 20.0
+#define ADAPTIVE_MIN_RPS 1.0
+
+void sweep_account_throttled(struct sweep_account *a, const struct akr_error *err)
+{
+	double rate;
+
+	if (!err || err->retry != AKR_RETRY_THROTTLING)
+		return;
+	rate = akr_http_get_rate(a->s->http, a->id);
+	rate = rate > 0 ? rate / 2 : ADAPTIVE_START_RPS;
+	if (rate < ADAPTIVE_MIN_RPS)
+		rate = ADAPTIVE_MIN_RPS;
+	if (akr_http_set_rate(a->s->http, a->id, rate) >= 0)
+		akr_log_info("Account %s is throttling us; its request rate is now %.1f/s", a->id, rate);
+}
+
 /* ---- accounts ---- */
 
 static void account_drop_page(struct sweep_account *a)
@@ -294,6 +314,7 @@ static void on_list_users(void *userdata, int r, struct akr_iam_users_page *page
 	if (r < 0 && !a->s->stopping && sweep_retry_read(err, a->read_attempts, &delay) &&
 	    sweep_defer(a->s, delay, list_users_retry, a) >= 0) {
 		a->read_attempts++;
+		sweep_account_throttled(a, err);
 		akr_log_debug("ListUsers in account %s: %s; trying again in %lld ms", a->id,
 			      err->code, (long long)delay);
 		return;
@@ -354,6 +375,8 @@ static void account_start(struct sweep_account *a)
 		return;
 	}
 	a->client.key = a->id;
+	if (s->cfg->limits.iam_requests_per_second_per_account > 0)
+		(void)akr_http_set_rate(s->http, a->id, s->cfg->limits.iam_requests_per_second_per_account);
 	a->more_pages = true;
 	/* The first ListUsers call assumes the member role (the identity starts
 	 * empty); an AccessDenied there fails this account only. */

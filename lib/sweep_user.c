@@ -726,6 +726,7 @@ static void on_keys(void *userdata, int r, struct akr_iam_keys_page *page, const
 	if (r < 0 && !t->s->stopping && sweep_retry_read(err, t->read_attempts, &delay) &&
 	    sweep_defer(t->s, delay, list_keys_retry, t) >= 0) {
 		t->read_attempts++;
+		sweep_account_throttled(t->a, err);
 		return;
 	}
 	t->read_attempts = 0;
@@ -771,6 +772,7 @@ static void on_tags(void *userdata, int r, struct akr_iam_tags_page *page, const
 	if (r < 0 && !t->s->stopping && sweep_retry_read(err, t->read_attempts, &delay) &&
 	    sweep_defer(t->s, delay, list_tags_retry, t) >= 0) {
 		t->read_attempts++;
+		sweep_account_throttled(t->a, err);
 		return;
 	}
 	t->read_attempts = 0;

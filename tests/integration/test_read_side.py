@@ -94,6 +94,25 @@ class ReadSide(RotatorTestCase):
         self.assertGreater(self.fake.stats()["throttled"], 0)
         self.assertEqual(plan_of(storm), plan_of(calm))
 
+    def test_account_rate_limit_is_respected(self):
+        # IAM allows 5 requests/s per account here; configured for 4, the
+        # daemon is never throttled.
+        self.setup_fake(org(2, 6), fake_args=["--iam-rps-per-account", "5"],
+                        config={"limits": {"iam_requests_per_second_per_account": 4.0}})
+        res, rep = self.dry_run()
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertEqual(rep["totals"]["users_seen"], 12)
+        self.assertEqual(self.fake.stats()["throttled"], 0)
+
+    def test_throttling_account_is_slowed_down_not_lost(self):
+        # No configured limit: the account throttles, the daemon adapts.
+        self.setup_fake(org(2, 8), fake_args=["--iam-rps-per-account", "3"])
+        res, rep = self.dry_run()
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertEqual(rep["totals"]["users_seen"], 16)
+        self.assertEqual(rep["totals"]["users_failed"], 0)
+        self.assertGreater(self.fake.stats()["throttled"], 0)
+
     def test_role_missing_in_one_account(self):
         scen = org(3, 4)
         scen["accounts"][2]["roles"] = []
