@@ -63,37 +63,9 @@ int akr_ses_build_send_raw_email(const struct akr_ses_raw_email *m, struct akr_b
 	return r;
 }
 
-static int send_start(void *userdata, const struct akr_xml_path *path, struct akr_error *err)
+int akr_ses_parse_send_raw_email(const char *body, size_t len, char **ret_message_id, struct akr_error *reterr)
 {
-	return akr_query_check_root(path, "SendRawEmail", err);
-}
-
-static int send_end(void *userdata, const struct akr_xml_path *path, const char *text, size_t len,
-		    struct akr_error *err)
-{
-	char **id = userdata;
-
-	if (akr_xml_path_is(path, "*/SendRawEmailResult/MessageId"))
-		return akr_xml_dup_text(text, len, id, "MessageId", err);
-	return 0;
-}
-
-int akr_ses_parse_send_raw_email(const char *body, size_t len, char **ret_message_id,
-				 struct akr_error *reterr)
-{
-	static const struct akr_xml_handler h = { .start = send_start, .end = send_end };
-	char *id = NULL;
-	int r;
-
-	r = akr_xml_parse(body, len, NULL, &h, &id, reterr);
-	if (r >= 0 && (!id || !*id))
-		r = akr_xml_fail(reterr, "SendRawEmail answer lacks MessageId");
-	if (r < 0) {
-		free(id);
-		return r;
-	}
-	*ret_message_id = id;
-	return 0;
+	return akr_query_parse_message_id(body, len, "SendRawEmail", ret_message_id, reterr);
 }
 
 struct ses_call {

@@ -67,37 +67,9 @@ int akr_sns_build_publish(const struct akr_sns_publish_params *p, struct akr_buf
 	return r;
 }
 
-static int publish_start(void *userdata, const struct akr_xml_path *path, struct akr_error *err)
+int akr_sns_parse_publish(const char *body, size_t len, char **ret_message_id, struct akr_error *reterr)
 {
-	return akr_query_check_root(path, "Publish", err);
-}
-
-static int publish_end(void *userdata, const struct akr_xml_path *path, const char *text,
-		       size_t len, struct akr_error *err)
-{
-	char **id = userdata;
-
-	if (akr_xml_path_is(path, "*/PublishResult/MessageId"))
-		return akr_xml_dup_text(text, len, id, "MessageId", err);
-	return 0;
-}
-
-int akr_sns_parse_publish(const char *body, size_t len, char **ret_message_id,
-			  struct akr_error *reterr)
-{
-	static const struct akr_xml_handler h = { .start = publish_start, .end = publish_end };
-	char *id = NULL;
-	int r;
-
-	r = akr_xml_parse(body, len, NULL, &h, &id, reterr);
-	if (r >= 0 && (!id || !*id))
-		r = akr_xml_fail(reterr, "Publish answer lacks MessageId");
-	if (r < 0) {
-		free(id);
-		return r;
-	}
-	*ret_message_id = id;
-	return 0;
+	return akr_query_parse_message_id(body, len, "Publish", ret_message_id, reterr);
 }
 
 struct sns_call {

@@ -66,6 +66,51 @@ int akr_query_check_root(const struct akr_xml_path *path, const char *action, st
 	return 0;
 }
 
+struct message_id_parse {
+	const char *action;
+	char *id;
+};
+
+static int message_id_start(void *userdata, const struct akr_xml_path *path, struct akr_error *err)
+{
+	const struct message_id_parse *m = userdata;
+
+	return akr_query_check_root(path, m->action, err);
+}
+
+static int message_id_end(void *userdata, const struct akr_xml_path *path, const char *text,
+			  size_t len, struct akr_error *err)
+{
+	struct message_id_parse *m = userdata;
+	const char *name = akr_xml_path_name(path);
+	const char *parent = path->depth >= 2 ? path->names[path->depth - 2] : "";
+	size_t n = strlen(m->action);
+
+	/* <ActionResult><MessageId> under the root. */
+	if (path->depth == 3 && strcmp(name, "MessageId") == 0 && strncmp(parent, m->action, n) == 0 &&
+	    strcmp(parent + n, "Result") == 0)
+		return akr_xml_dup_text(text, len, &m->id, "MessageId", err);
+	return 0;
+}
+
+int akr_query_parse_message_id(const char *body, size_t len, const char *action,
+			       char **ret_message_id, struct akr_error *reterr)
+{
+	static const struct akr_xml_handler h = { .start = message_id_start, .end = message_id_end };
+	struct message_id_parse m = { .action = action };
+	int r;
+
+	r = akr_xml_parse(body, len, NULL, &h, &m, reterr);
+	if (r >= 0 && (!m.id || !*m.id))
+		r = akr_xml_fail(reterr, "%s answer lacks MessageId", action);
+	if (r < 0) {
+		free(m.id);
+		return r;
+	}
+	*ret_message_id = m.id;
+	return 0;
+}
+
 int akr_query_parse_time(const char *text, const char *field, bool *seen, int64_t *ret,
 			 struct akr_error *err)
 {

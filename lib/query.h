@@ -33,6 +33,12 @@ struct akr_xml_path;
  * an answer). Returns 0 or -EBADMSG with @err filled. */
 int akr_query_check_root(const struct akr_xml_path *path, const char *action,
 			 struct akr_error *err);
+/** Parses the answer of an action whose only result is a message id
+ * (SES SendRawEmail, SNS Publish): <@action>Response/<@action>Result/MessageId.
+ * On success *@ret_message_id is a new string the caller frees. Returns 0,
+ * -EBADMSG (with @reterr), -E2BIG, -ENOMEM. */
+int akr_query_parse_message_id(const char *body, size_t len, const char *action,
+			       char **ret_message_id, struct akr_error *reterr);
 /** Parses the ISO 8601 timestamp @text of element @field. Fails on a
  * duplicate (*@seen already true) or a bad date. Returns 0 or -EBADMSG. */
 int akr_query_parse_time(const char *text, const char *field, bool *seen, int64_t *ret,
