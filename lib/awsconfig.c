@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -205,7 +206,11 @@ int akr_awsconfig_load(const char *path, enum akr_awsconfig_kind kind,
 	}
 	if (fstat(fd, &st) < 0)
 		return -errno;
-	if (!S_ISREG(st.st_mode) || st.st_size > AWSCONFIG_MAX_BYTES) {
+	/* AWS_CONFIG_FILE=/dev/null is the usual way to say "no file", and the
+	 * SDKs read it as empty. */
+	if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3)
+		st.st_size = 0;
+	else if (!S_ISREG(st.st_mode) || st.st_size > AWSCONFIG_MAX_BYTES) {
 		akr_error_set(reterr, AKR_ERROR_LOCAL, 0, "config",
 			      "%s: not a regular file of at most 1 MiB", path);
 		return S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;

@@ -252,6 +252,12 @@ static void test_awsconfig_parser(void **state)
 	assert_false(akr_awsconfig_has_profile(c, "nope"));
 	c = akr_awsconfig_free(c);
 
+	/* /dev/null is an empty file, as the SDKs read it; another device is not. */
+	assert_int_equal(akr_awsconfig_load("/dev/null", AKR_AWSCONFIG_CONFIG, &c, &err), 0);
+	assert_false(akr_awsconfig_has_profile(c, "default"));
+	c = akr_awsconfig_free(c);
+	assert_int_equal(akr_awsconfig_load("/dev/zero", AKR_AWSCONFIG_CONFIG, &c, &err), -EINVAL);
+
 	/* In the config file "[profile default]" is the default profile too. */
 	write_config("[profile default]\nregion = eu-north-1\n[plain]\nregion = x\n");
 	assert_int_equal(akr_awsconfig_load(config_path, AKR_AWSCONFIG_CONFIG, &c, &err), 0);
