@@ -711,6 +711,22 @@ static int take_page_items(void **items, size_t *n, void **page_items, size_t *p
 	return 0;
 }
 
+/* A read that failed for a passing reason (throttling, a 5xx) is tried
+ * again later. Returns true when it was scheduled. */
+static bool retry_later(struct user_task *t, int r, const struct akr_error *err, void (*again)(void *))
+{
+	int64_t delay;
+
+	if (r >= 0 || t->s->stopping || !sweep_retry_read(err, t->read_attempts, &delay) ||
+	    sweep_defer(t->s, delay, again, t) < 0) {
+		t->read_attempts = 0;
+		return false;
+	}
+	t->read_attempts++;
+	sweep_account_throttled(t->a, err);
+	return true;
+}
+
 static void list_keys(struct user_task *t);
 
 static void list_keys_retry(void *arg)
@@ -721,15 +737,9 @@ static void list_keys_retry(void *arg)
 static void on_keys(void *userdata, int r, struct akr_iam_keys_page *page, const struct akr_error *err)
 {
 	struct user_task *t = userdata;
-	int64_t delay;
 
-	if (r < 0 && !t->s->stopping && sweep_retry_read(err, t->read_attempts, &delay) &&
-	    sweep_defer(t->s, delay, list_keys_retry, t) >= 0) {
-		t->read_attempts++;
-		sweep_account_throttled(t->a, err);
+	if (retry_later(t, r, err, list_keys_retry))
 		return;
-	}
-	t->read_attempts = 0;
 	if (r < 0) {
 		user_fail(t, "ListAccessKeys", r, err);
 		return;
@@ -767,15 +777,9 @@ static void list_tags_retry(void *arg)
 static void on_tags(void *userdata, int r, struct akr_iam_tags_page *page, const struct akr_error *err)
 {
 	struct user_task *t = userdata;
-	int64_t delay;
 
-	if (r < 0 && !t->s->stopping && sweep_retry_read(err, t->read_attempts, &delay) &&
-	    sweep_defer(t->s, delay, list_tags_retry, t) >= 0) {
-		t->read_attempts++;
-		sweep_account_throttled(t->a, err);
+	if (retry_later(t, r, err, list_tags_retry))
 		return;
-	}
-	t->read_attempts = 0;
 	if (r < 0) {
 		user_fail(t, "ListUserTags", r, err);
 		return;
