@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,283 +10,13 @@
 
 #include <libconfig.h>
 
+#include "lib/config-internal.h"
 #include "lib/config.h"
 #include "lib/error.h"
 #include "lib/log.h"
 #include "lib/strutil.h"
 
-/* The schema: every setting the file may hold, by section. Anything else is an
- * error, so that a misspelt key cannot silently leave a default in force. */
-enum kind {
-	KIND_STRING,
-	KIND_INT,
-	KIND_BOOL,
-	KIND_NUMBER, /* a double; an integer literal is accepted too */
-	KIND_STRINGS,
-	KIND_GROUP,
-};
-
-struct key {
-	const char *name;
-	enum kind kind;
-};
-
-static const struct key root_keys[] = {
-	{ "schedule", KIND_STRING },   { "state_directory", KIND_STRING },
-	{ "policy", KIND_GROUP },      { "organization", KIND_GROUP },
-	{ "users", KIND_GROUP },       { "email", KIND_GROUP },
-	{ "alerts", KIND_GROUP },      { "limits", KIND_GROUP },
-	{ "aws", KIND_GROUP },         { NULL, 0 },
-};
-static const struct key policy_keys[] = {
-	{ "rotate_after_days", KIND_INT }, { "deactivate_after_days", KIND_INT },
-	{ "delete_after_days", KIND_INT }, { "reminder_days", KIND_INT },
-	{ "enforce", KIND_BOOL },          { "delete_inactive_to_free_slot", KIND_BOOL },
-	{ NULL, 0 },
-};
-static const struct key organization_keys[] = {
-	{ "management_role_arn", KIND_STRING }, { "member_role_name", KIND_STRING },
-	{ "external_id", KIND_STRING },         { "session_name", KIND_STRING },
-	{ "session_duration_sec", KIND_INT },   { "excluded_accounts", KIND_STRINGS },
-	{ NULL, 0 },
-};
-static const struct key users_keys[] = {
-	{ "email_tag", KIND_STRING },
-	{ "exempt_tag", KIND_STRING },
-	{ NULL, 0 },
-};
-static const struct key email_keys[] = {
-	{ "sender", KIND_STRING },         { "configuration_set", KIND_STRING },
-	{ "region", KIND_STRING },         { "zip_encryption", KIND_STRING },
-	{ "max_send_rate", KIND_NUMBER },  { "template_directory", KIND_STRING },
-	{ NULL, 0 },
-};
-static const struct key alerts_keys[] = {
-	{ "sns_topic_arn", KIND_STRING },
-	{ NULL, 0 },
-};
-static const struct key limits_keys[] = {
-	{ "max_requests_in_flight", KIND_INT },
-	{ "max_requests_per_account", KIND_INT },
-	{ "request_timeout_sec", KIND_INT },
-	{ "max_attempts", KIND_INT },
-	{ "iam_requests_per_second_per_account", KIND_NUMBER },
-	{ NULL, 0 },
-};
-static const struct key aws_keys[] = {
-	{ "region", KIND_STRING },
-	{ "profile", KIND_STRING },
-	{ NULL, 0 },
-};
-
-static const struct section {
-	const char *name;
-	const struct key *keys;
-} sections[] = {
-	{ "policy", policy_keys }, { "organization", organization_keys },
-	{ "users", users_keys },   { "email", email_keys },
-	{ "alerts", alerts_keys }, { "limits", limits_keys },
-	{ "aws", aws_keys },
-};
-
-/* The state of one load: where errors go. */
-struct ctx {
-	const char *path;
-	const char *dir; /* of path: where @include files are found */
-	struct akr_error *reterr;
-};
-
-static const char *kind_to_string(enum kind k)
-{
-	static const char *const table[] = {
-		[KIND_STRING] = "a string (in double quotes)",
-		[KIND_INT] = "an integer",
-		[KIND_BOOL] = "true or false",
-		[KIND_NUMBER] = "a number",
-		[KIND_STRINGS] = "a list of strings ([ \"...\", ... ])",
-		[KIND_GROUP] = "a group ({ ... })",
-	};
-	return table[k];
-}
-
-static void setting_path(const config_setting_t *s, char *buf, size_t size)
-{
-	const config_setting_t *chain[8];
-	size_t n = 0, len = 0;
-
-	buf[0] = '\0';
-	for (; s && s->parent && n < ELEMENTSOF(chain); s = s->parent)
-		chain[n++] = s;
-	while (n-- > 0 && len < size) {
-		const config_setting_t *c = chain[n];
-		int k;
-		if (c->name)
-			k = snprintf(buf + len, size - len, "%s%s", len ? "." : "", c->name);
-		else
-			k = snprintf(buf + len, size - len, "[%d]", config_setting_index(c));
-		if (k < 0)
-			return;
-		len += (size_t)k;
-	}
-}
-
-/* "FILE:LINE" of @s, or of the top of the file when @s is NULL. libconfig
- * records an @include'd file by the name written in the directive: show
- * where it really is. */
-static void locate(const struct ctx *x, const config_setting_t *s, char *buf, size_t size)
-{
-	const char *file = x->path;
-	unsigned line = 1;
-
-	if (s) {
-		if (config_setting_source_file(s))
-			file = config_setting_source_file(s);
-		if (config_setting_source_line(s) > 0)
-			line = config_setting_source_line(s);
-	}
-	if (file != x->path && file[0] != '/' && x->dir)
-		(void)snprintf(buf, size, "%s/%s:%u", x->dir, file, line);
-	else
-		(void)snprintf(buf, size, "%s:%u", file, line);
-}
-
-/* Fails the load at @s (or at the top of the file when @s is NULL) with
- * "FILE:LINE: PATH: message". Returns -EINVAL. */
-static int fail_at(struct ctx *x, const config_setting_t *s, const char *fmt, ...) _printf_(3, 4);
-static int fail_at(struct ctx *x, const config_setting_t *s, const char *fmt, ...)
-{
-	char msg[384], where[128] = "", loc[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (s)
-		setting_path(s, where, sizeof(where));
-	locate(x, s, loc, sizeof(loc));
-	akr_error_set(x->reterr, AKR_ERROR_LOCAL, 0, "ConfigInvalid", "%s: %s%s%s", loc, where,
-		      where[0] ? ": " : "", msg);
-	return -EINVAL;
-}
-
-/* A required setting missing from @group (NULL: the group is missing too):
- * the error points at the group, or the top of the file, and names the full
- * path. */
-static int fail_missing(struct ctx *x, const config_setting_t *group, const char *section,
-			const char *name)
-{
-	char loc[256];
-
-	locate(x, group, loc, sizeof(loc));
-	akr_error_set(x->reterr, AKR_ERROR_LOCAL, 0, "ConfigInvalid",
-		      "%s: %s.%s: required setting is missing", loc, section, name);
-	return -EINVAL;
-}
-
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), row[64];
-
-	if (la >= ELEMENTSOF(row) || lb >= ELEMENTSOF(row))
-		return SIZE_MAX;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
-		}
-	}
-	return row[lb];
-}
-
-/* An unknown setting: suggest the nearest known name of the same group, or
- * the section a known name belongs to when it was put at the wrong level. */
-static int fail_unknown(struct ctx *x, const config_setting_t *s, const struct key *keys)
-{
-	const char *best = NULL, *name = config_setting_name(s);
-	size_t best_d = SIZE_MAX;
-
-	if (!name)
-		return fail_at(x, s, "unexpected element");
-	for (const struct key *k = keys; k->name; k++) {
-		size_t d = edit_distance(name, k->name);
-		if (d < best_d) {
-			best_d = d;
-			best = k->name;
-		}
-	}
-	if (best && best_d <= 2 + strlen(name) / 8)
-		return fail_at(x, s, "unknown setting (did you mean '%s'?)", best);
-	for (size_t i = 0; i < ELEMENTSOF(sections); i++) {
-		if (sections[i].keys == keys)
-			continue;
-		for (const struct key *k = sections[i].keys; k->name; k++)
-			if (strcmp(k->name, name) == 0)
-				return fail_at(x, s, "unknown setting here (it belongs in '%s')",
-					       sections[i].name);
-	}
-	for (const struct key *k = root_keys; keys != root_keys && k->name; k++)
-		if (strcmp(k->name, name) == 0)
-			return fail_at(x, s, "unknown setting here (it belongs at the top level)");
-	return fail_at(x, s, "unknown setting");
-}
-
-/* Checks that every member of @group is known and has the right type. */
-static int check_members(struct ctx *x, const config_setting_t *group, const struct key *keys)
-{
-	for (int i = 0; i < config_setting_length(group); i++) {
-		const config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
-		const struct key *k;
-		bool ok;
-
-		for (k = keys; k->name; k++)
-			if (strcmp(k->name, config_setting_name(s)) == 0)
-				break;
-		if (!k->name)
-			return fail_unknown(x, s, keys);
-		switch (k->kind) {
-		case KIND_STRING:
-			ok = config_setting_type(s) == CONFIG_TYPE_STRING;
-			break;
-		case KIND_INT:
-			ok = config_setting_type(s) == CONFIG_TYPE_INT ||
-			     config_setting_type(s) == CONFIG_TYPE_INT64;
-			break;
-		case KIND_BOOL:
-			ok = config_setting_type(s) == CONFIG_TYPE_BOOL;
-			break;
-		case KIND_NUMBER:
-			ok = config_setting_is_number(s);
-			break;
-		case KIND_GROUP:
-			ok = config_setting_is_group(s);
-			break;
-		case KIND_STRINGS:
-			ok = config_setting_is_array(s) || config_setting_is_list(s);
-			for (int j = 0; ok && j < config_setting_length(s); j++) {
-				const config_setting_t *e = config_setting_get_elem(s, (unsigned)j);
-				if (config_setting_type(e) != CONFIG_TYPE_STRING)
-					return fail_at(x, e, "must be a string (in double quotes)");
-			}
-			break;
-		default:
-			ok = false;
-		}
-		if (!ok)
-			return fail_at(x, s, "must be %s", kind_to_string(k->kind));
-	}
-	return 0;
-}
-
-static int get_int(struct ctx *x, const config_setting_t *group, const char *name, int min,
+static int get_int(struct config_ctx *x, const config_setting_t *group, const char *name, int min,
 		   int max, int *target)
 {
 	const config_setting_t *s = group ? config_setting_get_member(group, name) : NULL;
@@ -297,13 +26,14 @@ static int get_int(struct ctx *x, const config_setting_t *group, const char *nam
 		return 0;
 	v = config_setting_get_int64(s);
 	if (v < min || v > max)
-		return fail_at(x, s, "must be between %d and %d, not %lld", min, max, v);
+		return akr__config_fail_at(x, s, "must be between %d and %d, not %lld", min, max,
+					   v);
 	*target = (int)v;
 	return 0;
 }
 
-static int get_number(struct ctx *x, const config_setting_t *group, const char *name, double min,
-		      bool min_exclusive, double max, double *target)
+static int get_number(struct config_ctx *x, const config_setting_t *group, const char *name,
+		      double min, bool min_exclusive, double max, double *target)
 {
 	const config_setting_t *s = group ? config_setting_get_member(group, name) : NULL;
 	double v;
@@ -313,8 +43,9 @@ static int get_number(struct ctx *x, const config_setting_t *group, const char *
 	v = config_setting_type(s) == CONFIG_TYPE_FLOAT ? config_setting_get_float(s)
 							: (double)config_setting_get_int64(s);
 	if (!isfinite(v) || v < min || (min_exclusive && v == min) || v > max)
-		return fail_at(x, s, "must be %s %g and at most %g, not %g",
-			       min_exclusive ? "greater than" : "at least", min, max, v);
+		return akr__config_fail_at(x, s, "must be %s %g and at most %g, not %g",
+					   min_exclusive ? "greater than" : "at least", min, max,
+					   v);
 	*target = v;
 	return 0;
 }
@@ -333,7 +64,7 @@ typedef const char *(*validator_fn)(const char *v);
 
 /* Reads a string setting into *@target (replacing the default). With
  * @empty_is_null, "" means "unset" and stores NULL; otherwise "" is refused. */
-static int get_string(struct ctx *x, const config_setting_t *group, const char *name,
+static int get_string(struct config_ctx *x, const config_setting_t *group, const char *name,
 		      validator_fn valid, bool empty_is_null, char **target)
 {
 	const config_setting_t *s = group ? config_setting_get_member(group, name) : NULL;
@@ -345,200 +76,19 @@ static int get_string(struct ctx *x, const config_setting_t *group, const char *
 	v = config_setting_get_string(s);
 	if (!v || !*v) {
 		if (!empty_is_null)
-			return fail_at(x, s, "must not be empty");
+			return akr__config_fail_at(x, s, "must not be empty");
 	} else {
 		if (akr_has_control_chars(v))
-			return fail_at(x, s, "must not contain control characters");
+			return akr__config_fail_at(x, s, "must not contain control characters");
 		why = valid ? valid(v) : NULL;
 		if (why)
-			return fail_at(x, s, "'%s' %s", v, why);
+			return akr__config_fail_at(x, s, "'%s' %s", v, why);
 		copy = strdup(v);
 		if (!copy)
 			return -ENOMEM;
 	}
 	free(*target);
 	*target = copy;
-	return 0;
-}
-
-static bool chars_in(const char *v, const char *extra)
-{
-	for (; *v; v++)
-		if (!isalnum((unsigned char)*v) && !strchr(extra, *v))
-			return false;
-	return true;
-}
-
-static const char *valid_absolute_path(const char *v)
-{
-	return v[0] == '/' ? NULL : "is not an absolute path";
-}
-
-/* Splits an ARN into its six fields in @buf. Returns false when it is not one. */
-static bool split_arn(const char *v, const char *service, char *buf, size_t size,
-		      const char *f[6])
-{
-	char *p;
-
-	if (!akr_is_arn(v, service) || strlen(v) >= size)
-		return false;
-	strncpy(buf, v, size - 1);
-	buf[size - 1] = '\0';
-	p = buf;
-	for (int i = 0; i < 5; i++) {
-		f[i] = p;
-		p = strchr(p, ':');
-		if (!p)
-			return false;
-		*p++ = '\0';
-	}
-	f[5] = p;
-	return true;
-}
-
-static const char *valid_role_name(const char *v)
-{
-	size_t n = strlen(v);
-
-	return n >= 1 && n <= 64 && chars_in(v, "_+=,.@-")
-		       ? NULL
-		       : "is not a valid IAM role name (1-64 of A-Z a-z 0-9 _+=,.@-)";
-}
-
-static const char *valid_role_arn(const char *v)
-{
-	static const char *const msg =
-		"is not an IAM role ARN (arn:aws:iam::<12-digit account id>:role/<name>)";
-	const char *f[6], *name;
-	char buf[2048];
-
-	if (!split_arn(v, "iam", buf, sizeof(buf), f) || f[3][0] != '\0' ||
-	    !akr_is_account_id(f[4]) || strncmp(f[5], "role/", 5) != 0)
-		return msg;
-	name = strrchr(f[5], '/') + 1;
-	if (valid_role_name(name) || !chars_in(f[5], "_+=,.@-/"))
-		return msg;
-	return NULL;
-}
-
-static const char *valid_topic_arn(const char *v)
-{
-	const char *f[6];
-	char buf[2048];
-	size_t n;
-
-	if (!split_arn(v, "sns", buf, sizeof(buf), f) || f[3][0] == '\0' ||
-	    !akr_is_account_id(f[4]))
-		return "is not an SNS topic ARN (arn:aws:sns:<region>:<12-digit account id>:<topic>)";
-	n = strlen(f[5]);
-	if (n < 1 || n > 256 || !chars_in(f[5], "_-."))
-		return "is not an SNS topic ARN: the topic name must be 1-256 of A-Z a-z 0-9 _-";
-	return NULL;
-}
-
-static const char *valid_external_id(const char *v)
-{
-	size_t n = strlen(v);
-
-	return n >= 2 && n <= 1224 && chars_in(v, "_+=,.@:/-")
-		       ? NULL
-		       : "is not a valid external id (2-1224 of A-Z a-z 0-9 _+=,.@:/-)";
-}
-
-static const char *valid_session_name(const char *v)
-{
-	size_t n = strlen(v);
-
-	return n >= 2 && n <= 64 && chars_in(v, "_+=,.@-")
-		       ? NULL
-		       : "is not a valid role session name (2-64 of A-Z a-z 0-9 _+=,.@-)";
-}
-
-static const char *valid_tag_key(const char *v)
-{
-	/* AWS tag keys: 1-128 Unicode characters; control characters were
-	 * refused already. Count characters, not UTF-8 bytes. */
-	size_t chars = 0;
-
-	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
-		chars += (*p & 0xc0) != 0x80;
-	if (chars > 128)
-		return "is not a valid tag key (1-128 characters)";
-	if (strncmp(v, "aws:", 4) == 0)
-		return "is not a valid tag key (the 'aws:' prefix is reserved)";
-	return NULL;
-}
-
-static const char *valid_email(const char *v)
-{
-	return akr_is_valid_email(v) ? NULL : "is not a valid email address";
-}
-
-static const char *valid_configuration_set(const char *v)
-{
-	return strlen(v) <= 64 && chars_in(v, "_-")
-		       ? NULL
-		       : "is not a valid SES configuration set name (1-64 of A-Z a-z 0-9 _-)";
-}
-
-static const char *valid_region(const char *v)
-{
-	size_t n = strlen(v);
-
-	if (n < 4 || n > 32 || !islower((unsigned char)v[0]) ||
-	    !isdigit((unsigned char)v[n - 1]) || !strchr(v, '-'))
-		return "is not an AWS region name (like \"us-east-1\")";
-	for (const char *p = v; *p; p++)
-		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) && *p != '-')
-			return "is not an AWS region name (like \"us-east-1\")";
-	return NULL;
-}
-
-static const char *valid_zip_encryption(const char *v)
-{
-	return strcmp(v, "aes256") == 0 || strcmp(v, "zipcrypto") == 0
-		       ? NULL
-		       : "is not a zip encryption: use \"aes256\" or \"zipcrypto\"";
-}
-
-static const char *valid_profile(const char *v)
-{
-	return strlen(v) <= 128 && !strpbrk(v, "[] \t") ? NULL : "is not a valid AWS profile name";
-}
-
-/* The directory must be there, and every template in it must start with a
- * Subject: line: finding out at load time beats finding out at the first
- * rotation. lib/templates checks the rest (placeholders) when a sweep
- * loads them. */
-static int check_templates(struct ctx *x, const config_setting_t *group, const char *dir)
-{
-	static const char *const names[] = AKR_CONFIG_TEMPLATE_NAMES;
-	const config_setting_t *s = config_setting_get_member(group, "template_directory");
-	struct stat st;
-
-	if (stat(dir, &st) < 0)
-		return fail_at(x, s, "'%s': %s", dir, strerror(errno));
-	if (!S_ISDIR(st.st_mode))
-		return fail_at(x, s, "'%s' is not a directory", dir);
-	for (size_t i = 0; i < ELEMENTSOF(names); i++) {
-		char file[4096], line[16] = "";
-		FILE *f;
-		int k = snprintf(file, sizeof(file), "%s/%s", dir, names[i]);
-
-		if (k < 0 || (size_t)k >= sizeof(file))
-			return fail_at(x, s, "'%s' is too long", dir);
-		f = fopen(file, "re");
-		if (!f && errno == ENOENT)
-			continue; /* that kind of mail keeps its built-in text */
-		if (!f)
-			return fail_at(x, s, "template '%s': %s", file, strerror(errno));
-		if (!fgets(line, sizeof(line), f))
-			line[0] = '\0';
-		(void)fclose(f);
-		if (strncmp(line, "Subject:", 8) != 0)
-			return fail_at(x, s, "template '%s' does not start with a 'Subject:' line",
-				       file);
-	}
 	return 0;
 }
 
@@ -549,13 +99,13 @@ static const config_setting_t *line_setting(const config_setting_t *group, const
 	return s ? s : group;
 }
 
-static int load_policy(struct ctx *x, const config_setting_t *g, struct akr_config *c)
+static int load_policy(struct config_ctx *x, const config_setting_t *g, struct akr_config *c)
 {
 	int r;
 
 	if (!g)
 		goto check;
-	r = check_members(x, g, policy_keys);
+	r = akr__config_check_members(x, g, akr__config_policy_keys);
 	if (r < 0)
 		return r;
 	r = get_int(x, g, "rotate_after_days", 1, AKR_CONFIG_MAX_DAYS, &c->policy.rotate_after_days);
@@ -578,48 +128,51 @@ check:
 		const config_setting_t *s = g && config_setting_get_member(g, "deactivate_after_days")
 						    ? line_setting(g, "deactivate_after_days")
 						    : line_setting(g, "rotate_after_days");
-		return fail_at(x, s,
-			       "policy.rotate_after_days (%d) must be less than "
-			       "policy.deactivate_after_days (%d)",
-			       c->policy.rotate_after_days, c->policy.deactivate_after_days);
+		return akr__config_fail_at(x, s,
+					   "policy.rotate_after_days (%d) must be less than "
+					   "policy.deactivate_after_days (%d)",
+					   c->policy.rotate_after_days,
+					   c->policy.deactivate_after_days);
 	}
 	if (c->policy.deactivate_after_days >= c->policy.delete_after_days) {
 		const config_setting_t *s = g && config_setting_get_member(g, "delete_after_days")
 						    ? line_setting(g, "delete_after_days")
 						    : line_setting(g, "deactivate_after_days");
-		return fail_at(x, s,
-			       "policy.deactivate_after_days (%d) must be less than "
-			       "policy.delete_after_days (%d)",
-			       c->policy.deactivate_after_days, c->policy.delete_after_days);
+		return akr__config_fail_at(x, s,
+					   "policy.deactivate_after_days (%d) must be less than "
+					   "policy.delete_after_days (%d)",
+					   c->policy.deactivate_after_days,
+					   c->policy.delete_after_days);
 	}
 	if (c->policy.reminder_days >= c->policy.deactivate_after_days - c->policy.rotate_after_days)
-		return fail_at(x, line_setting(g, "reminder_days"),
-			       "policy.reminder_days (%d) must be less than the notice period "
-			       "policy.deactivate_after_days - policy.rotate_after_days (%d)",
-			       c->policy.reminder_days,
-			       c->policy.deactivate_after_days - c->policy.rotate_after_days);
+		return akr__config_fail_at(
+		    x, line_setting(g, "reminder_days"),
+		    "policy.reminder_days (%d) must be less than the notice period "
+		    "policy.deactivate_after_days - policy.rotate_after_days (%d)",
+		    c->policy.reminder_days,
+		    c->policy.deactivate_after_days - c->policy.rotate_after_days);
 	return 0;
 }
 
-static int load_organization(struct ctx *x, const config_setting_t *g, struct akr_config *c)
+static int load_organization(struct config_ctx *x, const config_setting_t *g, struct akr_config *c)
 {
 	const config_setting_t *list;
 	int r;
 
 	if (!g)
-		return fail_missing(x, NULL, "organization", "management_role_arn");
-	r = check_members(x, g, organization_keys);
+		return akr__config_fail_missing(x, NULL, "organization", "management_role_arn");
+	r = akr__config_check_members(x, g, akr__config_organization_keys);
 	if (r >= 0)
-		r = get_string(x, g, "management_role_arn", valid_role_arn, false,
+		r = get_string(x, g, "management_role_arn", akr__config_valid_role_arn, false,
 			       &c->organization.management_role_arn);
 	if (r >= 0)
-		r = get_string(x, g, "member_role_name", valid_role_name, false,
+		r = get_string(x, g, "member_role_name", akr__config_valid_role_name, false,
 			       &c->organization.member_role_name);
 	if (r >= 0)
-		r = get_string(x, g, "external_id", valid_external_id, true,
+		r = get_string(x, g, "external_id", akr__config_valid_external_id, true,
 			       &c->organization.external_id);
 	if (r >= 0)
-		r = get_string(x, g, "session_name", valid_session_name, false,
+		r = get_string(x, g, "session_name", akr__config_valid_session_name, false,
 			       &c->organization.session_name);
 	if (r >= 0)
 		r = get_int(x, g, "session_duration_sec", AKR_CONFIG_SESSION_DURATION_MIN_SEC,
@@ -628,7 +181,7 @@ static int load_organization(struct ctx *x, const config_setting_t *g, struct ak
 	if (r < 0)
 		return r;
 	if (!c->organization.management_role_arn)
-		return fail_missing(x, g, "organization", "management_role_arn");
+		return akr__config_fail_missing(x, g, "organization", "management_role_arn");
 
 	list = config_setting_get_member(g, "excluded_accounts");
 	if (list) {
@@ -645,8 +198,9 @@ static int load_organization(struct ctx *x, const config_setting_t *g, struct ak
 			const char *v = config_setting_get_string(e);
 
 			if (!akr_is_account_id(v))
-				return fail_at(x, e, "'%s' is not an AWS account id (12 digits)",
-					       akr_has_control_chars(v) ? "?" : v);
+				return akr__config_fail_at(
+				    x, e, "'%s' is not an AWS account id (12 digits)",
+				    akr_has_control_chars(v) ? "?" : v);
 			ids[i] = strdup(v);
 			if (!ids[i])
 				return -ENOMEM;
@@ -656,44 +210,44 @@ static int load_organization(struct ctx *x, const config_setting_t *g, struct ak
 	return 0;
 }
 
-static int load_email(struct ctx *x, const config_setting_t *g, struct akr_config *c)
+static int load_email(struct config_ctx *x, const config_setting_t *g, struct akr_config *c)
 {
 	int r;
 
 	if (!g)
-		return fail_missing(x, NULL, "email", "sender");
-	r = check_members(x, g, email_keys);
+		return akr__config_fail_missing(x, NULL, "email", "sender");
+	r = akr__config_check_members(x, g, akr__config_email_keys);
 	if (r >= 0)
-		r = get_string(x, g, "sender", valid_email, false, &c->email.sender);
+		r = get_string(x, g, "sender", akr__config_valid_email, false, &c->email.sender);
 	if (r >= 0)
-		r = get_string(x, g, "configuration_set", valid_configuration_set, true,
+		r = get_string(x, g, "configuration_set", akr__config_valid_configuration_set, true,
 			       &c->email.configuration_set);
 	if (r >= 0)
-		r = get_string(x, g, "region", valid_region, false, &c->email.region);
+		r = get_string(x, g, "region", akr__config_valid_region, false, &c->email.region);
 	if (r >= 0)
-		r = get_string(x, g, "zip_encryption", valid_zip_encryption, false,
+		r = get_string(x, g, "zip_encryption", akr__config_valid_zip_encryption, false,
 			       &c->email.zip_encryption);
 	if (r >= 0)
 		r = get_number(x, g, "max_send_rate", 0, true, 1000, &c->email.max_send_rate);
 	if (r >= 0)
-		r = get_string(x, g, "template_directory", valid_absolute_path, true,
+		r = get_string(x, g, "template_directory", akr__config_valid_absolute_path, true,
 			       &c->email.template_directory);
 	if (r < 0)
 		return r;
 	if (!c->email.sender)
-		return fail_missing(x, g, "email", "sender");
+		return akr__config_fail_missing(x, g, "email", "sender");
 	if (c->email.template_directory)
-		return check_templates(x, g, c->email.template_directory);
+		return akr__config_check_templates(x, g, c->email.template_directory);
 	return 0;
 }
 
-static int load_limits(struct ctx *x, const config_setting_t *g, struct akr_config *c)
+static int load_limits(struct config_ctx *x, const config_setting_t *g, struct akr_config *c)
 {
 	int r;
 
 	if (!g)
 		return 0;
-	r = check_members(x, g, limits_keys);
+	r = akr__config_check_members(x, g, akr__config_limits_keys);
 	if (r >= 0)
 		r = get_int(x, g, "max_requests_in_flight", 1, AKR_CONFIG_MAX_REQUESTS_IN_FLIGHT,
 			    &c->limits.max_requests_in_flight);
@@ -712,22 +266,24 @@ static int load_limits(struct ctx *x, const config_setting_t *g, struct akr_conf
 	return r;
 }
 
-static int load_root(struct ctx *x, const config_setting_t *root, struct akr_config *c)
+static int load_root(struct config_ctx *x, const config_setting_t *root, struct akr_config *c)
 {
 	const config_setting_t *g;
 	int r;
 
-	r = check_members(x, root, root_keys);
+	r = akr__config_check_members(x, root, akr__config_root_keys);
 	if (r < 0)
 		return r;
 	g = config_setting_get_member(root, "schedule");
 	if (g && akr_config_parse_time_of_day(config_setting_get_string(g),
 					      &c->schedule_minute_of_day) < 0)
-		return fail_at(x, g, "'%s' is not a time of day as \"HH:MM\" (00:00 to 23:59, UTC)",
-			       akr_has_control_chars(config_setting_get_string(g))
-				       ? "?"
-				       : config_setting_get_string(g));
-	r = get_string(x, root, "state_directory", valid_absolute_path, false, &c->state_directory);
+		return akr__config_fail_at(
+		    x, g, "'%s' is not a time of day as \"HH:MM\" (00:00 to 23:59, UTC)",
+		    akr_has_control_chars(config_setting_get_string(g))
+			? "?"
+			: config_setting_get_string(g));
+	r = get_string(x, root, "state_directory", akr__config_valid_absolute_path, false,
+		       &c->state_directory);
 	if (r >= 0)
 		r = load_policy(x, config_setting_get_member(root, "policy"), c);
 	if (r >= 0)
@@ -737,11 +293,12 @@ static int load_root(struct ctx *x, const config_setting_t *root, struct akr_con
 
 	g = config_setting_get_member(root, "users");
 	if (g) {
-		r = check_members(x, g, users_keys);
+		r = akr__config_check_members(x, g, akr__config_users_keys);
 		if (r >= 0)
-			r = get_string(x, g, "email_tag", valid_tag_key, false, &c->users.email_tag);
+			r = get_string(x, g, "email_tag", akr__config_valid_tag_key, false,
+				       &c->users.email_tag);
 		if (r >= 0)
-			r = get_string(x, g, "exempt_tag", valid_tag_key, false,
+			r = get_string(x, g, "exempt_tag", akr__config_valid_tag_key, false,
 				       &c->users.exempt_tag);
 		if (r < 0)
 			return r;
@@ -752,9 +309,9 @@ static int load_root(struct ctx *x, const config_setting_t *root, struct akr_con
 
 	g = config_setting_get_member(root, "alerts");
 	if (g) {
-		r = check_members(x, g, alerts_keys);
+		r = akr__config_check_members(x, g, akr__config_alerts_keys);
 		if (r >= 0)
-			r = get_string(x, g, "sns_topic_arn", valid_topic_arn, true,
+			r = get_string(x, g, "sns_topic_arn", akr__config_valid_topic_arn, true,
 				       &c->alerts.sns_topic_arn);
 		if (r < 0)
 			return r;
@@ -765,11 +322,13 @@ static int load_root(struct ctx *x, const config_setting_t *root, struct akr_con
 
 	g = config_setting_get_member(root, "aws");
 	if (g) {
-		r = check_members(x, g, aws_keys);
+		r = akr__config_check_members(x, g, akr__config_aws_keys);
 		if (r >= 0)
-			r = get_string(x, g, "region", valid_region, true, &c->aws.region);
+			r = get_string(x, g, "region", akr__config_valid_region, true,
+				       &c->aws.region);
 		if (r >= 0)
-			r = get_string(x, g, "profile", valid_profile, true, &c->aws.profile);
+			r = get_string(x, g, "profile", akr__config_valid_profile, true,
+				       &c->aws.profile);
 	}
 	return r;
 }
@@ -894,7 +453,7 @@ int akr_config_load(const char *path, struct akr_config **ret_config, struct akr
 	_cleanup_(config_destroyp) config_t cfg;
 	_cleanup_(fclosep) FILE *f = NULL;
 	_cleanup_free_ char *dir = NULL;
-	struct ctx x = { .path = path, .reterr = reterr };
+	struct config_ctx x = { .path = path, .reterr = reterr };
 	struct stat st;
 	int r;
 
