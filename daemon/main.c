@@ -440,9 +440,11 @@ static int run(struct daemon *d)
 		schedule_next(d);
 		r = 0;
 	}
-	if (r < 0 && !d->ready) {
-		d->ready = true;
-		notify_ready();
+	if (r < 0) {
+		if (!d->ready) {
+			d->ready = true;
+			notify_ready();
+		}
 		schedule_next(d);
 	}
 	(void)uv_run(d->loop, UV_RUN_DEFAULT);

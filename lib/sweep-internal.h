@@ -53,6 +53,7 @@ struct akr_sweep {
 	size_t n_accounts, cap_accounts, next_account, running_accounts, max_parallel_accounts;
 	char *next_token;
 	unsigned list_attempts;
+	bool listing_accounts; /* a ListAccounts call, or its deferred retry, is pending */
 
 	/* Open intents being reconciled at the start. */
 	size_t reconcile_pending;

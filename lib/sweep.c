@@ -388,7 +388,8 @@ static void dispatch_accounts(struct akr_sweep *s)
 	while (!s->stopping && s->next_account < s->n_accounts &&
 	       s->running_accounts < s->max_parallel_accounts)
 		account_start(s->accounts[s->next_account++]);
-	if (s->running_accounts == 0 && (s->stopping || s->next_account >= s->n_accounts)) {
+	if (s->running_accounts == 0 && !s->listing_accounts &&
+	    (s->stopping || s->next_account >= s->n_accounts)) {
 		if (s->stopping && s->next_account < s->n_accounts)
 			s->complete = false;
 		sweep_finish(s);
@@ -437,7 +438,15 @@ static void list_accounts_next(struct akr_sweep *s);
 
 static void list_accounts_retry(void *arg)
 {
-	list_accounts_next(arg);
+	struct akr_sweep *s = arg;
+
+	if (s->stopping) {
+		s->listing_accounts = false;
+		s->complete = false;
+		dispatch_accounts(s);
+		return;
+	}
+	list_accounts_next(s);
 }
 
 static void on_list_accounts(void *userdata, int r, struct akr_orgs_accounts_page *page,
@@ -453,10 +462,17 @@ static void on_list_accounts(void *userdata, int r, struct akr_orgs_accounts_pag
 		return;
 	}
 	s->list_attempts = 0;
+	s->listing_accounts = false;
 	if (r < 0) {
 		(void)akr_error_describe(err, detail, sizeof(detail));
 		akr_log_full(LOG_ERR, r, AKR_FIELDS(.run_id = s->run_id),
 			     "Cannot list the accounts of the organization: %s", detail);
+		if (s->stopping) {
+			/* Stopped while listing: a partial sweep, not a failure to run. */
+			s->complete = false;
+			dispatch_accounts(s);
+			return;
+		}
 		s->fatal = r;
 		sweep_finish(s);
 		return;
@@ -476,16 +492,22 @@ static void on_list_accounts(void *userdata, int r, struct akr_orgs_accounts_pag
 		return;
 	}
 	s->progress.accounts_total = s->n_accounts;
-	akr_log_info("Organization listed: %zu accounts to work on", s->n_accounts);
-	s->complete = true;
+	/* A stop may have cut the listing short. */
+	s->complete = !s->next_token;
+	if (s->complete)
+		akr_log_info("Organization listed: %zu accounts to work on", s->n_accounts);
 	dispatch_accounts(s);
 }
 
 static void list_accounts_next(struct akr_sweep *s)
 {
-	int r = akr_orgs_list_accounts(&s->mgmt_client, s->next_token, LIST_ACCOUNTS_PAGE,
-				       on_list_accounts, s);
+	int r;
+
+	s->listing_accounts = true;
+	r = akr_orgs_list_accounts(&s->mgmt_client, s->next_token, LIST_ACCOUNTS_PAGE,
+				   on_list_accounts, s);
 	if (r < 0) {
+		s->listing_accounts = false;
 		s->fatal = akr_log_error_errno(r, "Cannot list the accounts of the organization: %m");
 		sweep_finish(s);
 	}
@@ -716,13 +738,19 @@ int akr_sweep_start(uv_loop_t *loop, const struct akr_sweep_options *opts, struc
 		goto fail;
 	}
 
-	if (cfg->aws.region)
+	if (cfg->aws.region) {
 		s->region = strdup(cfg->aws.region);
-	else if (akr_creds_resolve_region(cfg->aws.profile, &s->region, &err) < 0)
-		s->region = NULL;
-	if (!s->region) {
-		r = -ENOMEM;
-		goto fail;
+		if (!s->region) {
+			r = -ENOMEM;
+			goto fail;
+		}
+	} else {
+		r = akr_creds_resolve_region(cfg->aws.profile, &s->region, &err);
+		if (r < 0) {
+			akr_log_error("Cannot determine the AWS region: %s",
+				      akr_error_describe(&err, detail, sizeof(detail)));
+			goto fail;
+		}
 	}
 	r = akr_endpoints_resolve(&s->endpoints, s->region, cfg->aws.profile, &err);
 	if (r < 0) {
@@ -797,8 +825,10 @@ void akr_sweep_stop(struct akr_sweep *s)
 		return;
 	s->stopping = true;
 	akr_log_info("Stopping the sweep: no new work; what is in flight finishes or is rolled back");
-	if (!s->finishing && s->running_accounts == 0 && s->reconcile_pending == 0 &&
-	    s->n_accounts > 0)
+	/* Finish now only when nothing is in flight; otherwise the last
+	 * callback of what is in flight finishes the sweep. */
+	if (!s->finishing && !s->listing_accounts && s->running_accounts == 0 &&
+	    s->reconcile_pending == 0 && s->n_accounts > 0)
 		dispatch_accounts(s);
 }
 

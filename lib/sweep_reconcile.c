@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "lib/aws_iam.h"
+#include "lib/config.h"
 #include "lib/creds.h"
 #include "lib/log.h"
 #include "lib/statelog.h"
@@ -24,7 +25,7 @@ struct rollback {
 	const struct akr_aws_client *c;
 	uint64_t intent_id;
 	char *user, *key_id;
-	int64_t intent_sec;
+	int64_t intent_sec, window_sec;
 	char **known;
 	size_t n_known;
 	char **doomed;
@@ -145,9 +146,12 @@ static void on_keys(void *userdata, int r, struct akr_iam_keys_page *page, const
 	}
 	for (size_t i = 0; i < page->n_keys && rb->r >= 0; i++) {
 		const struct akr_iam_access_key *k = &page->keys[i];
+		/* Without a recorded id: a key the request of the intent could
+		 * have made, created within its window, and not there before. */
 		bool ours = rb->key_id ? strcmp(k->access_key_id, rb->key_id) == 0
 				       : (!is_known(rb, k->access_key_id) &&
-					  k->create_date_sec >= rb->intent_sec - CREATE_DATE_SLACK_SEC);
+					  k->create_date_sec >= rb->intent_sec - CREATE_DATE_SLACK_SEC &&
+					  k->create_date_sec <= rb->intent_sec + rb->window_sec);
 		if (ours)
 			rb->r = doom(rb, k->access_key_id);
 	}
@@ -170,6 +174,9 @@ int sweep_rollback_intent(struct akr_sweep *s, const struct akr_aws_client *c, u
 		return -ENOMEM;
 	*rb = (struct rollback){ .s = s, .c = c, .intent_id = intent_id, .intent_sec = intent_sec,
 				 .cb = cb, .userdata = userdata };
+	/* The longest a CreateAccessKey request could have been under way. */
+	rb->window_sec = CREATE_DATE_SLACK_SEC +
+			 (int64_t)s->cfg->limits.request_timeout_sec * s->cfg->limits.max_attempts;
 	rb->user = strdup(user);
 	rb->key_id = key_id ? strdup(key_id) : NULL;
 	if (!rb->user || (key_id && !rb->key_id))

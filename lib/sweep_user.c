@@ -117,6 +117,20 @@ static void user_fail(struct user_task *t, const char *what, int r, const struct
 	user_done(t);
 }
 
+/* The state log could not record a fact the safety protocol relies on (a
+ * delivery, a deactivation): nothing more that depends on it may happen in
+ * this run. The user is blocked and the sweep stops starting work. */
+static void statelog_failed(struct user_task *t, int r, const char *what, const char *key_id)
+{
+	akr_log_full(LOG_CRIT, r,
+		     AKR_FIELDS(.run_id = t->s->run_id, .account_id = t->a->id, .user_name = t->name,
+				.access_key_id = key_id, .result = "statelog-failed"),
+		     "Cannot record %s of %s (user '%s', account %s) in the state log: %m; "
+		     "stopping the sweep", what, key_id ? key_id : "-", t->name, t->a->id);
+	(void)sweep_block_user(t->s, t->a->id, t->name);
+	akr_sweep_stop(t->s);
+}
+
 static const struct akr_iam_access_key *find_key(const struct user_task *t, const char *id, size_t *ret_idx)
 {
 	for (size_t i = 0; i < t->n_keys; i++)
@@ -310,8 +324,7 @@ static void on_deactivated(void *userdata, int r, const struct akr_error *err)
 	}
 	r = akr_statelog_record_deactivated(t->s->o.statelog, t->now_sec, t->a->id, t->name, act->key_id);
 	if (r < 0)
-		akr_log_error_errno(r, "Cannot record the deactivation of %s in the state log: %m",
-				    act->key_id);
+		statelog_failed(t, r, "the deactivation", act->key_id);
 	akr_report_totals(t->s->report)->keys_deactivated++;
 	action_row(t, act, AKR_OUTCOME_DONE, NULL, NULL);
 	send_notice(t, act, AKR_MAIL_DEACTIVATED);
@@ -431,10 +444,10 @@ static void on_password_mail_sent(struct user_task *t, int r, const struct akr_e
 	if (r >= 0)
 		r = akr_statelog_mark_done(t->s->o.statelog, t->intent_id);
 	if (r < 0) {
-		/* Delivered, but the log cannot say so: at the next start the key
-		 * would be taken for undelivered and deleted. Say it loudly. */
-		akr_log_error_errno(r, "Cannot mark the delivery of %s in the state log: %m",
-				    t->new_key.access_key_id);
+		/* Delivered, but the log cannot say so: the next reconciliation
+		 * will take the key for undelivered and delete it (the user
+		 * then gets another rotation). Say it loudly and stop. */
+		statelog_failed(t, r, "the delivery", t->new_key.access_key_id);
 	}
 	akr_report_totals(t->s->report)->keys_created++;
 	rotation_finished(t, AKR_OUTCOME_DONE, NULL);
@@ -461,14 +474,17 @@ static void on_created(void *userdata, int r, struct akr_iam_new_key *key, const
 
 	if (r < 0) {
 		describe(err, r, detail, sizeof(detail));
-		if (err && err->kind == AKR_ERROR_AWS) {
-			/* IAM answered with an error: no key was created. */
+		if (err && err->kind == AKR_ERROR_AWS && err->http_status >= 400 &&
+		    err->http_status < 500) {
+			/* A client error proves no key was created. A 5xx does
+			 * not ("may or may not have been processed"): it is
+			 * rolled back like a lost answer, below. */
 			(void)akr_statelog_mark_done(t->s->o.statelog, t->intent_id);
 			rotation_finished(t, AKR_OUTCOME_FAILED, detail);
 			return;
 		}
-		/* No answer: a key may exist. Find it and delete it now. */
-		rollback(t, "CreateAccessKey got no answer", r, err);
+		/* No definite answer: a key may exist. Find it and delete it now. */
+		rollback(t, "CreateAccessKey got no definite answer", r, err);
 		return;
 	}
 	t->new_key = *key;
@@ -501,13 +517,6 @@ static void create_key(struct user_task *t, const struct akr_action *act)
 	char detail[256];
 	int r;
 
-	if (sweep_user_blocked(t->s, t->a->id, t->name)) {
-		action_row(t, act, AKR_OUTCOME_FAILED,
-			   "an earlier rotation of this user is not reconciled yet", NULL);
-		t->next_action = t->plan.n_actions;
-		next_action(t);
-		return;
-	}
 	t->intent_sec = t->now_sec;
 	r = akr_statelog_append_intent(t->s->o.statelog, t->intent_sec, t->s->run_id, t->a->id,
 				       t->name, &t->intent_id);
@@ -573,6 +582,13 @@ static void next_action(struct user_task *t)
 		}
 		if (s->stopping) {
 			action_row(t, act, AKR_OUTCOME_SKIPPED, NULL, "not started: the daemon is stopping");
+			continue;
+		}
+		if (sweep_user_blocked(s, t->a->id, t->name)) {
+			/* A key of this user may be undelivered: the policy would
+			 * take it for the user's own newer key. */
+			action_row(t, act, AKR_OUTCOME_SKIPPED, NULL,
+				   "not done: an interrupted rotation of this user is not reconciled yet");
 			continue;
 		}
 		switch (act->kind) {

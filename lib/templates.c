@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/error.h"
@@ -107,8 +108,16 @@ int akr_templates_load(const char *dir, struct akr_delivery_templates **ret, str
 	char path[4096];
 	int r = 0;
 
+	struct stat st;
+
 	if (!t)
 		return -ENOMEM;
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		r = stat(dir, &st) < 0 ? -errno : -ENOTDIR;
+		akr_error_set(reterr, AKR_ERROR_LOCAL, 0, "template", "%s: %s", dir, strerror(-r));
+		free(t);
+		return r;
+	}
 	for (int k = 0; k < _AKR_MAIL_KIND_MAX; k++)
 		t->kind[k] = *akr_delivery_default_template(k);
 	for (int k = 0; k < _AKR_MAIL_KIND_MAX && r >= 0; k++) {

@@ -161,6 +161,12 @@ class App:
                 if rule.kind == 'latency':
                     delay += rule.delay()
                     rule = None
+                elif rule.kind == 'error' and rule.when == 'after':
+                    # The call takes effect, then the answer is an error
+                    # (a 5xx after IAM committed: "may have been processed").
+                    self._dispatch(req, protocol, mod, service, action, auth, cred, params,
+                                   account, request_id)
+                    self._apply_rule(rule, service, protocol)
                 else:
                     self._apply_rule(rule, service, protocol)   # raises: throttle / error
                     kind = rule.kind                            # hang / reset

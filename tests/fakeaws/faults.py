@@ -14,7 +14,7 @@ class Rule:
 
     Matching fields (absent = any): action, account, service.
     Firing: "count" = the next N matching calls; else "probability" (default 1.0).
-    "when": "before" (default: the call has no effect) or "after" (reset/hang only:
+    "when": "before" (default: the call has no effect) or "after" (reset/hang/error:
     the call takes effect, then the answer is lost).
     """
     __slots__ = ('action', 'account', 'service', 'kind', 'status', 'code', 'message',

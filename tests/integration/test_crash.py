@@ -71,5 +71,40 @@ class Crash(RotatorTestCase):
         self.crash_at("during-password-mail")
 
 
+class Ambiguous(RotatorTestCase):
+    def test_server_error_after_create_is_rolled_back(self):
+        # IAM made the key but answered 500: "may have been processed". The
+        # key's secret never arrived, so the key must not survive.
+        self.setup_fake(scenario([account(DEV, [user("alice", [key(85)])])]))
+        before = user_keys(self.fake.state(), DEV, "alice")
+        self.fake.faults({"action": "CreateAccessKey", "kind": "error", "status": 500,
+                          "code": "ServiceFailure", "when": "after", "count": 1})
+        res = self.rot.run("--once")
+        self.assertEqual(res.returncode, 1, res.stderr)
+        self.assertEqual(user_keys(self.fake.state(), DEV, "alice"), before)
+        outcomes = [(a["action"], a["outcome"]) for a in self.rot.last_report()["actions"]]
+        self.assertIn(("create", "rolled-back"), outcomes)
+
+    def test_stop_while_the_account_list_waits_for_a_retry(self):
+        # 25 accounts = two ListAccounts pages; the second is throttled and
+        # waits for a retry when SIGINT comes. The sweep ends cleanly,
+        # reports itself incomplete, and enters no account.
+        accts = [account(f"2000000000{i:02d}", [user(f"u{i}", [key(85)])]) for i in range(25)]
+        self.setup_fake(scenario(accts))
+        self.fake.faults([{"action": "ListAccounts", "kind": "latency", "latency_ms": 1,
+                           "count": 1},
+                          {"action": "ListAccounts", "kind": "throttle", "count": 50}])
+        proc = self.rot.start("--once")
+        time.sleep(2.5)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 1, err)
+        self.assertNotIn("Sanitizer", err)
+        rep = self.rot.last_report()
+        self.assertFalse(rep["complete"])
+        self.assertEqual(rep["totals"]["keys_created"], 0)
+        self.assertEqual(self.fake.emails(), [])
+
+
 if __name__ == "__main__":
     unittest.main()
