@@ -149,5 +149,28 @@ class Daemon(RotatorTestCase):
         self.assertEqual(proc.wait(30), 0)
 
 
+class DaemonCatchUpFailure(RotatorTestCase):
+    def test_failed_catch_up_still_schedules(self):
+        self.setup_fake(scenario([account(DEV, [user("alice", [key(10)])])]))
+        fake_now = parse_iso(self.fake.now())
+        res = self.rot.run("--once", now=iso(fake_now))
+        self.assertEqual(res.returncode, 0, res.stderr)
+        back = fake_now + timedelta(days=1, hours=1)
+        sched = (fake_now + timedelta(hours=12)).strftime("%H:%M")
+        self.rot.write_config({"schedule": f'"{sched}"'})
+        self.notify = Notify()
+        self.addCleanup(self.notify.close)
+        proc = self.rot.start(None, now=iso(back),
+                              env={"NOTIFY_SOCKET": self.notify.path, "AWS_REGION": "bad region!"})
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        self.notify.wait(lambda m: "READY=1" in m)
+        self.notify.wait(lambda m: m.startswith("STATUS=Next sweep"))
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(30), 0)
+        err = proc.stderr.read()
+        self.assertIn("catching up", err)
+        self.assertIn("Next sweep at", err)
+
+
 if __name__ == "__main__":
     unittest.main()
