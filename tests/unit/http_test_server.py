@@ -51,9 +51,12 @@ state = {}
 
 
 def reset_state():
+    # A handler of an earlier test (a hang, a timeout) may still be running:
+    # the generation keeps it from counting itself out of the new counters.
+    generation = state.get("generation", 0) + 1
     state.clear()
     state.update(open=0, max_open=0, requests=0, connections=0, open_key={}, max_open_key={},
-                 attempts={}, log={})
+                 attempts={}, log={}, generation=generation)
 
 
 reset_state()
@@ -167,6 +170,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             state["requests"] += 1
             state["log"].setdefault(rid, []).append(
                 (time.monotonic() * 1000.0, date, sig, signature, self.headers.get("Host", "-")))
+            generation = state["generation"]
             state["open"] += 1
             state["max_open"] = max(state["max_open"], state["open"])
             ok = state["open_key"].get(key, 0) + 1
@@ -176,8 +180,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.respond(q, rid, attempt, body)
         finally:
             with lock:
-                state["open"] -= 1
-                state["open_key"][key] -= 1
+                if state["generation"] == generation:
+                    state["open"] -= 1
+                    state["open_key"][key] -= 1
 
     def respond(self, q, rid, attempt, body):
         if attempt <= int(q.get("reset", "0")):

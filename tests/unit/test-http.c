@@ -597,7 +597,7 @@ static void test_global_cap(void **state)
 
 	fixture_init(&f, &o);
 	for (int i = 0; i < 100; i++)
-		assert_int_equal(start_req(&f, NULL, &res[i], NULL, "/r/cap%d?delay=1200", i), 0);
+		assert_int_equal(start_req(&f, NULL, &res[i], NULL, "/r/cap%d?delay=400", i), 0);
 	akr_http_get_stats(f.h, &st);
 	assert_int_equal(st.in_flight, 32);
 	assert_int_equal(st.queued, 68);
