@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <uv.h>
@@ -66,6 +68,20 @@ static void help(void)
 	       "Exit status: 0 success; 1 failures were reported (or, with --check-config,\n"
 	       "the configuration is invalid); 2 it could not run at all.\n"
 	       "See iam-access-key-rotator(8) and rotator.conf(5).\n");
+}
+
+/* New secret keys and zip passwords pass through this process's memory: no
+ * core dump may write them to disk, and no other process of the same user
+ * may read them through ptrace or /proc/PID/mem. (LeakSanitizer needs ptrace
+ * on itself, so sanitizer builds keep the process dumpable.) */
+static void protect_memory(void)
+{
+	struct rlimit none = { 0, 0 };
+
+	(void)setrlimit(RLIMIT_CORE, &none);
+#ifndef __SANITIZE_ADDRESS__
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
 }
 
 static int parse_argv(int argc, char **argv)
@@ -462,6 +478,7 @@ int main(int argc, char **argv)
 		return r < 0 ? EXIT_CANNOT_RUN : 0;
 
 	akr_log_setup(AKR_LOG_AUTO, arg_verbose ? LOG_DEBUG : LOG_INFO);
+	protect_memory();
 
 	if (arg_now) {
 		int64_t at;

@@ -77,6 +77,10 @@ class Daemon(RotatorTestCase):
 
         self.notify.wait(lambda m: "READY=1" in m)
         self.notify.wait(lambda m: m.startswith("STATUS=Next sweep"))
+        # Secrets pass through its memory: it never dumps core.
+        with open(f"/proc/{proc.pid}/limits") as f:
+            core = [l for l in f if l.startswith("Max core file size")][0].split()
+        self.assertEqual(core[4:6], ["0", "0"])
 
         # A broken file is refused; the old one stays in force.
         with open(self.rot.config_path) as f:
