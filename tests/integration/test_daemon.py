@@ -59,11 +59,12 @@ class Notify:
 
 
 class Daemon(RotatorTestCase):
-    def start_daemon(self, now, schedule):
+    def start_daemon(self, now, schedule, env=None):
         self.rot.write_config({"schedule": f'"{schedule}"'})
         self.notify = Notify()
         self.addCleanup(self.notify.close)
-        proc = self.rot.start(None, now=iso(now), env={"NOTIFY_SOCKET": self.notify.path})
+        proc = self.rot.start(None, now=iso(now),
+                              env=dict(env or {}, NOTIFY_SOCKET=self.notify.path))
         self.addCleanup(lambda: proc.poll() is None and proc.kill())
         return proc
 
@@ -73,10 +74,12 @@ class Daemon(RotatorTestCase):
         # The daemon's clock starts 5 s before the scheduled minute.
         fire = (fake_now + timedelta(minutes=2)).replace(second=0)
         start = fire - timedelta(seconds=5)
-        proc = self.start_daemon(start, "00:00")
+        # WatchdogSec=2s as systemd would pass it: WATCHDOG=1 every second.
+        proc = self.start_daemon(start, "00:00", env={"WATCHDOG_USEC": "2000000"})
 
         self.notify.wait(lambda m: "READY=1" in m)
         self.notify.wait(lambda m: m.startswith("STATUS=Next sweep"))
+        self.notify.wait(lambda m: m == "WATCHDOG=1", timeout=5)
         # Secrets pass through its memory: it never dumps core.
         with open(f"/proc/{proc.pid}/limits") as f:
             core = [l for l in f if l.startswith("Max core file size")][0].split()
@@ -110,7 +113,7 @@ class Daemon(RotatorTestCase):
         self.assertEqual(proc.wait(30), 0)
         self.notify.wait(lambda m: "STOPPING=1" in m)
         kinds = [m.split("=")[0].split("\n")[0] for m in self.notify.messages
-                 if not m.startswith("STATUS=")]
+                 if not m.startswith(("STATUS=", "WATCHDOG="))]
         self.assertEqual(kinds, ["READY", "RELOADING", "READY", "RELOADING", "READY", "STOPPING"])
         err = proc.stderr.read()
         self.assertIn("Reload failed", err)
