@@ -78,6 +78,7 @@ struct sweep_account {
 	struct akr_iam_user *users; /* the current page, owned */
 	size_t n_users, next_user, running_users, max_running_users;
 	unsigned read_attempts;
+	double adaptive_rps; /* > 0 while the account is slowed down after throttling */
 };
 
 /* A read that failed with a throttling or transient error after the http

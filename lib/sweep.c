@@ -153,11 +153,19 @@ bool sweep_retry_read(const struct akr_error *err, unsigned attempt, int64_t *re
 	return true;
 }
 
-/* An account that throttles us is slowed down: its token bucket (the http
- * engine's per-key rate) halves, from 20 requests/s when it had no limit,
- * down to 1/s. It is set again for every sweep, so a slow day does not stay. */
+/* Adaptive rate control per account, additive increase and multiplicative
+ * decrease: an account that throttles us has its token bucket (the http
+ * engine's per-key rate) halved, from 20 requests/s when it had no limit,
+ * down to 1/s; every user finished gives back 1/s, until
+ * the configured rate (or none) is in force again. */
 #define ADAPTIVE_START_RPS 20.0
 #define ADAPTIVE_MIN_RPS 1.0
+#define ADAPTIVE_STEP_RPS 1.0
+
+static double account_base_rps(const struct sweep_account *a)
+{
+	return a->s->cfg->limits.iam_requests_per_second_per_account;
+}
 
 void sweep_account_throttled(struct sweep_account *a, const struct akr_error *err)
 {
@@ -169,8 +177,26 @@ void sweep_account_throttled(struct sweep_account *a, const struct akr_error *er
 	rate = rate > 0 ? rate / 2 : ADAPTIVE_START_RPS;
 	if (rate < ADAPTIVE_MIN_RPS)
 		rate = ADAPTIVE_MIN_RPS;
-	if (akr_http_set_rate(a->s->http, a->id, rate) >= 0)
+	if (akr_http_set_rate(a->s->http, a->id, rate) >= 0) {
+		a->adaptive_rps = rate;
 		akr_log_info("Account %s is throttling us; its request rate is now %.1f/s", a->id, rate);
+	}
+}
+
+static void account_rate_recover(struct sweep_account *a)
+{
+	double base = account_base_rps(a), ceiling = base > 0 ? base : ADAPTIVE_START_RPS;
+
+	if (a->adaptive_rps <= 0)
+		return;
+	a->adaptive_rps += ADAPTIVE_STEP_RPS;
+	if (a->adaptive_rps >= ceiling) {
+		/* Back to normal: the configured rate, or no limit at all. */
+		a->adaptive_rps = 0;
+		(void)akr_http_set_rate(a->s->http, a->id, base > 0 ? base : 0);
+		return;
+	}
+	(void)akr_http_set_rate(a->s->http, a->id, a->adaptive_rps);
 }
 
 /* ---- accounts ---- */
@@ -293,6 +319,7 @@ static void account_dispatch_users(struct sweep_account *a)
 void sweep_account_user_done(struct sweep_account *a)
 {
 	a->running_users--;
+	account_rate_recover(a);
 	a->s->progress.users_done++;
 	account_dispatch_users(a);
 }
@@ -375,8 +402,8 @@ static void account_start(struct sweep_account *a)
 		return;
 	}
 	a->client.key = a->id;
-	if (s->cfg->limits.iam_requests_per_second_per_account > 0)
-		(void)akr_http_set_rate(s->http, a->id, s->cfg->limits.iam_requests_per_second_per_account);
+	if (account_base_rps(a) > 0)
+		(void)akr_http_set_rate(s->http, a->id, account_base_rps(a));
 	a->more_pages = true;
 	/* The first ListUsers call assumes the member role (the identity starts
 	 * empty); an AccessDenied there fails this account only. */
