@@ -68,61 +68,19 @@ int akr_ses_parse_send_raw_email(const char *body, size_t len, char **ret_messag
 	return akr_query_parse_message_id(body, len, "SendRawEmail", ret_message_id, reterr);
 }
 
-struct ses_call {
-	akr_ses_send_cb cb;
-	void *userdata;
-};
-
-static void send_done(void *userdata, int r, const char *body, size_t len,
-		      const struct akr_error *err)
-{
-	struct ses_call *call = userdata;
-	struct akr_error perr;
-	char *id = NULL;
-
-	if (r >= 0) {
-		akr_error_set(&perr, AKR_ERROR_PARSE, 0, "MalformedResponse",
-			      "cannot read the SendRawEmail answer");
-		r = akr_ses_parse_send_raw_email(body, len, &id, &perr);
-		err = r < 0 ? &perr : NULL;
-	}
-	call->cb(call->userdata, r, id, err);
-	free(id);
-	free(call);
-}
-
 int akr_ses_send_raw_email(const struct akr_aws_client *c, const struct akr_ses_raw_email *m,
 			   akr_ses_send_cb cb, void *userdata)
 {
 	_cleanup_buf_ struct akr_buf body;
-	struct akr_aws_call_desc d;
-	struct ses_call *call;
 	int r;
 
 	if (!cb)
 		return -EINVAL;
+	/* The message may carry a zip or a password: wiped buffers. */
 	akr_buf_init(&body, BODY_MAX, true);
 	r = akr_ses_build_send_raw_email(m, &body);
 	if (r < 0)
 		return r;
-	call = calloc(1, sizeof(*call));
-	if (!call)
-		return -ENOMEM;
-	call->cb = cb;
-	call->userdata = userdata;
-	d = (struct akr_aws_call_desc){
-		.service = AKR_SERVICE_SES,
-		.action = "SendRawEmail",
-		.path = "/",
-		.content_type = AKR_QUERY_CONTENT_TYPE,
-		.body = (const uint8_t *)body.data,
-		.body_len = body.len,
-		.max_response_bytes = ANSWER_MAX,
-		/* A retried send after a lost answer would mail twice. */
-		.idempotent = false,
-	};
-	r = akr_aws_call(c, &d, send_done, call);
-	if (r < 0)
-		free(call);
-	return r;
+	return akr_query_call_for_message_id(c, AKR_SERVICE_SES, "SendRawEmail", &body, ANSWER_MAX,
+					     cb, userdata);
 }

@@ -72,35 +72,10 @@ int akr_sns_parse_publish(const char *body, size_t len, char **ret_message_id, s
 	return akr_query_parse_message_id(body, len, "Publish", ret_message_id, reterr);
 }
 
-struct sns_call {
-	akr_sns_publish_cb cb;
-	void *userdata;
-};
-
-static void publish_done(void *userdata, int r, const char *body, size_t len,
-			 const struct akr_error *err)
-{
-	struct sns_call *call = userdata;
-	struct akr_error perr;
-	char *id = NULL;
-
-	if (r >= 0) {
-		akr_error_set(&perr, AKR_ERROR_PARSE, 0, "MalformedResponse",
-			      "cannot read the Publish answer");
-		r = akr_sns_parse_publish(body, len, &id, &perr);
-		err = r < 0 ? &perr : NULL;
-	}
-	call->cb(call->userdata, r, id, err);
-	free(id);
-	free(call);
-}
-
 int akr_sns_publish(const struct akr_aws_client *c, const struct akr_sns_publish_params *p,
 		    akr_sns_publish_cb cb, void *userdata)
 {
 	_cleanup_buf_ struct akr_buf body;
-	struct akr_aws_call_desc d;
-	struct sns_call *call;
 	int r;
 
 	if (!cb)
@@ -109,23 +84,6 @@ int akr_sns_publish(const struct akr_aws_client *c, const struct akr_sns_publish
 	r = akr_sns_build_publish(p, &body);
 	if (r < 0)
 		return r == -E2BIG ? -EINVAL : r;
-	call = calloc(1, sizeof(*call));
-	if (!call)
-		return -ENOMEM;
-	call->cb = cb;
-	call->userdata = userdata;
-	d = (struct akr_aws_call_desc){
-		.service = AKR_SERVICE_SNS,
-		.action = "Publish",
-		.path = "/",
-		.content_type = AKR_QUERY_CONTENT_TYPE,
-		.body = (const uint8_t *)body.data,
-		.body_len = body.len,
-		.max_response_bytes = ANSWER_MAX,
-		.idempotent = false,
-	};
-	r = akr_aws_call(c, &d, publish_done, call);
-	if (r < 0)
-		free(call);
-	return r;
+	return akr_query_call_for_message_id(c, AKR_SERVICE_SNS, "Publish", &body, ANSWER_MAX, cb,
+					     userdata);
 }

@@ -111,6 +111,60 @@ int akr_query_parse_message_id(const char *body, size_t len, const char *action,
 	return 0;
 }
 
+struct message_id_call {
+	const char *action; /* static: the service module's literal */
+	akr_query_message_id_cb cb;
+	void *userdata;
+};
+
+static void message_id_call_done(void *userdata, int r, const char *body, size_t len,
+				 const struct akr_error *err)
+{
+	struct message_id_call *call = userdata;
+	struct akr_error perr;
+	char *id = NULL;
+
+	if (r >= 0) {
+		akr_error_set(&perr, AKR_ERROR_PARSE, 0, "MalformedResponse",
+			      "cannot read the %s answer", call->action);
+		r = akr_query_parse_message_id(body, len, call->action, &id, &perr);
+		err = r < 0 ? &perr : NULL;
+	}
+	call->cb(call->userdata, r, id, err);
+	free(id);
+	free(call);
+}
+
+int akr_query_call_for_message_id(const struct akr_aws_client *c, enum akr_service service,
+				  const char *action, const struct akr_buf *body,
+				  size_t max_answer_bytes, akr_query_message_id_cb cb,
+				  void *userdata)
+{
+	struct akr_aws_call_desc d = {
+		.service = service,
+		.action = action,
+		.path = "/",
+		.content_type = AKR_QUERY_CONTENT_TYPE,
+		.body = (const uint8_t *)body->data,
+		.body_len = body->len,
+		.max_response_bytes = max_answer_bytes,
+		.idempotent = false,
+	};
+	struct message_id_call *call;
+	int r;
+
+	if (!cb)
+		return -EINVAL;
+	call = calloc(1, sizeof(*call));
+	if (!call)
+		return -ENOMEM;
+	*call = (struct message_id_call){ .action = action, .cb = cb, .userdata = userdata };
+	r = akr_aws_call(c, &d, message_id_call_done, call);
+	if (r < 0)
+		free(call);
+	return r;
+}
+
 int akr_query_parse_time(const char *text, const char *field, bool *seen, int64_t *ret,
 			 struct akr_error *err)
 {

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/aws.h"
+
 struct akr_buf;
 
 #define AKR_QUERY_CONTENT_TYPE "application/x-www-form-urlencoded; charset=utf-8"
@@ -39,6 +41,17 @@ int akr_query_check_root(const struct akr_xml_path *path, const char *action,
  * -EBADMSG (with @reterr), -E2BIG, -ENOMEM. */
 int akr_query_parse_message_id(const char *body, size_t len, const char *action,
 			       char **ret_message_id, struct akr_error *reterr);
+/** Completion of akr_query_call_for_message_id(): @message_id borrowed,
+ * NULL on failure. */
+typedef void (*akr_query_message_id_cb)(void *userdata, int r, const char *message_id,
+					const struct akr_error *err);
+/** Sends @body (a complete Query form for @action, borrowed) to @service as a
+ * non-idempotent call (a retried send after a lost answer would act twice)
+ * and delivers the answer's MessageId. Async contract as akr_aws_call(). */
+int akr_query_call_for_message_id(const struct akr_aws_client *c, enum akr_service service,
+				  const char *action, const struct akr_buf *body,
+				  size_t max_answer_bytes, akr_query_message_id_cb cb,
+				  void *userdata);
 /** Parses the ISO 8601 timestamp @text of element @field. Fails on a
  * duplicate (*@seen already true) or a bad date. Returns 0 or -EBADMSG. */
 int akr_query_parse_time(const char *text, const char *field, bool *seen, int64_t *ret,
