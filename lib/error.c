@@ -92,14 +92,20 @@ void akr_error_set(struct akr_error *e, enum akr_error_kind kind, long http_stat
 {
 	va_list ap;
 
+	va_start(ap, fmt);
+	akr_error_vset(e, kind, http_status, code, fmt, ap);
+	va_end(ap);
+}
+
+void akr_error_vset(struct akr_error *e, enum akr_error_kind kind, long http_status,
+		    const char *code, const char *fmt, va_list ap)
+{
 	if (!e)
 		return;
 	*e = (struct akr_error){ .kind = kind, .http_status = http_status };
 	if (code)
 		(void)snprintf(e->code, sizeof(e->code), "%s", code);
-	va_start(ap, fmt);
 	(void)vsnprintf(e->message, sizeof(e->message), fmt, ap);
-	va_end(ap);
 	if (kind == AKR_ERROR_AWS) {
 		e->retry = akr_error_classify(http_status, code);
 		/* SES's daily quota shares the Throttling code but does not clear

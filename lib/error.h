@@ -4,6 +4,7 @@
  * parse error with its position. Its retry class follows the AWS SDKs'
  * "standard" retry mode (../shared/aws-wire.md §10). */
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -47,6 +48,10 @@ void akr_error_clear(struct akr_error *e);
  * message, and classifies it. Values are truncated to the field sizes. */
 void akr_error_set(struct akr_error *e, enum akr_error_kind kind, long http_status,
 		   const char *code, const char *fmt, ...) _printf_(5, 6);
+
+/** akr_error_set() with a va_list. */
+void akr_error_vset(struct akr_error *e, enum akr_error_kind kind, long http_status,
+		    const char *code, const char *fmt, va_list ap) _printf_(5, 0);
 
 /** Whether the code is one that means "refresh the credentials and try again". */
 bool akr_error_is_expired_token(const struct akr_error *e);

@@ -1,5 +1,4 @@
 #include <errno.h>
-#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 #include "lib/buf.h"
 #include "lib/error.h"
 #include "lib/json.h"
+#include "lib/secret.h"
 
 #define ITEM_NAME "[]"
 
@@ -53,39 +53,22 @@ static void *wipe_malloc(void *ctx, size_t size)
 static void wipe_free(void *ctx, void *p)
 {
 	(void)ctx;
-	if (!p)
-		return;
-	OPENSSL_cleanse(p, malloc_usable_size(p));
-	free(p);
+	akr_wipe_free(p);
 }
 
 static void *wipe_realloc(void *ctx, void *p, size_t size)
 {
-	size_t old;
-	void *n;
-
-	if (!p)
-		return malloc(size);
-	n = malloc(size);
-	if (!n)
-		return NULL;
-	old = malloc_usable_size(p);
-	memcpy(n, p, old < size ? old : size);
-	wipe_free(ctx, p);
-	return n;
+	(void)ctx;
+	return akr_wipe_realloc(p, size);
 }
 
 int akr_json_fail(struct akr_error *err, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (err) {
-		*err = (struct akr_error){ .kind = AKR_ERROR_PARSE, .retry = AKR_RETRY_NONE };
-		(void)snprintf(err->code, sizeof(err->code), "MalformedResponse");
-		va_start(ap, fmt);
-		(void)vsnprintf(err->message, sizeof(err->message), fmt, ap);
-		va_end(ap);
-	}
+	va_start(ap, fmt);
+	akr_error_vset(err, AKR_ERROR_PARSE, 0, "MalformedResponse", fmt, ap);
+	va_end(ap);
 	return -EBADMSG;
 }
 

@@ -1,3 +1,4 @@
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,4 +41,29 @@ struct akr_secret *akr_secret_free(struct akr_secret *s)
 	}
 	free(s);
 	return NULL;
+}
+
+void akr_wipe_free(void *p)
+{
+	if (!p)
+		return;
+	OPENSSL_cleanse(p, malloc_usable_size(p));
+	free(p);
+}
+
+void *akr_wipe_realloc(void *p, size_t size)
+{
+	size_t old;
+	void *n;
+
+	if (!p)
+		return malloc(size);
+	/* Never realloc in place: the old block must be wiped, not handed back. */
+	n = malloc(size);
+	if (!n)
+		return NULL;
+	old = malloc_usable_size(p);
+	memcpy(n, p, old < size ? old : size);
+	akr_wipe_free(p);
+	return n;
 }

@@ -24,4 +24,9 @@ static inline const char *akr_secret_str(const struct akr_secret *s)
 	return s ? (const char *)s->buf : NULL;
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct akr_secret *, akr_secret_free)
+
+/** For parsers' memory hooks in sensitive mode (expat, yajl): free() and
+ * realloc() that wipe the whole old block (malloc_usable_size) first. */
+void akr_wipe_free(void *p);
+void *akr_wipe_realloc(void *p, size_t size);
 #define _cleanup_secret_ _cleanup_(akr_secret_freep)

@@ -1,16 +1,15 @@
 #include <errno.h>
 #include <limits.h>
-#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <expat.h>
-#include <openssl/crypto.h>
 
 #include "lib/buf.h"
 #include "lib/error.h"
+#include "lib/secret.h"
 #include "lib/xml.h"
 
 /* Namespace processing joins "URI" and "local" with this byte. */
@@ -38,47 +37,19 @@ static void *wipe_malloc(size_t size)
 	return malloc(size);
 }
 
-static void wipe_free(void *p)
-{
-	if (!p)
-		return;
-	OPENSSL_cleanse(p, malloc_usable_size(p));
-	free(p);
-}
-
-static void *wipe_realloc(void *p, size_t size)
-{
-	size_t old;
-	void *n;
-
-	if (!p)
-		return malloc(size);
-	n = malloc(size);
-	if (!n)
-		return NULL;
-	old = malloc_usable_size(p);
-	memcpy(n, p, old < size ? old : size);
-	wipe_free(p);
-	return n;
-}
-
 static const XML_Memory_Handling_Suite wipe_suite = {
 	.malloc_fcn = wipe_malloc,
-	.realloc_fcn = wipe_realloc,
-	.free_fcn = wipe_free,
+	.realloc_fcn = akr_wipe_realloc,
+	.free_fcn = akr_wipe_free,
 };
 
 int akr_xml_fail(struct akr_error *err, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (err) {
-		*err = (struct akr_error){ .kind = AKR_ERROR_PARSE, .retry = AKR_RETRY_NONE };
-		(void)snprintf(err->code, sizeof(err->code), "MalformedResponse");
-		va_start(ap, fmt);
-		(void)vsnprintf(err->message, sizeof(err->message), fmt, ap);
-		va_end(ap);
-	}
+	va_start(ap, fmt);
+	akr_error_vset(err, AKR_ERROR_PARSE, 0, "MalformedResponse", fmt, ap);
+	va_end(ap);
 	return -EBADMSG;
 }
 
