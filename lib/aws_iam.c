@@ -248,7 +248,7 @@ static int list_start(void *userdata, const struct akr_xml_path *path, struct ak
 
 static int member_missing(const struct list_parse *p, const char *field, struct akr_error *err)
 {
-	return akr_xml_fail(err, "%s answer: a member lacks %s", p->action, field);
+	return akr_error_malformed(err, "%s answer: a member lacks %s", p->action, field);
 }
 
 /* Called at </member>: every required field must be there. */
@@ -261,8 +261,8 @@ static int list_check_member(struct list_parse *p, struct akr_error *err)
 		if (!u->name)
 			return member_missing(p, "UserName", err);
 		if (!akr_is_iam_user_name(u->name))
-			return akr_xml_fail(err, "%s answer: invalid UserName '%.64s'", p->action,
-					    u->name);
+			return akr_error_malformed(err, "%s answer: invalid UserName '%.64s'",
+			                           p->action, u->name);
 		if (!u->id)
 			return member_missing(p, "UserId", err);
 		if (!u->arn)
@@ -286,8 +286,8 @@ static int list_check_member(struct list_parse *p, struct akr_error *err)
 		if (!k->access_key_id)
 			return member_missing(p, "AccessKeyId", err);
 		if (!akr_is_access_key_id(k->access_key_id))
-			return akr_xml_fail(err, "%s answer: invalid AccessKeyId '%.40s'",
-					    p->action, k->access_key_id);
+			return akr_error_malformed(err, "%s answer: invalid AccessKeyId '%.40s'",
+			                           p->action, k->access_key_id);
 		if (!p->seen_status)
 			return member_missing(p, "Status", err);
 		if (!p->seen_date)
@@ -339,10 +339,10 @@ static int list_member_field(struct list_parse *p, const char *name, const char 
 						    &k->create_date_sec, err);
 		if (strcmp(name, "Status") == 0) {
 			if (p->seen_status)
-				return akr_xml_fail(err, "duplicate element 'Status'");
+				return akr_error_malformed(err, "duplicate element 'Status'");
 			if (akr_iam_key_status_from_string(text, &k->status) < 0)
-				return akr_xml_fail(err, "%s answer: unknown Status '%.20s'",
-						    p->action, text);
+				return akr_error_malformed(err, "%s answer: unknown Status '%.20s'",
+				                           p->action, text);
 			p->seen_status = true;
 		}
 		return 0;
@@ -368,7 +368,7 @@ static int list_end(void *userdata, const struct akr_xml_path *path, const char 
 	if (path->depth == 3 && is_result(path->names[1], p->action)) {
 		if (strcmp(name, "IsTruncated") == 0) {
 			if (p->seen_truncated)
-				return akr_xml_fail(err, "duplicate element 'IsTruncated'");
+				return akr_error_malformed(err, "duplicate element 'IsTruncated'");
 			p->seen_truncated = true;
 			return akr_query_parse_bool(text, "IsTruncated", p->is_truncated, err);
 		}
@@ -388,9 +388,11 @@ static int list_parse(struct list_parse *p, const char *body, size_t len, struct
 	if (r < 0)
 		return r;
 	if (!p->seen_result)
-		return akr_xml_fail(reterr, "%s answer lacks %sResult", p->action, p->action);
+		return akr_error_malformed(reterr, "%s answer lacks %sResult", p->action,
+		                           p->action);
 	if (*p->is_truncated && (!*p->marker || !**p->marker))
-		return akr_xml_fail(reterr, "%s answer is truncated but has no Marker", p->action);
+		return akr_error_malformed(reterr, "%s answer is truncated but has no Marker",
+		                           p->action);
 	if (!*p->is_truncated) {
 		/* Only a truncated page has a meaningful marker. */
 		free(*p->marker);
@@ -483,16 +485,16 @@ static int new_key_end(void *userdata, const struct akr_xml_path *path, const ch
 					    &p->key.create_date_sec, err);
 	if (strcmp(name, "Status") == 0) {
 		if (p->seen_status)
-			return akr_xml_fail(err, "duplicate element 'Status'");
+			return akr_error_malformed(err, "duplicate element 'Status'");
 		if (akr_iam_key_status_from_string(text, &p->key.status) < 0)
-			return akr_xml_fail(err, "CreateAccessKey answer: unknown Status '%.20s'",
-					    text);
+			return akr_error_malformed(
+			    err, "CreateAccessKey answer: unknown Status '%.20s'", text);
 		p->seen_status = true;
 		return 0;
 	}
 	if (strcmp(name, "SecretAccessKey") == 0) {
 		if (p->key.secret)
-			return akr_xml_fail(err, "duplicate element 'SecretAccessKey'");
+			return akr_error_malformed(err, "duplicate element 'SecretAccessKey'");
 		p->key.secret = akr_secret_new(text, len);
 		return p->key.secret ? 0 : -ENOMEM;
 	}
@@ -523,12 +525,14 @@ int akr_iam_parse_create_access_key(const char *body, size_t len, struct akr_iam
 	else if (!p.seen_date)
 		missing = "CreateDate";
 	if (missing) {
-		r = akr_xml_fail(reterr, "CreateAccessKey answer lacks AccessKey/%s", missing);
+		r = akr_error_malformed(reterr, "CreateAccessKey answer lacks AccessKey/%s",
+		                        missing);
 		goto fail;
 	}
 	if (!akr_is_access_key_id(p.key.access_key_id)) {
-		r = akr_xml_fail(reterr, "CreateAccessKey answer: invalid AccessKeyId '%.40s'",
-				 p.key.access_key_id);
+		r = akr_error_malformed(reterr,
+		                        "CreateAccessKey answer: invalid AccessKeyId '%.40s'",
+		                        p.key.access_key_id);
 		goto fail;
 	}
 	*ret = p.key;
@@ -579,12 +583,15 @@ int akr_iam_parse_get_access_key_last_used(const char *body, size_t len,
 
 	r = akr_xml_parse(body, len, NULL, &h, &p, reterr);
 	if (r >= 0 && !p.seen_last_used)
-		r = akr_xml_fail(reterr, "GetAccessKeyLastUsed answer lacks AccessKeyLastUsed");
+		r = akr_error_malformed(reterr,
+		                        "GetAccessKeyLastUsed answer lacks AccessKeyLastUsed");
 	else if (r >= 0 && (!p.u.service_name || !p.u.region))
-		r = akr_xml_fail(reterr, "GetAccessKeyLastUsed answer lacks AccessKeyLastUsed/%s",
-				 p.u.service_name ? "Region" : "ServiceName");
+		r = akr_error_malformed(reterr,
+		                        "GetAccessKeyLastUsed answer lacks AccessKeyLastUsed/%s",
+		                        p.u.service_name ? "Region" : "ServiceName");
 	else if (r >= 0 && p.seen_date && p.u.last_used_sec <= 0)
-		r = akr_xml_fail(reterr, "GetAccessKeyLastUsed answer: LastUsedDate before 1970");
+		r = akr_error_malformed(reterr,
+		                        "GetAccessKeyLastUsed answer: LastUsedDate before 1970");
 	if (r < 0) {
 		akr_iam_key_last_used_done(&p.u);
 		return r;

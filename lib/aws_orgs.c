@@ -88,8 +88,8 @@ struct accounts_parse {
 static int wrong_type(const char *field, enum akr_json_type type, const char *want,
 		      struct akr_error *err)
 {
-	return akr_json_fail(err, "ListAccounts answer: '%s' is a JSON %s, expected %s", field,
-			     akr_json_type_to_string(type), want);
+	return akr_error_malformed(err, "ListAccounts answer: '%s' is a JSON %s, expected %s",
+	                           field, akr_json_type_to_string(type), want);
 }
 
 static int accounts_start(void *userdata, const struct akr_json_path *path, enum akr_json_type type,
@@ -104,7 +104,7 @@ static int accounts_start(void *userdata, const struct akr_json_path *path, enum
 		if (type != AKR_JSON_ARRAY)
 			return wrong_type("Accounts", type, "an array", err);
 		if (p->seen_accounts)
-			return akr_json_fail(err, "duplicate key 'Accounts'");
+			return akr_error_malformed(err, "duplicate key 'Accounts'");
 		p->seen_accounts = true;
 		return 0;
 	}
@@ -140,12 +140,13 @@ static int accounts_end(void *userdata, const struct akr_json_path *path, enum a
 		return 0;
 	a = &p->page.accounts[p->page.n_accounts - 1];
 	if (!a->id)
-		return akr_json_fail(err, "ListAccounts answer: an account lacks Id");
+		return akr_error_malformed(err, "ListAccounts answer: an account lacks Id");
 	if (!akr_is_account_id(a->id))
-		return akr_json_fail(err, "ListAccounts answer: invalid account Id '%.20s'", a->id);
+		return akr_error_malformed(err, "ListAccounts answer: invalid account Id '%.20s'",
+		                           a->id);
 	if (!p->state && !p->status)
-		return akr_json_fail(err, "ListAccounts answer: account %s lacks State and Status",
-				     a->id);
+		return akr_error_malformed(
+		    err, "ListAccounts answer: account %s lacks State and Status", a->id);
 	/* Status is retired in favour of State (aws-wire.md §7). */
 	a->state = state_from_string(p->state ? p->state : p->status);
 	return 0;
@@ -162,12 +163,12 @@ static int accounts_value(void *userdata, const struct akr_json_path *path, enum
 		return wrong_type("(document)", type, "an object", err);
 	if (akr_json_path_is(path, "NextToken")) {
 		if (p->seen_token)
-			return akr_json_fail(err, "duplicate key 'NextToken'");
+			return akr_error_malformed(err, "duplicate key 'NextToken'");
 		p->seen_token = true;
 		if (type == AKR_JSON_NULL)
 			return 0;
 		if (len == 0)
-			return akr_json_fail(err, "ListAccounts answer: empty NextToken");
+			return akr_error_malformed(err, "ListAccounts answer: empty NextToken");
 		return akr_json_dup_string(type, text, len, &p->page.next_token, "NextToken", err);
 	}
 	if (akr_json_path_is(path, "Accounts"))
@@ -205,7 +206,7 @@ int akr_orgs_parse_list_accounts(const char *body, size_t len, struct akr_orgs_a
 
 	r = akr_json_parse(body, len, &limits, &h, &p, reterr);
 	if (r >= 0 && !p.seen_accounts)
-		r = akr_json_fail(reterr, "ListAccounts answer lacks Accounts");
+		r = akr_error_malformed(reterr, "ListAccounts answer lacks Accounts");
 	free(p.state);
 	free(p.status);
 	if (r < 0) {
@@ -232,12 +233,13 @@ static int org_start(void *userdata, const struct akr_json_path *path, enum akr_
 		     struct akr_error *err)
 {
 	if ((path->depth == 0 || akr_json_path_is(path, "Organization")) && type != AKR_JSON_OBJECT)
-		return akr_json_fail(err, "DescribeOrganization answer: '%s' is not an object",
-				     path->depth ? "Organization" : "(document)");
+		return akr_error_malformed(err,
+		                           "DescribeOrganization answer: '%s' is not an object",
+		                           path->depth ? "Organization" : "(document)");
 	if (path->depth == 2 && akr_json_path_is(path, "Organization/*") &&
 	    (strcmp(path->names[1], "Id") == 0 || strcmp(path->names[1], "MasterAccountId") == 0))
-		return akr_json_fail(err, "DescribeOrganization answer: '%s' is not a string",
-				     path->names[1]);
+		return akr_error_malformed(err, "DescribeOrganization answer: '%s' is not a string",
+		                           path->names[1]);
 	return 0;
 }
 
@@ -248,8 +250,9 @@ static int org_value(void *userdata, const struct akr_json_path *path, enum akr_
 	const char *k;
 
 	if (path->depth < 2 && (path->depth == 0 || akr_json_path_is(path, "Organization")))
-		return akr_json_fail(err, "DescribeOrganization answer: '%s' is not an object",
-				     path->depth ? "Organization" : "(document)");
+		return akr_error_malformed(err,
+		                           "DescribeOrganization answer: '%s' is not an object",
+		                           path->depth ? "Organization" : "(document)");
 	if (path->depth != 2 || !akr_json_path_is(path, "Organization/*"))
 		return 0;
 	k = path->names[1];
@@ -279,9 +282,10 @@ int akr_orgs_parse_describe_organization(const char *body, size_t len,
 
 	r = akr_json_parse(body, len, NULL, &h, &o, reterr);
 	if (r >= 0 && (!o.id || !*o.id))
-		r = akr_json_fail(reterr, "DescribeOrganization answer lacks Organization/Id");
+		r = akr_error_malformed(reterr,
+		                        "DescribeOrganization answer lacks Organization/Id");
 	else if (r >= 0 && !akr_is_account_id(o.master_account_id))
-		r = akr_json_fail(
+		r = akr_error_malformed(
 		    reterr,
 		    "DescribeOrganization answer lacks a valid Organization/MasterAccountId");
 	if (r < 0) {

@@ -80,7 +80,7 @@ static int set_secret(const char *text, size_t len, struct akr_secret **dst, con
 		      struct akr_error *err)
 {
 	if (*dst)
-		return akr_xml_fail(err, "duplicate element '%s'", field);
+		return akr_error_malformed(err, "duplicate element '%s'", field);
 	*dst = akr_secret_new(text, len);
 	return *dst ? 0 : -ENOMEM;
 }
@@ -133,18 +133,19 @@ int akr_sts_parse_assume_role(const char *body, size_t len, struct akr_sts_assum
 	else if (!p.res.assumed_role_arn)
 		missing = "AssumedRoleUser/Arn";
 	if (missing) {
-		r = akr_xml_fail(reterr, "AssumeRole answer lacks %s", missing);
+		r = akr_error_malformed(reterr, "AssumeRole answer lacks %s", missing);
 		goto fail;
 	}
 	if (!akr_is_access_key_id(c->access_key_id)) {
-		r = akr_xml_fail(reterr, "AssumeRole answer has an invalid AccessKeyId '%.40s'",
-				 c->access_key_id);
+		r = akr_error_malformed(reterr,
+		                        "AssumeRole answer has an invalid AccessKeyId '%.40s'",
+		                        c->access_key_id);
 		goto fail;
 	}
 	if (!akr_is_arn(p.res.assumed_role_arn, "sts")) {
-		r = akr_xml_fail(reterr,
-				 "AssumeRole answer has an invalid AssumedRoleUser/Arn '%.80s'",
-				 p.res.assumed_role_arn);
+		r = akr_error_malformed(
+		    reterr, "AssumeRole answer has an invalid AssumedRoleUser/Arn '%.80s'",
+		    p.res.assumed_role_arn);
 		goto fail;
 	}
 	*ret = p.res;
@@ -192,9 +193,9 @@ int akr_sts_parse_get_caller_identity(const char *body, size_t len,
 
 	r = akr_xml_parse(body, len, NULL, &h, &id, reterr);
 	if (r >= 0 && !akr_is_account_id(id.account))
-		r = akr_xml_fail(reterr, "GetCallerIdentity answer lacks a valid Account");
+		r = akr_error_malformed(reterr, "GetCallerIdentity answer lacks a valid Account");
 	else if (r >= 0 && !akr_is_arn(id.arn, NULL))
-		r = akr_xml_fail(reterr, "GetCallerIdentity answer lacks a valid Arn");
+		r = akr_error_malformed(reterr, "GetCallerIdentity answer lacks a valid Arn");
 	if (r < 0) {
 		akr_sts_caller_identity_done(&id);
 		return r;

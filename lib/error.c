@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -117,6 +118,16 @@ void akr_error_vset(struct akr_error *e, enum akr_error_kind kind, long http_sta
 		e->retry = AKR_RETRY_TRANSIENT;
 	else
 		e->retry = AKR_RETRY_NONE;
+}
+
+int akr_error_malformed(struct akr_error *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	akr_error_vset(e, AKR_ERROR_PARSE, 0, "MalformedResponse", fmt, ap);
+	va_end(ap);
+	return -EBADMSG;
 }
 
 bool akr_error_is_expired_token(const struct akr_error *e)

@@ -53,6 +53,11 @@ void akr_error_set(struct akr_error *e, enum akr_error_kind kind, long http_stat
 void akr_error_vset(struct akr_error *e, enum akr_error_kind kind, long http_status,
 		    const char *code, const char *fmt, va_list ap) _printf_(5, 0);
 
+/** Fills @e (may be NULL) as a malformed answer (kind AKR_ERROR_PARSE, code
+ * "MalformedResponse") with a formatted message and returns -EBADMSG, for
+ * `return akr_error_malformed(err, "...")` in parsers. */
+int akr_error_malformed(struct akr_error *e, const char *fmt, ...) _printf_(2, 3);
+
 /** Whether the code is one that means "refresh the credentials and try again". */
 bool akr_error_is_expired_token(const struct akr_error *e);
 

@@ -62,16 +62,6 @@ static void *wipe_realloc(void *ctx, void *p, size_t size)
 	return akr_wipe_realloc(p, size);
 }
 
-int akr_json_fail(struct akr_error *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	akr_error_vset(err, AKR_ERROR_PARSE, 0, "MalformedResponse", fmt, ap);
-	va_end(ap);
-	return -EBADMSG;
-}
-
 static int fail(struct json_state *s, int r)
 {
 	if (s->r == 0)
@@ -89,13 +79,14 @@ static struct akr_json_path cur_path(const struct json_state *s)
 static int count_value(struct json_state *s)
 {
 	if (++s->values > s->limits.max_values) {
-		(void)akr_json_fail(&s->err, "JSON has more than %zu values", s->limits.max_values);
+		(void)akr_error_malformed(&s->err, "JSON has more than %zu values",
+		                          s->limits.max_values);
 		return -E2BIG;
 	}
 	if (s->depth > 0 && s->frames[s->depth - 1].type == AKR_JSON_ARRAY &&
 	    ++s->frames[s->depth - 1].count > s->limits.max_items) {
-		(void)akr_json_fail(&s->err, "JSON array has more than %zu items",
-				    s->limits.max_items);
+		(void)akr_error_malformed(&s->err, "JSON array has more than %zu items",
+		                          s->limits.max_items);
 		return -E2BIG;
 	}
 	return 0;
@@ -135,8 +126,8 @@ static int on_number(void *ctx, const char *text, size_t len)
 
 	/* yajl's literal is not NUL-terminated; a sane number is short. */
 	if (len >= sizeof(buf)) {
-		(void)akr_json_fail(&s->err, "JSON number longer than %zu characters",
-				    sizeof(buf) - 1);
+		(void)akr_error_malformed(&s->err, "JSON number longer than %zu characters",
+		                          sizeof(buf) - 1);
 		return fail(s, -E2BIG);
 	}
 	memcpy(buf, text, len);
@@ -153,8 +144,8 @@ static int on_string(void *ctx, const unsigned char *text, size_t len)
 	if (s->r)
 		return 0;
 	if (len > s->limits.max_string) {
-		(void)akr_json_fail(&s->err, "JSON string longer than %zu bytes",
-				    s->limits.max_string);
+		(void)akr_error_malformed(&s->err, "JSON string longer than %zu bytes",
+		                          s->limits.max_string);
 		return fail(s, -E2BIG);
 	}
 	copy = malloc(len + 1);
@@ -180,8 +171,8 @@ static int open_container(struct json_state *s, enum akr_json_type type)
 	if (r < 0)
 		return fail(s, r);
 	if (s->depth >= s->limits.max_depth) {
-		(void)akr_json_fail(&s->err, "JSON nested deeper than %zu levels",
-				    s->limits.max_depth);
+		(void)akr_error_malformed(&s->err, "JSON nested deeper than %zu levels",
+		                          s->limits.max_depth);
 		return fail(s, -E2BIG);
 	}
 	if (s->h->start) {
@@ -244,13 +235,13 @@ static int on_map_key(void *ctx, const unsigned char *key, size_t len)
 		return 0;
 	f = &s->frames[s->depth - 1];
 	if (len > s->limits.max_string) {
-		(void)akr_json_fail(&s->err, "JSON key longer than %zu bytes",
-				    s->limits.max_string);
+		(void)akr_error_malformed(&s->err, "JSON key longer than %zu bytes",
+		                          s->limits.max_string);
 		return fail(s, -E2BIG);
 	}
 	if (++f->count > s->limits.max_items) {
-		(void)akr_json_fail(&s->err, "JSON object has more than %zu members",
-				    s->limits.max_items);
+		(void)akr_error_malformed(&s->err, "JSON object has more than %zu members",
+		                          s->limits.max_items);
 		return fail(s, -E2BIG);
 	}
 	free(f->key);
@@ -336,14 +327,14 @@ int akr_json_parse(const char *data, size_t len, const struct akr_json_limits *l
 			unsigned char *msg = yajl_get_error(s.yajl, 0, NULL, 0);
 
 			s.r = -EBADMSG;
-			(void)akr_json_fail(&s.err, "malformed JSON: %s",
-					    msg ? (const char *)msg : "parse error");
+			(void)akr_error_malformed(&s.err, "malformed JSON: %s",
+			                          msg ? (const char *)msg : "parse error");
 			/* yajl's messages end in a newline. */
 			s.err.message[strcspn(s.err.message, "\n")] = '\0';
 			if (msg)
 				yajl_free_error(s.yajl, msg);
 		} else if (s.err.kind == AKR_ERROR_NONE && s.r != -ENOMEM) {
-			(void)akr_json_fail(&s.err, "unexpected JSON content");
+			(void)akr_error_malformed(&s.err, "unexpected JSON content");
 		}
 		if (s.err.kind != AKR_ERROR_NONE)
 			add_position(&s, data ? data : "", off < len ? off : len);
@@ -392,12 +383,12 @@ int akr_json_dup_string(enum akr_json_type type, const char *text, size_t len, c
 	char *s;
 
 	if (type != AKR_JSON_STRING)
-		return akr_json_fail(err, "'%s' is a JSON %s, expected a string", field,
-				     akr_json_type_to_string(type));
+		return akr_error_malformed(err, "'%s' is a JSON %s, expected a string", field,
+		                           akr_json_type_to_string(type));
 	if (*dst)
-		return akr_json_fail(err, "duplicate key '%s'", field);
+		return akr_error_malformed(err, "duplicate key '%s'", field);
 	if (memchr(text, '\0', len))
-		return akr_json_fail(err, "'%s' contains a NUL character", field);
+		return akr_error_malformed(err, "'%s' contains a NUL character", field);
 	s = strndup(text, len);
 	if (!s)
 		return -ENOMEM;

@@ -46,7 +46,7 @@ struct akr_json_path {
 };
 
 /** Callbacks return 0 to go on, or a negative errno to stop the parse, which
- * then returns it; fill @err (never NULL) with akr_json_fail() to say why. */
+ * then returns it; fill @err (never NULL) with akr_error_malformed() to say why. */
 struct akr_json_handler {
 	/** An object or array opens at @path. May be NULL. */
 	int (*start)(void *userdata, const struct akr_json_path *path, enum akr_json_type type,
@@ -76,10 +76,6 @@ bool akr_json_path_is(const struct akr_json_path *path, const char *pattern);
  * than string, or an embedded NUL. Returns 0, -EBADMSG, -ENOMEM. */
 int akr_json_dup_string(enum akr_json_type type, const char *text, size_t len, char **dst,
 			const char *field, struct akr_error *err);
-
-/** Fills @err with kind AKR_ERROR_PARSE and returns -EBADMSG. */
-int akr_json_fail(struct akr_error *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 
 /** Appends @s (@len bytes of UTF-8) as a quoted JSON string, escaping '"',
  * '\\' and control characters. Returns 0, -E2BIG, -ENOMEM. */

@@ -62,7 +62,7 @@ int akr_query_check_root(const struct akr_xml_path *path, const char *action, st
 	if (path->depth != 1)
 		return 0;
 	if (strncmp(name, action, n) != 0 || strcmp(name + n, "Response") != 0)
-		return akr_xml_fail(err, "%s answer has root element '%s'", action, name);
+		return akr_error_malformed(err, "%s answer has root element '%s'", action, name);
 	return 0;
 }
 
@@ -102,7 +102,7 @@ int akr_query_parse_message_id(const char *body, size_t len, const char *action,
 
 	r = akr_xml_parse(body, len, NULL, &h, &m, reterr);
 	if (r >= 0 && (!m.id || !*m.id))
-		r = akr_xml_fail(reterr, "%s answer lacks MessageId", action);
+		r = akr_error_malformed(reterr, "%s answer lacks MessageId", action);
 	if (r < 0) {
 		free(m.id);
 		return r;
@@ -171,9 +171,10 @@ int akr_query_parse_time(const char *text, const char *field, bool *seen, int64_
 	int64_t t;
 
 	if (*seen)
-		return akr_xml_fail(err, "duplicate element '%s'", field);
+		return akr_error_malformed(err, "duplicate element '%s'", field);
 	if (akr_time_parse_iso8601(text, &t) < 0)
-		return akr_xml_fail(err, "'%s' is not an ISO 8601 time: '%.40s'", field, text);
+		return akr_error_malformed(err, "'%s' is not an ISO 8601 time: '%.40s'", field,
+		                           text);
 	*seen = true;
 	*ret = t;
 	return 0;
@@ -186,7 +187,7 @@ int akr_query_parse_bool(const char *text, const char *field, bool *ret, struct 
 	else if (strcmp(text, "false") == 0)
 		*ret = false;
 	else
-		return akr_xml_fail(err, "'%s' is not a boolean: '%.20s'", field, text);
+		return akr_error_malformed(err, "'%s' is not a boolean: '%.20s'", field, text);
 	return 0;
 }
 
@@ -197,7 +198,7 @@ int akr_query_grow(void **items, size_t *n, size_t size, size_t max, const char 
 	uint8_t *p;
 
 	if (*n >= max) {
-		(void)akr_xml_fail(err, "more than %zu %s in one answer", max, what);
+		(void)akr_error_malformed(err, "more than %zu %s in one answer", max, what);
 		return -E2BIG;
 	}
 	if (__builtin_mul_overflow(*n + 1, size, &bytes))

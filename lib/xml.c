@@ -43,16 +43,6 @@ static const XML_Memory_Handling_Suite wipe_suite = {
 	.free_fcn = akr_wipe_free,
 };
 
-int akr_xml_fail(struct akr_error *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	akr_error_vset(err, AKR_ERROR_PARSE, 0, "MalformedResponse", fmt, ap);
-	va_end(ap);
-	return -EBADMSG;
-}
-
 static void stop(struct xml_state *s, int r)
 {
 	if (s->r == 0)
@@ -80,14 +70,14 @@ static void XMLCALL on_start(void *data, const XML_Char *name, const XML_Char **
 	if (s->r)
 		return;
 	if (s->depth >= s->limits.max_depth) {
-		(void)akr_xml_fail(&s->err, "XML nested deeper than %zu elements",
-				   s->limits.max_depth);
+		(void)akr_error_malformed(&s->err, "XML nested deeper than %zu elements",
+		                          s->limits.max_depth);
 		stop(s, -E2BIG);
 		return;
 	}
 	if (++s->elements > s->limits.max_elements) {
-		(void)akr_xml_fail(&s->err, "XML has more than %zu elements",
-				   s->limits.max_elements);
+		(void)akr_error_malformed(&s->err, "XML has more than %zu elements",
+		                          s->limits.max_elements);
 		stop(s, -E2BIG);
 		return;
 	}
@@ -140,8 +130,9 @@ static void XMLCALL on_text(void *data, const XML_Char *text, int len)
 		return;
 	r = akr_buf_append(&s->text, text, (size_t)len);
 	if (r == -E2BIG)
-		(void)akr_xml_fail(&s->err, "XML element '%s' has more than %zu bytes of text",
-				   s->names[s->depth - 1], s->limits.max_text);
+		(void)akr_error_malformed(&s->err,
+		                          "XML element '%s' has more than %zu bytes of text",
+		                          s->names[s->depth - 1], s->limits.max_text);
 	if (r < 0)
 		stop(s, r);
 }
@@ -153,7 +144,7 @@ static void XMLCALL on_doctype(void *data, const XML_Char *name, const XML_Char 
 
 	(void)name, (void)sysid, (void)pubid, (void)has_internal_subset;
 	/* AWS never sends a DTD; refusing one rules out entity expansion attacks. */
-	(void)akr_xml_fail(&s->err, "XML document type declarations are not accepted");
+	(void)akr_error_malformed(&s->err, "XML document type declarations are not accepted");
 	stop(s, -EBADMSG);
 }
 
@@ -165,7 +156,7 @@ static void XMLCALL on_entity(void *data, const XML_Char *name, int is_param, co
 
 	(void)name, (void)is_param, (void)value, (void)value_len, (void)base, (void)sysid;
 	(void)pubid, (void)notation;
-	(void)akr_xml_fail(&s->err, "XML entity declarations are not accepted");
+	(void)akr_error_malformed(&s->err, "XML entity declarations are not accepted");
 	stop(s, -EBADMSG);
 }
 
@@ -221,10 +212,10 @@ int akr_xml_parse(const char *data, size_t len, const struct akr_xml_limits *lim
 				enum XML_Error code = XML_GetErrorCode(s.parser);
 
 				s.r = code == XML_ERROR_NO_MEMORY ? -ENOMEM : -EBADMSG;
-				(void)akr_xml_fail(&s.err, "malformed XML: %s",
-						   XML_ErrorString(code));
+				(void)akr_error_malformed(&s.err, "malformed XML: %s",
+				                          XML_ErrorString(code));
 			} else if (s.err.kind == AKR_ERROR_NONE && s.r != -ENOMEM) {
-				(void)akr_xml_fail(&s.err, "unexpected XML content");
+				(void)akr_error_malformed(&s.err, "unexpected XML content");
 			}
 			if (s.err.kind != AKR_ERROR_NONE)
 				add_position(&s);
@@ -273,9 +264,9 @@ int akr_xml_dup_text(const char *text, size_t len, char **dst, const char *field
 	char *s;
 
 	if (*dst)
-		return akr_xml_fail(err, "duplicate element '%s'", field);
+		return akr_error_malformed(err, "duplicate element '%s'", field);
 	if (memchr(text, '\0', len))
-		return akr_xml_fail(err, "element '%s' contains a NUL byte", field);
+		return akr_error_malformed(err, "element '%s' contains a NUL byte", field);
 	s = strndup(text, len);
 	if (!s)
 		return -ENOMEM;

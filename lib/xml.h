@@ -29,7 +29,7 @@ struct akr_xml_path {
 };
 
 /** Callbacks return 0 to go on, or a negative errno to stop the parse, which
- * then returns it. @err is never NULL: fill it (akr_xml_fail()) to say why;
+ * then returns it. @err is never NULL: fill it (akr_error_malformed()) to say why;
  * left empty, the parser describes the failure at the current position. */
 struct akr_xml_handler {
 	/** An element opened (it is the last entry of @path). May be NULL. */
@@ -63,7 +63,3 @@ static inline const char *akr_xml_path_name(const struct akr_xml_path *path)
  * Returns 0, -EBADMSG, -ENOMEM. */
 int akr_xml_dup_text(const char *text, size_t len, char **dst, const char *field,
 		     struct akr_error *err);
-
-/** Fills @err with kind AKR_ERROR_PARSE and a formatted message and returns
- * -EBADMSG, for use as `return akr_xml_fail(err, "...")` in callbacks. */
-int akr_xml_fail(struct akr_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

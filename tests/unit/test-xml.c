@@ -33,7 +33,7 @@ static int c_end(void *userdata, const struct akr_xml_path *path, const char *te
 	struct collect *c = userdata;
 
 	if (strcmp(akr_xml_path_name(path), "Fail") == 0 && c->fail_at_end)
-		return akr_xml_fail(err, "callback says no");
+		return akr_error_malformed(err, "callback says no");
 	if (akr_xml_path_is(path, "*/ListUsersResult/Users/member/UserName"))
 		return akr_xml_dup_text(text, len, &c->user, "UserName", err);
 	return akr_buf_appendf(&c->log, "-%s[%s] ", akr_xml_path_name(path), text);
