@@ -15,14 +15,14 @@
 
 #include "daemon/notify.h"
 #include "daemon/scheduler.h"
-#include "lib/clock.h"
-#include "lib/config.h"
-#include "lib/error.h"
-#include "lib/log.h"
-#include "lib/report.h"
-#include "lib/statelog.h"
-#include "lib/sweep.h"
-#include "lib/timeutil.h"
+#include "lib/base/clock.h"
+#include "lib/rotation/config.h"
+#include "lib/base/error.h"
+#include "lib/base/log.h"
+#include "lib/rotation/report.h"
+#include "lib/rotation/statelog.h"
+#include "lib/rotation/sweep.h"
+#include "lib/base/timeutil.h"
 
 #define EXIT_FAILURES 1
 #define EXIT_CANNOT_RUN 2

@@ -7,7 +7,7 @@
 
 #include <uv.h>
 
-#include "lib/macro.h"
+#include "lib/base/macro.h"
 
 void notify_ready(void);
 /** RELOADING=1 with MONOTONIC_USEC=, as systemd's Type=notify-reload expects. */

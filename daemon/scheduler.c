@@ -1,7 +1,7 @@
 #include <errno.h>
 
 #include "daemon/scheduler.h"
-#include "lib/timeutil.h"
+#include "lib/base/timeutil.h"
 
 #define MINUTES_PER_DAY 1440
 

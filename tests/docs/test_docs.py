@@ -28,7 +28,7 @@ def config_keys_from_dump():
 
 class Docs(unittest.TestCase):
     def test_catalog_covers_every_message_id(self):
-        ids = set(re.findall(r'#define AKR_MID_\w+ "([0-9a-f]{32})"', read("lib", "log.h")))
+        ids = set(re.findall(r'#define AKR_MID_\w+ "([0-9a-f]{32})"', read("lib", "base", "log.h")))
         catalog = set(re.findall(r"^-- ([0-9a-f]{32})", read("docs", "iam-access-key-rotator.catalog"),
                                  re.M))
         self.assertTrue(ids)

@@ -10,16 +10,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/aws.h"
-#include "lib/aws_iam.h"
-#include "lib/aws_orgs.h"
-#include "lib/aws_ses.h"
-#include "lib/aws_sns.h"
-#include "lib/aws_sts.h"
-#include "lib/error.h"
-#include "lib/http.h"
+#include "lib/aws/client.h"
+#include "lib/aws/iam.h"
+#include "lib/aws/orgs.h"
+#include "lib/aws/ses.h"
+#include "lib/aws/sns.h"
+#include "lib/aws/sts.h"
+#include "lib/base/error.h"
+#include "lib/http/engine.h"
 
-/* The parsers never send: keep lib/http out of the link. */
+/* The parsers never send: keep lib/http/engine out of the link. */
 int akr_http_request_start(struct akr_http *h, const struct akr_http_request_desc *desc,
 			   akr_http_done_cb cb, void *userdata, struct akr_http_request **ret_req)
 {

@@ -4,7 +4,7 @@
 # most 1.5 (the scale is 0-10, lower is better).
 #
 # usage: verify-unit.sh UNIT-TEMPLATE DOCS-DIR
-# UNIT-TEMPLATE is systemd/iam-access-key-rotator.service with @sbindir@ not
+# UNIT-TEMPLATE is systemd/iam-access-key-rotator.service.in with @sbindir@ not
 # yet substituted; ExecStart= must name an existing binary for verify, so it
 # is pointed at /bin/true. The man pages in DOCS-DIR back Documentation=
 # (and are checked to render without roff warnings).

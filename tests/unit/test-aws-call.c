@@ -13,18 +13,18 @@
 
 #include <cmocka.h>
 
-#include "lib/aws.h"
-#include "lib/aws_iam.h"
-#include "lib/aws_orgs.h"
-#include "lib/aws_ses.h"
-#include "lib/aws_sns.h"
-#include "lib/aws_sts.h"
-#include "lib/clock.h"
-#include "lib/endpoints.h"
-#include "lib/error.h"
-#include "lib/http.h"
-#include "lib/secret.h"
-#include "lib/sigv4.h"
+#include "lib/aws/client.h"
+#include "lib/aws/iam.h"
+#include "lib/aws/orgs.h"
+#include "lib/aws/ses.h"
+#include "lib/aws/sns.h"
+#include "lib/aws/sts.h"
+#include "lib/base/clock.h"
+#include "lib/aws/endpoints.h"
+#include "lib/base/error.h"
+#include "lib/http/engine.h"
+#include "lib/base/secret.h"
+#include "lib/http/sigv4.h"
 
 /* The stub engine. */
 

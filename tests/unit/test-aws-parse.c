@@ -11,19 +11,19 @@
 
 #include <cmocka.h>
 
-#include "lib/aws.h"
-#include "lib/aws_iam.h"
-#include "lib/aws_orgs.h"
-#include "lib/aws_ses.h"
-#include "lib/aws_sns.h"
-#include "lib/aws_sts.h"
-#include "lib/buf.h"
-#include "lib/error.h"
-#include "lib/http.h"
-#include "lib/secret.h"
-#include "lib/timeutil.h"
+#include "lib/aws/client.h"
+#include "lib/aws/iam.h"
+#include "lib/aws/orgs.h"
+#include "lib/aws/ses.h"
+#include "lib/aws/sns.h"
+#include "lib/aws/sts.h"
+#include "lib/base/buf.h"
+#include "lib/base/error.h"
+#include "lib/http/engine.h"
+#include "lib/base/secret.h"
+#include "lib/base/timeutil.h"
 
-/* aws.c sends through lib/http; nothing here does, so a stub keeps this test
+/* aws.c sends through lib/http/engine; nothing here does, so a stub keeps this test
  * independent of the engine. */
 int akr_http_request_start(struct akr_http *h, const struct akr_http_request_desc *desc,
 			   akr_http_done_cb cb, void *userdata, struct akr_http_request **ret_req)

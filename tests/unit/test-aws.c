@@ -1,4 +1,4 @@
-/* The AWS clients end to end: lib/http over libuv against the fake AWS
+/* The AWS clients end to end: lib/http/engine over libuv against the fake AWS
  * endpoint (tests/fakeaws), which verifies every SigV4 signature. Skipped
  * when the fake cannot start. */
 #include <errno.h>
@@ -17,16 +17,16 @@
 #include <cmocka.h>
 #include <uv.h>
 
-#include "lib/aws.h"
-#include "lib/aws_iam.h"
-#include "lib/aws_orgs.h"
-#include "lib/aws_ses.h"
-#include "lib/aws_sns.h"
-#include "lib/aws_sts.h"
-#include "lib/endpoints.h"
-#include "lib/error.h"
-#include "lib/http.h"
-#include "lib/secret.h"
+#include "lib/aws/client.h"
+#include "lib/aws/iam.h"
+#include "lib/aws/orgs.h"
+#include "lib/aws/ses.h"
+#include "lib/aws/sns.h"
+#include "lib/aws/sts.h"
+#include "lib/aws/endpoints.h"
+#include "lib/base/error.h"
+#include "lib/http/engine.h"
+#include "lib/base/secret.h"
 
 #define EXAMPLE_AKID "AKIAIOSFODNN7EXAMPLE"
 #define EXAMPLE_SECRET "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"

@@ -13,9 +13,9 @@
 
 #include <cmocka.h>
 
-#include "lib/config.h"
-#include "lib/error.h"
-#include "lib/log.h"
+#include "lib/rotation/config.h"
+#include "lib/base/error.h"
+#include "lib/base/log.h"
 
 #define ROLE_ARN "arn:aws:iam::111111111111:role/provisioning-admin"
 #define TOPIC_ARN "arn:aws:sns:us-east-1:111111111111:iam-access-key-rotator-topic"

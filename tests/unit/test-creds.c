@@ -15,14 +15,14 @@
 #include <cmocka.h>
 #include <uv.h>
 
-#include "lib/aws.h"
-#include "lib/aws_sts.h"
-#include "lib/creds.h"
-#include "lib/endpoints.h"
-#include "lib/error.h"
-#include "lib/http.h"
-#include "lib/imds.h"
-#include "lib/secret.h"
+#include "lib/aws/client.h"
+#include "lib/aws/sts.h"
+#include "lib/aws/creds.h"
+#include "lib/aws/endpoints.h"
+#include "lib/base/error.h"
+#include "lib/http/engine.h"
+#include "lib/aws/imds.h"
+#include "lib/base/secret.h"
 
 #define EXAMPLE_AKID "AKIAIOSFODNN7EXAMPLE"
 #define EXAMPLE_SECRET "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"

@@ -13,10 +13,10 @@
 #include <cmocka.h>
 #include <uv.h>
 
-#include "lib/buf.h"
-#include "lib/delivery.h"
-#include "lib/error.h"
-#include "lib/secret.h"
+#include "lib/base/buf.h"
+#include "lib/delivery/delivery.h"
+#include "lib/base/error.h"
+#include "lib/base/secret.h"
 
 #define KEY_ID "AKIAI44QH8DHBEXAMPLE"
 #define OLD_KEY_ID "AKIAIOSFODNN7EXAMPLE"

@@ -10,9 +10,9 @@
 
 #include <cmocka.h>
 
-#include "lib/awsconfig.h"
-#include "lib/endpoints.h"
-#include "lib/error.h"
+#include "lib/aws/sharedconfig.h"
+#include "lib/aws/endpoints.h"
+#include "lib/base/error.h"
 
 static char tmpdir[] = "/tmp/akr-endpoints-XXXXXX";
 static char config_path[256];

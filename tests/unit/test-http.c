@@ -1,5 +1,5 @@
-/* lib/http.c against tests/unit/http_test_server.py (a scriptable HTTP/1.1
- * server, plain and TLS), and lib/http_retry.c's arithmetic on its own. */
+/* lib/http/engine.c against tests/unit/http_test_server.py (a scriptable HTTP/1.1
+ * server, plain and TLS), and lib/http/retry.c's arithmetic on its own. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,11 +22,11 @@
 #include <openssl/evp.h>
 #include <uv.h>
 
-#include "lib/error.h"
-#include "lib/http.h"
-#include "lib/http_retry.h"
-#include "lib/log.h"
-#include "lib/sigv4.h"
+#include "lib/base/error.h"
+#include "lib/http/engine.h"
+#include "lib/http/retry.h"
+#include "lib/base/log.h"
+#include "lib/http/sigv4.h"
 
 #ifndef SOURCE_DIR
 #define SOURCE_DIR "."
@@ -285,7 +285,7 @@ static void on_done(void *userdata, int r, const struct akr_http_response *resp,
 	}
 }
 
-/* Extracts <Code> from a Query error document, as lib/aws.c does for real. */
+/* Extracts <Code> from a Query error document, as lib/aws/client.c does for real. */
 static int parse_query_error(long status, const char *body, size_t len, struct akr_error *reterr)
 {
 	const char *b = strstr(body, "<Code>"), *e;
@@ -362,7 +362,7 @@ static void run(struct fixture *f)
 	(void)uv_run(&f->loop, UV_RUN_DEFAULT);
 }
 
-/* lib/http_retry.c */
+/* lib/http/retry.c */
 
 static void test_retry_arithmetic(void **state)
 {

@@ -9,9 +9,9 @@
 
 #include <cmocka.h>
 
-#include "lib/buf.h"
-#include "lib/error.h"
-#include "lib/json.h"
+#include "lib/base/buf.h"
+#include "lib/base/error.h"
+#include "lib/base/json.h"
 
 struct collect {
 	struct akr_buf log;

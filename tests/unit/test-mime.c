@@ -14,10 +14,10 @@
 
 #include <cmocka.h>
 
-#include "lib/buf.h"
-#include "lib/error.h"
-#include "lib/mime.h"
-#include "lib/strutil.h"
+#include "lib/base/buf.h"
+#include "lib/base/error.h"
+#include "lib/delivery/mime.h"
+#include "lib/base/strutil.h"
 
 static const char parse_py[] =
 	"import sys, json, email, email.policy\n"

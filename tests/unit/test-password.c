@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "lib/password.h"
-#include "lib/secret.h"
+#include "lib/delivery/password.h"
+#include "lib/base/secret.h"
 
 static void test_default_length(void **state)
 {

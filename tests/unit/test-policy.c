@@ -10,9 +10,9 @@
 
 #include <cmocka.h>
 
-#include "lib/macro.h"
-#include "lib/policy.h"
-#include "lib/timeutil.h"
+#include "lib/base/macro.h"
+#include "lib/rotation/policy.h"
+#include "lib/base/timeutil.h"
 
 #define DAY AKR_SEC_PER_DAY
 /* 2026-11-26T13:00:00Z, the scheduled time of a sweep. */

@@ -10,7 +10,7 @@
 #include <cmocka.h>
 
 #include "daemon/scheduler.h"
-#include "lib/timeutil.h"
+#include "lib/base/timeutil.h"
 
 /* Seconds since the epoch of a UTC date and time. */
 static int64_t at(int64_t y, unsigned mo, unsigned d, int h, int mi, int s)

@@ -13,9 +13,9 @@
 
 #include <cmocka.h>
 
-#include "lib/buf.h"
-#include "lib/sigv4.h"
-#include "lib/timeutil.h"
+#include "lib/base/buf.h"
+#include "lib/http/sigv4.h"
+#include "lib/base/timeutil.h"
 
 #define MAX_HEADERS 32
 

@@ -13,10 +13,10 @@
 
 #include <cmocka.h>
 
-#include "lib/error.h"
-#include "lib/log.h"
-#include "lib/macro.h"
-#include "lib/statelog.h"
+#include "lib/base/error.h"
+#include "lib/base/log.h"
+#include "lib/base/macro.h"
+#include "lib/rotation/statelog.h"
 
 #define T0 INT64_C(1795698000) /* 2026-11-26T13:00:00Z */
 #define DAY INT64_C(86400)

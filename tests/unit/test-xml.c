@@ -9,9 +9,9 @@
 
 #include <cmocka.h>
 
-#include "lib/buf.h"
-#include "lib/error.h"
-#include "lib/xml.h"
+#include "lib/base/buf.h"
+#include "lib/base/error.h"
+#include "lib/base/xml.h"
 
 struct collect {
 	struct akr_buf log;

@@ -15,10 +15,10 @@
 
 #include <cmocka.h>
 
-#include "lib/buf.h"
-#include "lib/error.h"
-#include "lib/secret.h"
-#include "lib/zipper.h"
+#include "lib/base/buf.h"
+#include "lib/base/error.h"
+#include "lib/base/secret.h"
+#include "lib/delivery/zip.h"
 
 #define KEY_ID "AKIAIOSFODNN7EXAMPLE"
 #define SECRET "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"

@@ -1,0 +1,271 @@
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "lib/aws/ses.h"
+#include "lib/base/buf.h"
+#include "lib/delivery/delivery.h"
+#include "lib/base/error.h"
+#include "lib/base/strutil.h"
+
+/* ---- sending ---- */
+
+struct send_item {
+	struct send_item *next;
+	struct akr_delivery_sender *sender;
+	char *source;
+	char *recipient;
+	struct akr_buf msg;
+	akr_delivery_sent_cb cb;
+	void *userdata;
+};
+
+struct akr_delivery_sender {
+	uv_loop_t *loop;
+	const struct akr_aws_client *client;
+	akr_delivery_transport_fn transport;
+	char *configuration_set;
+	double rate;       /* messages per second, 0 = unlimited */
+	double tokens;     /* token bucket, at most max(1, rate) */
+	uint64_t refill_ms; /* uv_now() of the last refill */
+	uv_timer_t timer;  /* paces the queue */
+	struct send_item *head, *tail;
+	size_t queued;
+	size_t in_flight;
+	bool quota_exhausted; /* SES said the daily quota is used up */
+	bool freeing;
+	bool timer_closed;
+};
+
+/* The daemon passes akr_ses_send_raw_email as the transport; checked here
+ * without referencing it, so that composing does not link the AWS stack. */
+_Static_assert(__builtin_types_compatible_p(typeof(&akr_ses_send_raw_email),
+					    akr_delivery_transport_fn),
+	       "akr_ses_send_raw_email must fit akr_delivery_transport_fn");
+
+static const char daily_quota_message[] = "Daily message quota exceeded";
+
+static void item_free(struct send_item *it)
+{
+	if (!it)
+		return;
+	free(it->source);
+	free(it->recipient);
+	akr_buf_done(&it->msg); /* wiped when sensitive */
+	free(it);
+}
+
+static void sender_release_if_idle(struct akr_delivery_sender *s)
+{
+	if (s->freeing && s->timer_closed && s->in_flight == 0) {
+		free(s->configuration_set);
+		free(s);
+	}
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+	struct akr_delivery_sender *s = h->data;
+
+	s->timer_closed = true;
+	sender_release_if_idle(s);
+}
+
+static void refill(struct akr_delivery_sender *s)
+{
+	uint64_t now = uv_now(s->loop);
+	double burst = s->rate > 1.0 ? s->rate : 1.0;
+
+	s->tokens += (double)(now - s->refill_ms) * s->rate / 1000.0;
+	if (s->tokens > burst)
+		s->tokens = burst;
+	s->refill_ms = now;
+}
+
+static void schedule(struct akr_delivery_sender *s);
+
+static void on_sent(void *userdata, int r, const char *message_id, const struct akr_error *err)
+{
+	struct send_item *it = userdata;
+	struct akr_delivery_sender *s = it->sender;
+	struct akr_error quota;
+
+	/* SES answers both rate and daily-quota overruns with "Throttling"; only
+	 * the first clears within a retry window (aws-wire.md §8). */
+	if (r < 0 && err && strcmp(err->code, "Throttling") == 0 &&
+	    strstr(err->message, daily_quota_message)) {
+		quota = *err;
+		quota.retry = AKR_RETRY_NONE;
+		s->quota_exhausted = true;
+		r = -EDQUOT;
+		err = &quota;
+	}
+	s->in_flight--;
+	it->cb(it->userdata, r, r < 0 ? NULL : message_id, err);
+	item_free(it);
+	sender_release_if_idle(s);
+}
+
+static void dispatch(struct akr_delivery_sender *s, struct send_item *it)
+{
+	struct akr_ses_raw_email m = {
+		.source = it->source,
+		.destinations = (const char *const *)&it->recipient,
+		.n_destinations = 1,
+		.configuration_set = s->configuration_set,
+		.raw = (const uint8_t *)it->msg.data,
+		.raw_len = it->msg.len,
+	};
+	struct akr_error err = { 0 };
+	int r;
+
+	if (s->quota_exhausted) {
+		akr_error_set(&err, AKR_ERROR_AWS, 400, "Throttling",
+			      "%s (an earlier answer of SES); not sent", daily_quota_message);
+		err.retry = AKR_RETRY_NONE;
+		it->cb(it->userdata, -EDQUOT, NULL, &err);
+		item_free(it);
+		return;
+	}
+	s->in_flight++;
+	r = s->transport(s->client, &m, on_sent, it);
+	if (r < 0) {
+		s->in_flight--;
+		akr_error_set(&err, AKR_ERROR_LOCAL, 0, "SendFailed",
+			      "SendRawEmail could not be started");
+		it->cb(it->userdata, r, NULL, &err);
+		item_free(it);
+	}
+}
+
+static void on_timer(uv_timer_t *t)
+{
+	struct akr_delivery_sender *s = t->data;
+
+	while (s->head) {
+		if (s->rate > 0) {
+			refill(s);
+			if (s->tokens < 1.0)
+				break;
+			s->tokens -= 1.0;
+		}
+		struct send_item *it = s->head;
+		s->head = it->next;
+		if (!s->head)
+			s->tail = NULL;
+		s->queued--;
+		dispatch(s, it);
+	}
+	schedule(s);
+}
+
+/* Arms the timer for the next message the bucket allows; 0 ms still goes
+ * through the loop, so no callback runs from inside akr_delivery_send(). */
+static void schedule(struct akr_delivery_sender *s)
+{
+	uint64_t wait_ms = 0;
+
+	if (!s->head || s->freeing)
+		return;
+	if (s->rate > 0) {
+		refill(s);
+		if (s->tokens < 1.0)
+			wait_ms = (uint64_t)((1.0 - s->tokens) * 1000.0 / s->rate) + 1;
+	}
+	(void)uv_timer_start(&s->timer, on_timer, wait_ms, 0);
+}
+
+int akr_delivery_sender_new(uv_loop_t *loop, const struct akr_aws_client *client,
+			    const struct akr_delivery_sender_options *opts,
+			    struct akr_delivery_sender **ret)
+{
+	struct akr_delivery_sender *s;
+
+	if (!loop || !opts || !opts->transport || !ret || !(opts->max_send_rate >= 0))
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	if (opts->configuration_set && *opts->configuration_set) {
+		s->configuration_set = strdup(opts->configuration_set);
+		if (!s->configuration_set) {
+			free(s);
+			return -ENOMEM;
+		}
+	}
+	s->loop = loop;
+	s->client = client;
+	s->transport = opts->transport;
+	s->rate = opts->max_send_rate;
+	s->tokens = s->rate > 1.0 ? s->rate : 1.0;
+	s->refill_ms = uv_now(loop);
+	(void)uv_timer_init(loop, &s->timer);
+	s->timer.data = s;
+	*ret = s;
+	return 0;
+}
+
+int akr_delivery_send(struct akr_delivery_sender *s, const char *source, const char *recipient,
+		      struct akr_buf *msg, akr_delivery_sent_cb cb, void *userdata)
+{
+	struct send_item *it;
+
+	if (!s || !cb || !msg || !msg->data || s->freeing || !akr_is_valid_email(recipient) ||
+	    !akr_is_valid_email(source)) {
+		if (msg)
+			akr_buf_done(msg);
+		return -EINVAL;
+	}
+	it = calloc(1, sizeof(*it));
+	if (it) {
+		it->source = strdup(source);
+		it->recipient = strdup(recipient);
+	}
+	if (!it || !it->source || !it->recipient) {
+		akr_buf_done(msg);
+		item_free(it);
+		return -ENOMEM;
+	}
+	it->sender = s;
+	it->msg = *msg;
+	*msg = (struct akr_buf){ .max = msg->max, .sensitive = msg->sensitive };
+	it->cb = cb;
+	it->userdata = userdata;
+	if (s->tail)
+		s->tail->next = it;
+	else
+		s->head = it;
+	s->tail = it;
+	s->queued++;
+	if (!uv_is_active((uv_handle_t *)&s->timer))
+		schedule(s);
+	return 0;
+}
+
+size_t akr_delivery_sender_queued(const struct akr_delivery_sender *s)
+{
+	return s ? s->queued : 0;
+}
+
+void akr_delivery_sender_free(struct akr_delivery_sender *s)
+{
+	struct akr_error err = { 0 };
+
+	if (!s || s->freeing)
+		return;
+	s->freeing = true;
+	akr_error_set(&err, AKR_ERROR_LOCAL, 0, "Canceled", "the sender was stopped");
+	while (s->head) {
+		struct send_item *it = s->head;
+		s->head = it->next;
+		s->queued--;
+		it->cb(it->userdata, -ECANCELED, NULL, &err);
+		item_free(it);
+	}
+	s->tail = NULL;
+	(void)uv_timer_stop(&s->timer);
+	uv_close((uv_handle_t *)&s->timer, on_timer_closed);
+}

@@ -1,0 +1,891 @@
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <uv.h>
+
+#include "lib/base/buf.h"
+#include "lib/base/error.h"
+#include "lib/http/engine-internal.h"
+#include "lib/http/engine.h"
+#include "lib/http/retry.h"
+#include "lib/base/log.h"
+
+#define HTTP_DEFAULT_MAX_IN_FLIGHT 64
+#define HTTP_DEFAULT_MAX_PER_KEY 8
+#define HTTP_DEFAULT_MAX_ATTEMPTS 3
+#define HTTP_DEFAULT_BASE_DELAY_MS 1000
+#define HTTP_DEFAULT_MAX_DELAY_MS 20000
+#define HTTP_DEFAULT_RETRY_QUOTA 500
+#define HTTP_DEFAULT_CONNECT_TIMEOUT_MS 10000
+#define HTTP_DEFAULT_TIMEOUT_MS 30000
+#define HTTP_DEFAULT_MAX_RESPONSE (4 * 1024 * 1024)
+
+/* Everything the caps and the rate limit know about one key (an account). */
+struct http_key {
+	struct http_key *hash_next;
+	char *name; /* NULL for the requests without a key */
+	size_t in_flight;
+	size_t n_reqs; /* requests pointing here, whatever their state */
+	struct akr_token_bucket bucket;
+	struct link queue; /* FIFO of REQ_QUEUED requests */
+	struct link ready; /* on h->ready: may start one now */
+	struct link wait;  /* on h->rate_wait: only a token is missing */
+};
+
+struct http_sock {
+	uv_poll_t poll;
+	curl_socket_t fd;
+	struct akr_http *h;
+	struct link link; /* on h->sockets */
+};
+
+
+struct akr_http {
+	uv_loop_t *loop;
+	CURLM *multi;
+	uv_timer_t curl_timer; /* CURLMOPT_TIMERFUNCTION's one timer */
+	uv_timer_t rate_timer; /* wakes the keys waiting for a token */
+	struct akr_http_options opts;
+	char *ca_bundle;
+
+	struct link sockets;   /* struct http_sock */
+	struct link requests;  /* every request whose callback has not run */
+	struct link ready;     /* keys that may start a request now, in turn */
+	struct link rate_wait; /* keys waiting for a token */
+	struct http_key **buckets;
+	size_t n_buckets, n_keys;
+	struct http_key anon; /* the requests without a key: no per-key cap */
+
+	struct akr_retry_quota quota;
+	struct akr_retry_rng rng;
+	struct akr_http_stats stats;
+
+	unsigned busy; /* engine frames on the stack that may call back the user */
+	unsigned refs; /* open engine timers + requests not yet freed */
+	bool freeing, torn_down;
+};
+
+static void dispatch(struct akr_http *h);
+static void check_done(struct akr_http *h);
+static void finish_now(struct akr_http_request *req);
+
+static int64_t now_ms(void)
+{
+	/* The monotonic clock, not uv_now(): the loop's cached time may be stale
+	 * when requests are queued before uv_run(). */
+	return (int64_t)(uv_hrtime() / 1000000);
+}
+
+/* Keys. */
+
+static uint64_t key_hash(const char *s)
+{
+	uint64_t x = 0xcbf29ce484222325ULL;
+
+	for (; *s; s++)
+		x = (x ^ (uint8_t)*s) * 0x100000001b3ULL;
+	return x;
+}
+
+static void key_init(struct http_key *k)
+{
+	link_init(&k->queue);
+	link_init(&k->ready);
+	link_init(&k->wait);
+	akr_token_bucket_init(&k->bucket, 0, now_ms());
+}
+
+static struct http_key *key_find(struct akr_http *h, const char *name)
+{
+	if (!name)
+		return &h->anon;
+	if (!h->n_buckets)
+		return NULL;
+	for (struct http_key *k = h->buckets[key_hash(name) & (h->n_buckets - 1)]; k;
+	     k = k->hash_next)
+		if (strcmp(k->name, name) == 0)
+			return k;
+	return NULL;
+}
+
+static int key_table_grow(struct akr_http *h)
+{
+	size_t n = h->n_buckets ? h->n_buckets * 2 : 64;
+	struct http_key **b;
+
+	if (n > SIZE_MAX / sizeof(*b))
+		return -ENOMEM;
+	b = calloc(n, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	for (size_t i = 0; i < h->n_buckets; i++)
+		while (h->buckets[i]) {
+			struct http_key *k = h->buckets[i];
+			size_t j = key_hash(k->name) & (n - 1);
+
+			h->buckets[i] = k->hash_next;
+			k->hash_next = b[j];
+			b[j] = k;
+		}
+	free(h->buckets);
+	h->buckets = b;
+	h->n_buckets = n;
+	return 0;
+}
+
+static int key_get(struct akr_http *h, const char *name, struct http_key **ret)
+{
+	struct http_key *k = key_find(h, name);
+	size_t j;
+
+	if (k) {
+		*ret = k;
+		return 0;
+	}
+	if (h->n_keys >= h->n_buckets && key_table_grow(h) < 0)
+		return -ENOMEM;
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	k->name = strdup(name);
+	if (!k->name) {
+		free(k);
+		return -ENOMEM;
+	}
+	key_init(k);
+	j = key_hash(name) & (h->n_buckets - 1);
+	k->hash_next = h->buckets[j];
+	h->buckets[j] = k;
+	h->n_keys++;
+	*ret = k;
+	return 0;
+}
+
+static void key_free(struct http_key *k)
+{
+	free(k->name);
+	free(k);
+}
+
+/* Forgets a key nothing refers to and that carries no rate. */
+static void key_gc(struct akr_http *h, struct http_key *k)
+{
+	struct http_key **p;
+
+	if (k == &h->anon || k->n_reqs > 0 || k->bucket.rate > 0)
+		return;
+	link_del(&k->ready);
+	link_del(&k->wait);
+	for (p = &h->buckets[key_hash(k->name) & (h->n_buckets - 1)]; *p; p = &(*p)->hash_next)
+		if (*p == k) {
+			*p = k->hash_next;
+			h->n_keys--;
+			key_free(k);
+			return;
+		}
+}
+
+static size_t key_cap(const struct akr_http *h, const struct http_key *k)
+{
+	return k == &h->anon ? SIZE_MAX : h->opts.max_per_key;
+}
+
+/* Puts @k on the ready ring when it may start a request now, on the
+ * rate-wait list when only a token is missing, on neither otherwise. A key
+ * already on the ready ring keeps its turn. */
+static void key_update(struct akr_http *h, struct http_key *k)
+{
+	bool ready = false, wait = false;
+
+	if (!link_empty(&k->queue) && k->in_flight < key_cap(h, k)) {
+		if (akr_token_bucket_wait_ms(&k->bucket, now_ms()) == 0)
+			ready = true;
+		else
+			wait = true;
+	}
+	if (ready && link_empty(&k->ready))
+		link_add_tail(&h->ready, &k->ready);
+	else if (!ready)
+		link_del(&k->ready);
+	if (wait && link_empty(&k->wait))
+		link_add_tail(&h->rate_wait, &k->wait);
+	else if (!wait)
+		link_del(&k->wait);
+}
+
+/* libuv glue: sockets and timers. */
+
+static void sock_close_cb(uv_handle_t *handle)
+{
+	free(handle->data);
+}
+
+static void sock_close(struct http_sock *sk)
+{
+	link_del(&sk->link);
+	uv_close((uv_handle_t *)&sk->poll, sock_close_cb);
+}
+
+static void engine_enter(struct akr_http *h)
+{
+	h->busy++;
+}
+
+static void engine_teardown(struct akr_http *h);
+
+static void engine_leave(struct akr_http *h)
+{
+	if (--h->busy == 0 && h->freeing && !h->torn_down)
+		engine_teardown(h);
+}
+
+
+static void poll_cb(uv_poll_t *handle, int status, int events)
+{
+	struct http_sock *sk = handle->data;
+	struct akr_http *h = sk->h;
+	int flags = 0, running;
+
+	if (status < 0)
+		flags = CURL_CSELECT_ERR;
+	else {
+		if (events & UV_READABLE)
+			flags |= CURL_CSELECT_IN;
+		if (events & UV_WRITABLE)
+			flags |= CURL_CSELECT_OUT;
+	}
+	engine_enter(h);
+	/* May close this very handle (CURL_POLL_REMOVE): that is fine, its
+	 * memory is freed from the close callback. */
+	(void)curl_multi_socket_action(h->multi, sk->fd, flags, &running);
+	check_done(h);
+	dispatch(h);
+	engine_leave(h);
+}
+
+static void curl_timeout_cb(uv_timer_t *t)
+{
+	struct akr_http *h = t->data;
+	int running;
+
+	engine_enter(h);
+	(void)curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_done(h);
+	dispatch(h);
+	engine_leave(h);
+}
+
+/* CURLMOPT_TIMERFUNCTION: only (re)arms the timer. Even a 0 ms timeout goes
+ * through the loop, since libcurl must not be re-entered from here. */
+static int curl_timer_fn(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct akr_http *h = userp;
+
+	if (timeout_ms < 0)
+		(void)uv_timer_stop(&h->curl_timer);
+	else
+		(void)uv_timer_start(&h->curl_timer, curl_timeout_cb, (uint64_t)timeout_ms, 0);
+	return 0;
+}
+
+/* CURLMOPT_SOCKETFUNCTION: one uv_poll_t per socket, found again through
+ * curl_multi_assign(). */
+static int curl_socket_fn(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	struct akr_http *h = userp;
+	struct http_sock *sk = socketp;
+	int events = 0;
+
+	if (what == CURL_POLL_REMOVE) {
+		/* curl forgets the association itself; it closes the socket
+		 * only after this returns. */
+		if (sk)
+			sock_close(sk);
+		return 0;
+	}
+	if (!sk) {
+		sk = calloc(1, sizeof(*sk));
+		if (!sk)
+			return -1;
+		if (uv_poll_init_socket(h->loop, &sk->poll, s) < 0) {
+			free(sk);
+			return -1;
+		}
+		sk->poll.data = sk;
+		sk->fd = s;
+		sk->h = h;
+		link_add_tail(&h->sockets, &sk->link);
+		if (curl_multi_assign(h->multi, s, sk) != CURLM_OK) {
+			sock_close(sk);
+			return -1;
+		}
+	}
+	if (what & CURL_POLL_IN)
+		events |= UV_READABLE;
+	if (what & CURL_POLL_OUT)
+		events |= UV_WRITABLE;
+	return uv_poll_start(&sk->poll, events, poll_cb) < 0 ? -1 : 0;
+}
+
+static void rate_timer_cb(uv_timer_t *t);
+
+static void rate_timer_rearm(struct akr_http *h)
+{
+	int64_t now = now_ms(), min = -1;
+
+	for (struct link *l = h->rate_wait.next; l != &h->rate_wait; l = l->next) {
+		struct http_key *k = container_of(l, struct http_key, wait);
+		int64_t w = akr_token_bucket_wait_ms(&k->bucket, now);
+
+		if (min < 0 || w < min)
+			min = w;
+	}
+	if (min < 0)
+		(void)uv_timer_stop(&h->rate_timer);
+	else
+		(void)uv_timer_start(&h->rate_timer, rate_timer_cb, (uint64_t)min, 0);
+}
+
+static void rate_timer_cb(uv_timer_t *t)
+{
+	struct akr_http *h = t->data;
+	struct link *l, *next;
+
+	engine_enter(h);
+	for (l = h->rate_wait.next; l != &h->rate_wait; l = next) {
+		next = l->next;
+		key_update(h, container_of(l, struct http_key, wait));
+	}
+	dispatch(h);
+	engine_leave(h);
+}
+
+
+static int attempt_start(struct akr_http_request *req)
+{
+	struct curl_slist *l = NULL;
+	CURL *e = NULL;
+	int r;
+
+	akr_buf_reset(&req->resp_body);
+	akr_buf_reset(&req->resp_headers);
+	req->n_resp_headers = 0;
+	req->cb_error = 0;
+	req->status = 0;
+	req->errbuf[0] = '\0';
+
+	r = akr__http_easy_new(req, &req->h->opts, &e, &l);
+	if (r < 0)
+		return r;
+	if (curl_multi_add_handle(req->h->multi, e) != CURLM_OK) {
+		curl_easy_cleanup(e);
+		akr__http_slist_free_wiped(l);
+		return -EIO;
+	}
+	req->easy = e;
+	req->slist = l;
+	return 0;
+}
+
+/* Takes the attempt off the wire and gives its slot back. */
+static void attempt_detach(struct akr_http_request *req)
+{
+	struct akr_http *h = req->h;
+
+	(void)curl_multi_remove_handle(h->multi, req->easy);
+	curl_easy_cleanup(req->easy);
+	req->easy = NULL;
+	akr__http_slist_free_wiped(req->slist);
+	req->slist = NULL;
+	h->stats.in_flight--;
+	req->key->in_flight--;
+	key_update(h, req->key);
+}
+
+
+static void req_timer_cb(uv_timer_t *t);
+
+/* The callback runs from the loop, on the request's timer. */
+static void finish_later(struct akr_http_request *req, int r)
+{
+	req->r = r;
+	req->state = REQ_FINISHING;
+	(void)uv_timer_start(&req->timer, req_timer_cb, 0, 0);
+}
+
+/* Decides, after a failed attempt, whether and when to try again. */
+static bool retry_schedule(struct akr_http_request *req, enum akr_retry_class cls, bool not_sent,
+			   bool timed_out)
+{
+	struct akr_http *h = req->h;
+	unsigned cost;
+	int64_t delay;
+
+	if (h->freeing || !akr_retry_allowed(cls, not_sent, req->idempotent) ||
+	    req->attempts >= h->opts.max_attempts)
+		return false;
+	cost = akr_retry_quota_acquire(&h->quota, timed_out);
+	if (!cost) {
+		h->stats.quota_exhausted++;
+		akr_log_debug("http: retry quota exhausted, not retrying '%s'", req->url);
+		return false;
+	}
+	req->last_retry_cost = cost;
+	delay = akr_retry_backoff_ms(req->attempts, h->opts.base_delay_ms, h->opts.max_delay_ms,
+				     akr_retry_rng_next(&h->rng));
+	if (req->status)
+		delay = akr_retry_apply_hint(
+			delay,
+			akr_retry_parse_hint_ms(akr__http_resp_header(req, "retry-after"),
+						akr__http_resp_header(req, "x-amz-retry-after")),
+			h->opts.max_delay_ms);
+	h->stats.retries++;
+	akr_log_debug("http: attempt %u of '%s' failed (%s), retrying in %lld ms", req->attempts,
+		      req->url, req->err.code, (long long)delay);
+	req->state = REQ_BACKOFF;
+	(void)uv_timer_start(&req->timer, req_timer_cb, (uint64_t)delay, 0);
+	return true;
+}
+
+static void attempt_done(struct akr_http_request *req, CURLcode res)
+{
+	struct akr_http *h = req->h;
+	enum akr_retry_class cls = AKR_RETRY_NONE;
+	bool not_sent = false, timed_out = false;
+	const char *tag;
+	long status = 0;
+	int r;
+
+	(void)curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
+	req->status = status;
+	attempt_detach(req);
+
+	if (res == CURLE_OK && status >= 200 && status < 300) {
+		akr_retry_quota_release(&h->quota, req->last_retry_cost);
+		akr_error_clear(&req->err);
+		req->r = 0;
+		finish_now(req);
+		return;
+	}
+	if (res == CURLE_OK) {
+		cls = akr__http_classify_answer(req);
+		if (cls == AKR_RETRY_THROTTLING)
+			h->stats.throttled++;
+		r = -EPROTO;
+	} else if (req->cb_error) {
+		r = req->cb_error;
+		akr_error_set(&req->err, AKR_ERROR_PARSE, status, "response-too-large",
+			      "the answer exceeds %zu bytes of body or the header limits",
+			      req->max_response_bytes);
+	} else {
+		r = akr__http_map_curl_error(res, &tag, &cls, &not_sent, &timed_out);
+		akr_error_set(&req->err, AKR_ERROR_TRANSPORT, status, tag, "%s",
+			      req->errbuf[0] ? req->errbuf : curl_easy_strerror(res));
+		req->err.retry = cls;
+	}
+	if (retry_schedule(req, cls, not_sent, timed_out))
+		return;
+	req->r = r;
+	finish_now(req);
+}
+
+static void check_done(struct akr_http *h)
+{
+	CURLMsg *msg;
+	int left;
+
+	/* A callback may cancel another finished transfer: removing its handle
+	 * also drops its pending message, so the loop never sees it. */
+	while (!h->torn_down && (msg = curl_multi_info_read(h->multi, &left))) {
+		struct akr_http_request *req = NULL;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		(void)curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&req);
+		if (akr_fails_assert(req && req->easy == msg->easy_handle))
+			continue;
+		attempt_done(req, msg->data.result);
+	}
+}
+
+static void dispatch(struct akr_http *h)
+{
+	if (h->freeing)
+		return;
+	while (h->stats.in_flight < h->opts.max_in_flight && !link_empty(&h->ready)) {
+		struct http_key *k = container_of(h->ready.next, struct http_key, ready);
+		struct akr_http_request *req;
+		int r;
+
+		link_del(&k->ready);
+		if (link_empty(&k->queue) || k->in_flight >= key_cap(h, k) ||
+		    !akr_token_bucket_take(&k->bucket, now_ms())) {
+			key_update(h, k);
+			continue;
+		}
+		req = container_of(k->queue.next, struct akr_http_request, queue);
+		link_del(&req->queue);
+		h->stats.queued--;
+		req->attempts++;
+		r = attempt_start(req);
+		if (r < 0) {
+			akr_error_set(&req->err, AKR_ERROR_LOCAL, 0, r == -ENOKEY ? "no-credentials" : "request",
+				      "cannot start the request: %s", strerror(-r));
+			finish_later(req, r);
+		} else {
+			req->state = REQ_RUNNING;
+			k->in_flight++;
+			if (++h->stats.in_flight > h->stats.max_in_flight_seen)
+				h->stats.max_in_flight_seen = h->stats.in_flight;
+		}
+		/* Back at the end of the ring: keys take turns. */
+		key_update(h, k);
+	}
+	rate_timer_rearm(h);
+}
+
+static void engine_unref(struct akr_http *h)
+{
+	if (--h->refs > 0)
+		return;
+	for (size_t i = 0; i < h->n_buckets; i++)
+		while (h->buckets[i]) {
+			struct http_key *k = h->buckets[i];
+
+			h->buckets[i] = k->hash_next;
+			key_free(k);
+		}
+	free(h->buckets);
+	free(h->ca_bundle);
+	free(h);
+	curl_global_cleanup();
+}
+
+static void engine_timer_close_cb(uv_handle_t *handle)
+{
+	engine_unref(handle->data);
+}
+
+static void req_close_cb(uv_handle_t *handle)
+{
+	struct akr_http_request *req = handle->data;
+	struct akr_http *h = req->h;
+
+	free(req);
+	engine_unref(h);
+}
+
+/* Frees everything but the request itself, then closes its timer. */
+static void req_release(struct akr_http_request *req)
+{
+	akr__http_request_clear(req);
+	req->state = REQ_DONE;
+	uv_close((uv_handle_t *)&req->timer, req_close_cb);
+}
+
+static void finish_now(struct akr_http_request *req)
+{
+	struct akr_http *h = req->h;
+	struct akr_http_header *hdrs = NULL;
+	struct akr_http_response resp = { 0 };
+	bool have_resp = req->status != 0 && req->r != -ECANCELED;
+
+	link_del(&req->all);
+	req->key->n_reqs--;
+	key_gc(h, req->key);
+	req->key = NULL;
+	if (req->r == 0)
+		h->stats.succeeded++;
+	else
+		h->stats.failed++;
+	if (have_resp) {
+		const char *p = req->resp_headers.data;
+
+		hdrs = req->n_resp_headers ? calloc(req->n_resp_headers, sizeof(*hdrs)) : NULL;
+		for (size_t i = 0; hdrs && i < req->n_resp_headers; i++) {
+			hdrs[i].name = p;
+			hdrs[i].value = p + strlen(p) + 1;
+			p = hdrs[i].value + strlen(hdrs[i].value) + 1;
+		}
+		resp = (struct akr_http_response){
+			.status = req->status,
+			.headers = hdrs,
+			.n_headers = hdrs ? req->n_resp_headers : 0,
+			.body = req->resp_body.data ? req->resp_body.data : "",
+			.body_len = req->resp_body.len,
+			.attempts = req->attempts,
+		};
+	}
+	req->state = REQ_DONE;
+	req->cb(req->userdata, req->r, have_resp ? &resp : NULL, req->r < 0 ? &req->err : NULL);
+	free(hdrs);
+	req_release(req);
+}
+
+static void req_timer_cb(uv_timer_t *t)
+{
+	struct akr_http_request *req = t->data;
+	struct akr_http *h = req->h;
+
+	engine_enter(h);
+	if (req->state == REQ_FINISHING) {
+		finish_now(req);
+	} else if (req->state == REQ_BACKOFF) {
+		/* A retry goes first in its key's queue: it has waited already. */
+		req->state = REQ_QUEUED;
+		link_add_head(&req->key->queue, &req->queue);
+		h->stats.queued++;
+		key_update(h, req->key);
+		dispatch(h);
+	}
+	engine_leave(h);
+}
+
+static void req_cancel(struct akr_http_request *req)
+{
+	struct akr_http *h = req->h;
+
+	switch (req->state) {
+	case REQ_QUEUED:
+		link_del(&req->queue);
+		h->stats.queued--;
+		key_update(h, req->key);
+		break;
+	case REQ_RUNNING:
+		attempt_detach(req);
+		break;
+	case REQ_BACKOFF:
+		(void)uv_timer_stop(&req->timer);
+		break;
+	case REQ_FINISHING:
+		break;
+	case REQ_DONE:
+		return;
+	}
+	req->status = 0;
+	akr_error_set(&req->err, AKR_ERROR_LOCAL, 0, "canceled", "request canceled");
+	finish_later(req, -ECANCELED);
+}
+
+/* The public interface. */
+
+int akr_http_new(uv_loop_t *loop, const struct akr_http_options *opts, struct akr_http **ret)
+{
+	struct akr_http_options o = opts ? *opts : (struct akr_http_options){ 0 };
+	const char *ca;
+	struct akr_http *h;
+
+	if (!loop || !ret)
+		return -EINVAL;
+	if (o.max_in_flight == 0)
+		o.max_in_flight = HTTP_DEFAULT_MAX_IN_FLIGHT;
+	if (o.max_per_key == 0)
+		o.max_per_key = HTTP_DEFAULT_MAX_PER_KEY;
+	if (o.max_attempts == 0)
+		o.max_attempts = HTTP_DEFAULT_MAX_ATTEMPTS;
+	if (o.base_delay_ms <= 0)
+		o.base_delay_ms = HTTP_DEFAULT_BASE_DELAY_MS;
+	if (o.max_delay_ms <= 0)
+		o.max_delay_ms = HTTP_DEFAULT_MAX_DELAY_MS;
+	if (o.retry_quota == 0)
+		o.retry_quota = HTTP_DEFAULT_RETRY_QUOTA;
+	if (o.connect_timeout_ms <= 0)
+		o.connect_timeout_ms = HTTP_DEFAULT_CONNECT_TIMEOUT_MS;
+	if (o.max_in_flight > LONG_MAX)
+		o.max_in_flight = LONG_MAX;
+
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	ca = o.ca_bundle && *o.ca_bundle ? o.ca_bundle : getenv("AWS_CA_BUNDLE");
+	if (ca && *ca) {
+		h->ca_bundle = strdup(ca);
+		if (!h->ca_bundle) {
+			free(h);
+			return -ENOMEM;
+		}
+	}
+	o.ca_bundle = h->ca_bundle;
+	h->opts = o;
+	h->loop = loop;
+	link_init(&h->sockets);
+	link_init(&h->requests);
+	link_init(&h->ready);
+	link_init(&h->rate_wait);
+	key_init(&h->anon);
+	akr_retry_quota_init(&h->quota, o.retry_quota);
+	akr_retry_rng_seed(&h->rng, (uint64_t)(uintptr_t)h);
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		free(h->ca_bundle);
+		free(h);
+		return -EIO;
+	}
+	h->multi = curl_multi_init();
+	if (!h->multi ||
+	    curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_fn) != CURLM_OK ||
+	    curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, (void *)h) != CURLM_OK ||
+	    curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, curl_timer_fn) != CURLM_OK ||
+	    curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, (void *)h) != CURLM_OK ||
+	    /* Our caps come first; these keep curl's connection pool in step:
+	     * as many idle keep-alive connections as requests may be in flight. */
+	    curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)o.max_in_flight) !=
+		    CURLM_OK ||
+	    curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)o.max_in_flight) != CURLM_OK) {
+		if (h->multi)
+			(void)curl_multi_cleanup(h->multi);
+		curl_global_cleanup();
+		free(h->ca_bundle);
+		free(h);
+		return -EIO;
+	}
+	(void)uv_timer_init(loop, &h->curl_timer);
+	(void)uv_timer_init(loop, &h->rate_timer);
+	h->curl_timer.data = h;
+	h->rate_timer.data = h;
+	h->refs = 2;
+	*ret = h;
+	return 0;
+}
+
+static void engine_teardown(struct akr_http *h)
+{
+	h->torn_down = true;
+	/* No easy handle is left (all were canceled). curl_multi_cleanup() may
+	 * still call the socket callback, so the loop and the polls stay valid
+	 * until it returns; whatever socket it did not report is closed here. */
+	(void)curl_multi_cleanup(h->multi);
+	h->multi = NULL;
+	while (!link_empty(&h->sockets))
+		sock_close(container_of(h->sockets.next, struct http_sock, link));
+	uv_close((uv_handle_t *)&h->curl_timer, engine_timer_close_cb);
+	uv_close((uv_handle_t *)&h->rate_timer, engine_timer_close_cb);
+}
+
+void akr_http_free(struct akr_http *h)
+{
+	if (!h || h->freeing)
+		return;
+	akr_http_cancel_all(h);
+	h->freeing = true;
+	/* Inside one of our callbacks the stack still uses the multi handle:
+	 * engine_leave() tears down once it unwinds. */
+	if (h->busy == 0)
+		engine_teardown(h);
+}
+
+
+int akr_http_request_start(struct akr_http *h, const struct akr_http_request_desc *desc,
+			   akr_http_done_cb cb, void *userdata, struct akr_http_request **ret_req)
+{
+	struct akr_http_request *req;
+	struct http_key *k;
+	int r;
+
+	if (!h || !desc || !cb)
+		return -EINVAL;
+	if (h->freeing)
+		return -ECANCELED;
+	r = akr__http_desc_validate(desc);
+	if (r < 0)
+		return r;
+	req = calloc(1, sizeof(*req));
+	if (!req)
+		return -ENOMEM;
+	req->h = h;
+	link_init(&req->all);
+	link_init(&req->queue);
+	req->timeout_ms = desc->timeout_ms ? desc->timeout_ms : HTTP_DEFAULT_TIMEOUT_MS;
+	req->max_response_bytes = desc->max_response_bytes ? desc->max_response_bytes
+							   : HTTP_DEFAULT_MAX_RESPONSE;
+	req->sensitive = desc->sensitive;
+	req->idempotent = desc->idempotent;
+	req->signer = desc->signer;
+	req->parse_error = desc->parse_error;
+	req->cb = cb;
+	req->userdata = userdata;
+	r = akr__http_request_copy(req, desc);
+	if (r == 0)
+		r = key_get(h, desc->key, &k);
+	if (r < 0) {
+		akr__http_request_clear(req);
+		free(req);
+		return r;
+	}
+
+	(void)uv_timer_init(h->loop, &req->timer);
+	req->timer.data = req;
+	h->refs++;
+	req->key = k;
+	k->n_reqs++;
+	req->state = REQ_QUEUED;
+	link_add_tail(&h->requests, &req->all);
+	link_add_tail(&k->queue, &req->queue);
+	h->stats.started++;
+	h->stats.queued++;
+	key_update(h, k);
+	/* Failures found while starting are delivered from the loop, never
+	 * from here (see finish_later()). */
+	dispatch(h);
+	if (ret_req)
+		*ret_req = req;
+	return 0;
+}
+
+void akr_http_request_cancel(struct akr_http_request *req)
+{
+	struct akr_http *h;
+
+	if (!req || req->state == REQ_DONE)
+		return;
+	h = req->h;
+	req_cancel(req);
+	dispatch(h);
+}
+
+void akr_http_cancel_all(struct akr_http *h)
+{
+	if (!h)
+		return;
+	for (struct link *l = h->requests.next; l != &h->requests; l = l->next)
+		req_cancel(container_of(l, struct akr_http_request, all));
+}
+
+int akr_http_set_rate(struct akr_http *h, const char *key, double rps)
+{
+	struct http_key *k;
+	int r;
+
+	if (!h || !(rps >= 0) || !isfinite(rps))
+		return -EINVAL;
+	k = key_find(h, key);
+	if (!k) {
+		if (rps == 0)
+			return 0;
+		r = key_get(h, key, &k);
+		if (r < 0)
+			return r;
+	}
+	akr_token_bucket_set_rate(&k->bucket, rps, now_ms());
+	key_update(h, k);
+	key_gc(h, k);
+	dispatch(h);
+	return 0;
+}
+
+double akr_http_get_rate(struct akr_http *h, const char *key)
+{
+	struct http_key *k = h ? key_find(h, key) : NULL;
+
+	return k ? k->bucket.rate : 0;
+}
+
+void akr_http_get_stats(const struct akr_http *h, struct akr_http_stats *ret)
+{
+	*ret = h->stats;
+}

@@ -1,0 +1,134 @@
+#pragma once
+/* The daemon's configuration: /etc/iam-access-key-rotator/rotator.conf in
+ * libconfig syntax (etc/rotator.conf documents every key, rotator.conf(5) is
+ * the reference). Loading validates everything up front: unknown keys at any
+ * level, wrong types, ranges, the R < D < X ordering, ARNs, account ids,
+ * addresses and names. Every error names the file, the line and the setting
+ * path ("rotator.conf:12: policy.rotate_after_days: ..."), so that a typo can
+ * never pass silently and `--check-config` can point at it.
+ *
+ * A loaded struct akr_config is immutable: a reload builds a new one and the
+ * daemon swaps it in only when it loaded cleanly. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "lib/base/macro.h"
+
+struct akr_error;
+
+#define AKR_CONFIG_DEFAULT_PATH "/etc/iam-access-key-rotator/rotator.conf"
+#define AKR_CONFIG_DEFAULT_STATE_DIRECTORY "/var/lib/iam-access-key-rotator"
+
+/* Bounds enforced by akr_config_load() (inclusive). */
+#define AKR_CONFIG_MAX_DAYS 3650
+#define AKR_CONFIG_SESSION_DURATION_MIN_SEC 900
+#define AKR_CONFIG_SESSION_DURATION_MAX_SEC 3600 /* role chaining limit */
+#define AKR_CONFIG_MAX_REQUESTS_IN_FLIGHT 1024
+#define AKR_CONFIG_MAX_REQUESTS_PER_ACCOUNT 64
+#define AKR_CONFIG_MAX_REQUEST_TIMEOUT_SEC 600
+#define AKR_CONFIG_MAX_ATTEMPTS 10
+
+/* With email.template_directory set, the directory holds up to one file per
+ * kind of message, named after the kind: rotation.txt, password.txt,
+ * reminder.txt, deactivated.txt, deleted.txt (lib/delivery/templates.h). Each starts
+ * with a "Subject: ..." line, then a blank line, then the body; a kind whose
+ * file is absent keeps its built-in text. */
+#define AKR_CONFIG_TEMPLATE_NAMES                                                                  \
+	{ "rotation.txt", "password.txt", "reminder.txt", "deactivated.txt", "deleted.txt" }
+
+/* Every string member is owned by the struct and NUL-terminated. A member
+ * documented "NULL = ..." is NULL when the setting is absent or "". */
+struct akr_config {
+	char *path; /* the file it was loaded from; NULL for akr_config_new_default() */
+
+	int schedule_minute_of_day; /* "schedule": "HH:MM" UTC as 0..1439; 13:00 = 780 */
+	char *state_directory;      /* "/var/lib/iam-access-key-rotator"; a non-empty
+				     * $STATE_DIRECTORY wins (its first ':'-separated entry) */
+
+	struct {
+		int rotate_after_days;      /* R, 80 */
+		int deactivate_after_days;  /* D, 90 */
+		int delete_after_days;      /* X, 100; 1 <= R < D < X <= 3650 */
+		int reminder_days;          /* 3; 0 (no reminder) <= reminder < D - R */
+		bool enforce;               /* false; true = deactivate at D even with no replacement */
+		bool delete_inactive_to_free_slot; /* true */
+	} policy;
+
+	struct {
+		char *management_role_arn; /* required: arn:<partition>:iam::<12 digits>:role/<name> */
+		char *member_role_name;    /* "provisioning-admin" */
+		char *external_id;         /* NULL = none; sensitive-ish: masked in dumps */
+		char *session_name;        /* "iam-access-key-rotator" (RoleSessionName) */
+		int session_duration_sec;  /* 3600, 900..3600 */
+		char **excluded_accounts;  /* n_excluded_accounts 12-digit ids, never entered */
+		size_t n_excluded_accounts;
+	} organization;
+
+	struct {
+		char *email_tag;  /* "email" */
+		char *exempt_tag; /* "Exempt" */
+	} users;
+
+	struct {
+		char *sender;             /* required: the verified SES identity */
+		char *configuration_set;  /* "iam-access-key-rotator-configset"; NULL = none */
+		char *region;             /* "us-east-1" */
+		char *zip_encryption;     /* "aes256" (default) or "zipcrypto" */
+		double max_send_rate;     /* messages per second, 1 (0 < rate <= 1000) */
+		char *template_directory; /* NULL = built-in templates; else an absolute path */
+	} email;
+
+	struct {
+		char *sns_topic_arn; /* NULL = failure alerts off (a warning is logged) */
+	} alerts;
+
+	struct {
+		int max_requests_in_flight;   /* 64, 1..1024 */
+		int max_requests_per_account; /* 8, 1..64 */
+		int request_timeout_sec;      /* 30, 1..600 */
+		int max_attempts;             /* 3, 1..10 */
+		double iam_requests_per_second_per_account; /* 0 = unlimited, else <= 1000 */
+	} limits;
+
+	struct {
+		char *region;  /* NULL = from the AWS environment ($AWS_REGION, the profile) */
+		char *profile; /* NULL = $AWS_PROFILE or "default" */
+	} aws;
+};
+
+/** A configuration with every default filled in. organization.management_role_arn
+ * and email.sender (required settings without a default) are NULL and path is
+ * NULL; state_directory is the compiled-in default ($STATE_DIRECTORY is only
+ * looked at by akr_config_load()). Returns NULL only on ENOMEM. Caller frees
+ * with akr_config_free(). */
+struct akr_config *akr_config_new_default(void);
+
+/** Loads and validates @path (borrowed). On success *@ret_config is a new
+ * configuration the caller frees with akr_config_free(). @reterr (may be
+ * NULL) gets an AKR_ERROR_LOCAL error whose message is "FILE:LINE: message"
+ * (the setting path is part of the message) for the first problem found.
+ * Returns 0, -ENOENT/-EACCES/-EISDIR/... when the file cannot be read,
+ * -EINVAL when it is malformed or invalid, -ENOMEM. *@ret_config is not
+ * touched on failure. Logs a warning when alerts.sns_topic_arn is unset. */
+int akr_config_load(const char *path, struct akr_config **ret_config, struct akr_error *reterr);
+
+/** Frees @c and everything it owns; NULL does nothing. Returns NULL. */
+struct akr_config *akr_config_free(struct akr_config *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct akr_config *, akr_config_free)
+#define _cleanup_config_ _cleanup_(akr_config_freep)
+
+/** Writes the effective settings of @c (borrowed) to @f in libconfig syntax,
+ * every setting spelled out, defaults included, for `--check-config` (the
+ * way `nginx -T` does). organization.external_id is masked. Unset optional
+ * strings are written as "" (which loads back as unset). Returns 0, or -EIO
+ * when writing failed. */
+int akr_config_dump(const struct akr_config *c, FILE *f);
+
+/** Whether @account_id is in organization.excluded_accounts. */
+bool akr_config_account_excluded(const struct akr_config *c, const char *account_id);
+
+/** Parses "HH:MM" (00:00..23:59, two digits each) into minutes since
+ * midnight. Returns 0 or -EINVAL. */
+int akr_config_parse_time_of_day(const char *s, int *ret_minute_of_day);

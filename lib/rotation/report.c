@@ -1,0 +1,468 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <yajl/yajl_gen.h>
+
+#include "lib/rotation/report.h"
+#include "lib/base/timeutil.h"
+
+struct report_account {
+	char *id, *name, *error;
+	enum akr_account_state state;
+};
+
+struct akr_report {
+	char *run_id, *mode;
+	int64_t started_sec, finished_sec;
+	bool complete;
+	struct akr_report_row *rows;
+	size_t n_rows, cap_rows;
+	struct report_account *accounts;
+	size_t n_accounts, cap_accounts;
+	struct akr_report_totals totals;
+};
+
+static const char *const outcome_names[_AKR_OUTCOME_MAX] = {
+	[AKR_OUTCOME_PLANNED] = "planned",   [AKR_OUTCOME_DONE] = "done",
+	[AKR_OUTCOME_FAILED] = "failed",     [AKR_OUTCOME_SKIPPED] = "skipped",
+	[AKR_OUTCOME_ROLLED_BACK] = "rolled-back",
+};
+
+static const char *const account_state_names[_AKR_ACCOUNT_STATE_MAX] = {
+	[AKR_ACCOUNT_OK] = "ok",
+	[AKR_ACCOUNT_FAILED] = "failed",
+	[AKR_ACCOUNT_EXCLUDED] = "excluded",
+	[AKR_ACCOUNT_NOT_ACTIVE] = "not-active",
+};
+
+const char *akr_outcome_to_string(enum akr_outcome o)
+{
+	return (unsigned)o < _AKR_OUTCOME_MAX ? outcome_names[o] : NULL;
+}
+
+const char *akr_account_state_to_string(enum akr_account_state s)
+{
+	return (unsigned)s < _AKR_ACCOUNT_STATE_MAX ? account_state_names[s] : NULL;
+}
+
+struct akr_report *akr_report_new(const char *run_id, const char *mode, int64_t started_sec)
+{
+	struct akr_report *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->run_id = strdup(run_id);
+	r->mode = strdup(mode);
+	r->started_sec = started_sec;
+	if (!r->run_id || !r->mode)
+		return akr_report_free(r);
+	return r;
+}
+
+static void row_free(struct akr_report_row *row)
+{
+	free((char *)row->account_id);
+	free((char *)row->account_name);
+	free((char *)row->user_name);
+	free((char *)row->access_key_id);
+	free((char *)row->action);
+	free((char *)row->reason);
+	free((char *)row->error);
+	free((char *)row->detail);
+}
+
+struct akr_report *akr_report_free(struct akr_report *r)
+{
+	if (!r)
+		return NULL;
+	for (size_t i = 0; i < r->n_rows; i++)
+		row_free(&r->rows[i]);
+	for (size_t i = 0; i < r->n_accounts; i++) {
+		free(r->accounts[i].id);
+		free(r->accounts[i].name);
+		free(r->accounts[i].error);
+	}
+	free(r->rows);
+	free(r->accounts);
+	free(r->run_id);
+	free(r->mode);
+	free(r);
+	return NULL;
+}
+
+static int grow(void **arr, size_t *cap, size_t n, size_t elem)
+{
+	size_t ncap;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 64;
+	if (ncap > SIZE_MAX / elem)
+		return -ENOMEM;
+	p = realloc(*arr, ncap * elem);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+static bool dup_ok(const char *src, const char **dst)
+{
+	*dst = src ? strdup(src) : NULL;
+	return !src || *dst;
+}
+
+int akr_report_account(struct akr_report *r, const char *account_id, const char *name,
+		       enum akr_account_state state, const char *error)
+{
+	struct report_account *a;
+
+	if (grow((void **)&r->accounts, &r->cap_accounts, r->n_accounts, sizeof(*a)) < 0)
+		return -ENOMEM;
+	a = &r->accounts[r->n_accounts];
+	*a = (struct report_account){ .state = state };
+	if (!dup_ok(account_id, (const char **)&a->id) || !dup_ok(name, (const char **)&a->name) ||
+	    !dup_ok(error, (const char **)&a->error)) {
+		free(a->id);
+		free(a->name);
+		free(a->error);
+		return -ENOMEM;
+	}
+	r->n_accounts++;
+	switch (state) {
+	case AKR_ACCOUNT_OK:
+		r->totals.accounts_done++;
+		break;
+	case AKR_ACCOUNT_FAILED:
+		r->totals.accounts_failed++;
+		break;
+	case AKR_ACCOUNT_EXCLUDED:
+		r->totals.accounts_excluded++;
+		break;
+	default:
+		r->totals.accounts_not_active++;
+		break;
+	}
+	return 0;
+}
+
+int akr_report_add(struct akr_report *r, const struct akr_report_row *row)
+{
+	struct akr_report_row *dst;
+
+	if ((unsigned)row->outcome >= _AKR_OUTCOME_MAX)
+		return -EINVAL;
+	if (grow((void **)&r->rows, &r->cap_rows, r->n_rows, sizeof(*dst)) < 0)
+		return -ENOMEM;
+	dst = &r->rows[r->n_rows];
+	*dst = (struct akr_report_row){ .key_age_days = row->key_age_days, .outcome = row->outcome };
+	if (!dup_ok(row->account_id, &dst->account_id) || !dup_ok(row->account_name, &dst->account_name) ||
+	    !dup_ok(row->user_name, &dst->user_name) || !dup_ok(row->access_key_id, &dst->access_key_id) ||
+	    !dup_ok(row->action, &dst->action) || !dup_ok(row->reason, &dst->reason) ||
+	    !dup_ok(row->error, &dst->error) || !dup_ok(row->detail, &dst->detail)) {
+		row_free(dst);
+		return -ENOMEM;
+	}
+	r->n_rows++;
+	r->totals.outcome[row->outcome]++;
+	return 0;
+}
+
+struct akr_report_totals *akr_report_totals(struct akr_report *r)
+{
+	return &r->totals;
+}
+
+void akr_report_set_finished(struct akr_report *r, int64_t finished_sec, bool complete)
+{
+	r->finished_sec = finished_sec;
+	r->complete = complete;
+}
+
+size_t akr_report_n_rows(const struct akr_report *r)
+{
+	return r->n_rows;
+}
+
+const struct akr_report_row *akr_report_row(const struct akr_report *r, size_t i)
+{
+	return i < r->n_rows ? &r->rows[i] : NULL;
+}
+
+const char *akr_report_run_id(const struct akr_report *r)
+{
+	return r->run_id;
+}
+
+size_t akr_report_failed_accounts(const struct akr_report *r, const char **ret_ids,
+				  const char **ret_errors, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->n_accounts && n < max; i++) {
+		if (r->accounts[i].state != AKR_ACCOUNT_FAILED)
+			continue;
+		ret_ids[n] = r->accounts[i].id;
+		ret_errors[n] = r->accounts[i].error ? r->accounts[i].error : "unknown error";
+		n++;
+	}
+	return n;
+}
+
+bool akr_report_has_failures(const struct akr_report *r)
+{
+	return r->totals.accounts_failed > 0 || r->totals.outcome[AKR_OUTCOME_FAILED] > 0 ||
+	       r->totals.outcome[AKR_OUTCOME_ROLLED_BACK] > 0 || r->totals.users_failed > 0 ||
+	       !r->complete;
+}
+
+/* JSON output. yajl_gen escapes strings; we only map its status to -errno. */
+#define G(call)                                                                                    \
+	do {                                                                                       \
+		if ((call) != yajl_gen_status_ok)                                                  \
+			goto fail;                                                                 \
+	} while (0)
+
+static yajl_gen_status gen_str(yajl_gen g, const char *s)
+{
+	return yajl_gen_string(g, (const unsigned char *)s, strlen(s));
+}
+
+static yajl_gen_status gen_kv(yajl_gen g, const char *k, const char *v)
+{
+	yajl_gen_status st = gen_str(g, k);
+
+	if (st != yajl_gen_status_ok)
+		return st;
+	return v ? gen_str(g, v) : yajl_gen_null(g);
+}
+
+static yajl_gen_status gen_ki(yajl_gen g, const char *k, int64_t v)
+{
+	yajl_gen_status st = gen_str(g, k);
+
+	if (st != yajl_gen_status_ok)
+		return st;
+	return yajl_gen_integer(g, (long long)v);
+}
+
+static yajl_gen_status gen_kt(yajl_gen g, const char *k, int64_t sec)
+{
+	char buf[32];
+
+	return gen_kv(g, k, sec ? akr_time_format_iso8601(sec, buf, sizeof(buf)) : NULL);
+}
+
+int akr_report_write_json(const struct akr_report *r, FILE *f)
+{
+	const struct akr_report_totals *t = &r->totals;
+	const unsigned char *out;
+	size_t len;
+	yajl_gen g = yajl_gen_alloc(NULL);
+	int ret = -ENOMEM;
+
+	if (!g)
+		return -ENOMEM;
+	(void)yajl_gen_config(g, yajl_gen_beautify, 1);
+	G(yajl_gen_map_open(g));
+	G(gen_ki(g, "schema_version", 1));
+	G(gen_kv(g, "run_id", r->run_id));
+	G(gen_kv(g, "mode", r->mode));
+	G(gen_kt(g, "started", r->started_sec));
+	G(gen_kt(g, "finished", r->finished_sec));
+	G(gen_str(g, "complete"));
+	G(yajl_gen_bool(g, r->complete));
+
+	G(gen_str(g, "totals"));
+	G(yajl_gen_map_open(g));
+	G(gen_ki(g, "accounts_listed", (int64_t)t->accounts_listed));
+	G(gen_ki(g, "accounts_done", (int64_t)t->accounts_done));
+	G(gen_ki(g, "accounts_failed", (int64_t)t->accounts_failed));
+	G(gen_ki(g, "accounts_excluded", (int64_t)t->accounts_excluded));
+	G(gen_ki(g, "accounts_not_active", (int64_t)t->accounts_not_active));
+	G(gen_ki(g, "users_seen", (int64_t)t->users_seen));
+	G(gen_ki(g, "users_failed", (int64_t)t->users_failed));
+	G(gen_ki(g, "users_exempt", (int64_t)t->users_exempt));
+	G(gen_ki(g, "users_without_email", (int64_t)t->users_without_email));
+	G(gen_ki(g, "keys_created", (int64_t)t->keys_created));
+	G(gen_ki(g, "keys_deactivated", (int64_t)t->keys_deactivated));
+	G(gen_ki(g, "keys_deleted", (int64_t)t->keys_deleted));
+	G(gen_ki(g, "mails_sent", (int64_t)t->mails_sent));
+	for (int o = 0; o < _AKR_OUTCOME_MAX; o++)
+		G(gen_ki(g, outcome_names[o], (int64_t)t->outcome[o]));
+	G(yajl_gen_map_close(g));
+
+	G(gen_str(g, "accounts"));
+	G(yajl_gen_array_open(g));
+	for (size_t i = 0; i < r->n_accounts; i++) {
+		const struct report_account *a = &r->accounts[i];
+		G(yajl_gen_map_open(g));
+		G(gen_kv(g, "id", a->id));
+		G(gen_kv(g, "name", a->name));
+		G(gen_kv(g, "state", account_state_names[a->state]));
+		G(gen_kv(g, "error", a->error));
+		G(yajl_gen_map_close(g));
+	}
+	G(yajl_gen_array_close(g));
+
+	G(gen_str(g, "actions"));
+	G(yajl_gen_array_open(g));
+	for (size_t i = 0; i < r->n_rows; i++) {
+		const struct akr_report_row *w = &r->rows[i];
+		G(yajl_gen_map_open(g));
+		G(gen_kv(g, "account_id", w->account_id));
+		G(gen_kv(g, "account_name", w->account_name));
+		G(gen_kv(g, "user", w->user_name));
+		G(gen_kv(g, "access_key_id", w->access_key_id));
+		G(gen_kv(g, "action", w->action));
+		if (w->key_age_days >= 0)
+			G(gen_ki(g, "key_age_days", w->key_age_days));
+		else
+			G(gen_kv(g, "key_age_days", NULL));
+		G(gen_kv(g, "reason", w->reason));
+		G(gen_kv(g, "outcome", outcome_names[w->outcome]));
+		G(gen_kv(g, "error", w->error));
+		G(gen_kv(g, "detail", w->detail));
+		G(yajl_gen_map_close(g));
+	}
+	G(yajl_gen_array_close(g));
+	G(yajl_gen_map_close(g));
+
+	G(yajl_gen_get_buf(g, &out, &len));
+	ret = fwrite(out, 1, len, f) == len ? 0 : -EIO;
+fail:
+	yajl_gen_free(g);
+	return ret;
+}
+
+int akr_report_write(const struct akr_report *r, const char *dir, char **ret_path)
+{
+	char path[4096], tmp[4200], last[4200], lasttmp[4300];
+	FILE *f;
+	int fd, ret;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/report-%s.json", dir, r->run_id) >= sizeof(path))
+		return -ENAMETOOLONG;
+	(void)snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	(void)snprintf(last, sizeof(last), "%s/last-report.json", dir);
+	(void)snprintf(lasttmp, sizeof(lasttmp), "%s/.last-report.json.tmp", dir);
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return -errno;
+	f = fdopen(fd, "w");
+	if (!f) {
+		ret = -errno;
+		(void)close(fd);
+		(void)unlink(tmp);
+		return ret;
+	}
+	ret = akr_report_write_json(r, f);
+	if (ret == 0 && (fflush(f) != 0 || fsync(fileno(f)) < 0))
+		ret = -errno;
+	if (fclose(f) != 0 && ret == 0)
+		ret = -errno;
+	if (ret == 0 && rename(tmp, path) < 0)
+		ret = -errno;
+	if (ret < 0) {
+		(void)unlink(tmp);
+		return ret;
+	}
+	/* last-report.json: a symlink swapped in atomically. */
+	(void)unlink(lasttmp);
+	if (symlink(strrchr(path, '/') + 1, lasttmp) == 0 && rename(lasttmp, last) < 0)
+		(void)unlink(lasttmp);
+	if (ret_path) {
+		*ret_path = strdup(path);
+		if (!*ret_path)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int akr_report_summary(const struct akr_report *r, char *buf, size_t size)
+{
+	const struct akr_report_totals *t = &r->totals;
+	int n;
+
+	n = snprintf(buf, size,
+		     "run %s (%s)%s: %llu accounts (%llu failed, %llu excluded, %llu not active), "
+		     "%llu users; keys created %llu, deactivated %llu, deleted %llu; mails %llu; "
+		     "%llu planned, %llu done, %llu failed, %llu skipped, %llu rolled back",
+		     r->run_id, r->mode, r->complete ? "" : " INCOMPLETE",
+		     (unsigned long long)t->accounts_listed, (unsigned long long)t->accounts_failed,
+		     (unsigned long long)t->accounts_excluded,
+		     (unsigned long long)t->accounts_not_active, (unsigned long long)t->users_seen,
+		     (unsigned long long)t->keys_created, (unsigned long long)t->keys_deactivated,
+		     (unsigned long long)t->keys_deleted, (unsigned long long)t->mails_sent,
+		     (unsigned long long)t->outcome[AKR_OUTCOME_PLANNED],
+		     (unsigned long long)t->outcome[AKR_OUTCOME_DONE],
+		     (unsigned long long)t->outcome[AKR_OUTCOME_FAILED],
+		     (unsigned long long)t->outcome[AKR_OUTCOME_SKIPPED],
+		     (unsigned long long)t->outcome[AKR_OUTCOME_ROLLED_BACK]);
+	return n < 0 ? -EINVAL : 0;
+}
+
+static int row_cmp(const void *a, const void *b)
+{
+	const struct akr_report_row *x = *(const struct akr_report_row *const *)a;
+	const struct akr_report_row *y = *(const struct akr_report_row *const *)b;
+	int c = strcmp(x->account_id ? x->account_id : "", y->account_id ? y->account_id : "");
+
+	if (c)
+		return c;
+	c = strcmp(x->user_name ? x->user_name : "", y->user_name ? y->user_name : "");
+	if (c)
+		return c;
+	return x < y ? -1 : x > y;
+}
+
+int akr_report_print_table(const struct akr_report *r, FILE *f)
+{
+	const struct akr_report_row **sorted;
+	char summary[1024], age[24];
+
+	sorted = calloc(r->n_rows ? r->n_rows : 1, sizeof(*sorted));
+	if (!sorted)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->n_rows; i++)
+		sorted[i] = &r->rows[i];
+	/* Stable by account, user, then the order the plan gave. */
+	qsort(sorted, r->n_rows, sizeof(*sorted), row_cmp);
+
+	fprintf(f, "%-12s  %-20s  %-20s  %4s  %-10s  %-11s  %s\n", "ACCOUNT", "USER", "KEY", "AGE",
+		"ACTION", "OUTCOME", "REASON");
+	for (size_t i = 0; i < r->n_rows; i++) {
+		const struct akr_report_row *w = sorted[i];
+		if (w->key_age_days >= 0)
+			(void)snprintf(age, sizeof(age), "%lld", (long long)w->key_age_days);
+		else
+			(void)snprintf(age, sizeof(age), "-");
+		fprintf(f, "%-12s  %-20s  %-20s  %4s  %-10s  %-11s  %s%s%s%s%s\n",
+			w->account_id ? w->account_id : "-", w->user_name ? w->user_name : "-",
+			w->access_key_id ? w->access_key_id : (strcmp(w->action, "create") == 0 ? "(new key)" : "-"),
+			age, w->action, outcome_names[w->outcome], w->reason ? w->reason : "",
+			w->detail ? " (" : "", w->detail ? w->detail : "", w->detail ? ")" : "",
+			"");
+		if (w->error)
+			fprintf(f, "%-12s  %-20s  %-20s  %4s  %-10s  %-11s  error: %s\n", "", "", "", "",
+				"", "", w->error);
+	}
+	for (size_t i = 0; i < r->n_accounts; i++) {
+		if (r->accounts[i].state != AKR_ACCOUNT_FAILED)
+			continue;
+		fprintf(f, "%-12s  %-20s  %-20s  %4s  %-10s  %-11s  account failed: %s\n",
+			r->accounts[i].id, "-", "-", "-", "-", "failed",
+			r->accounts[i].error ? r->accounts[i].error : "unknown error");
+	}
+	free(sorted);
+	(void)akr_report_summary(r, summary, sizeof(summary));
+	fprintf(f, "\n%s\n", summary);
+	return 0;
+}

@@ -1,0 +1,551 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/base/buf.h"
+#include "lib/base/error.h"
+#include "lib/base/log.h"
+#include "lib/base/macro.h"
+#include "lib/rotation/statelog-internal.h"
+#include "lib/rotation/statelog.h"
+
+#define TMP_FILE AKR_STATELOG_FILE ".tmp"
+
+void akr__statelog_intent_clear(struct akr_statelog_intent *in)
+{
+	free((char *)in->run_id);
+	free((char *)in->account_id);
+	free((char *)in->user_name);
+	free((char *)in->key_id);
+	*in = (struct akr_statelog_intent){ 0 };
+}
+
+void akr__statelog_fact_clear(struct statelog_fact *f)
+{
+	free(f->account_id);
+	free(f->user_name);
+	free(f->key_id);
+}
+
+struct akr_statelog_intent *akr__statelog_intent_find(const struct akr_statelog *log, uint64_t id)
+{
+	for (size_t i = 0; i < log->n_intents; i++)
+		if (!log->intents[i].closed && log->intents[i].pub.id == id)
+			return &log->intents[i].pub;
+	return NULL;
+}
+
+void akr__statelog_purge_closed(struct akr_statelog *log)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < log->n_intents; i++) {
+		if (log->intents[i].closed)
+			akr__statelog_intent_clear(&log->intents[i].pub);
+		else
+			log->intents[j++] = log->intents[i];
+	}
+	log->n_intents = j;
+}
+
+struct statelog_fact *akr__statelog_fact_find(const struct akr_statelog *log,
+					      const char *account_id, const char *key_id)
+{
+	/* Linear: a few thousand keys per organization, one lookup per key and
+	 * sweep. Key ids are unique across AWS; the account is checked too. */
+	for (size_t i = 0; i < log->n_facts; i++)
+		if (strcmp(log->facts[i].key_id, key_id) == 0 &&
+		    strcmp(log->facts[i].account_id, account_id) == 0)
+			return &log->facts[i];
+	return NULL;
+}
+
+int akr__statelog_grow(void **p, size_t *cap, size_t n, size_t size)
+{
+	size_t c;
+	void *q;
+
+	if (n < *cap)
+		return 0;
+	c = *cap ? *cap * 2 : 16;
+	if (c <= n || __builtin_mul_overflow(c, size, &(size_t){ 0 }))
+		return -ENOMEM;
+	q = realloc(*p, c * size);
+	if (!q)
+		return -ENOMEM;
+	*p = q;
+	*cap = c;
+	return 0;
+}
+
+/* Finds the key's fact or adds an empty one (which compaction drops). */
+int akr__statelog_fact_get(struct akr_statelog *log, const char *account_id, const char *user_name,
+			   const char *key_id, struct statelog_fact **ret)
+{
+	struct statelog_fact *f = akr__statelog_fact_find(log, account_id, key_id);
+	struct statelog_fact n = { 0 };
+
+	if (f) {
+		*ret = f;
+		return 0;
+	}
+	if (akr__statelog_grow((void **)&log->facts, &log->cap_facts, log->n_facts,
+			       sizeof(*log->facts)) < 0)
+		return -ENOMEM;
+	n.account_id = strdup(account_id);
+	n.user_name = strdup(user_name);
+	n.key_id = strdup(key_id);
+	if (!n.account_id || !n.user_name || !n.key_id) {
+		akr__statelog_fact_clear(&n);
+		return -ENOMEM;
+	}
+	log->facts[log->n_facts] = n;
+	*ret = &log->facts[log->n_facts++];
+	return 0;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (w == 0)
+			return -EIO;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int fsync_dir(const struct akr_statelog *log)
+{
+	return fsync(log->dir_fd) < 0 ? -errno : 0;
+}
+
+static void compact_if_needed(struct akr_statelog *log);
+
+/* Appends one line durably. On failure the file is cut back to where it was,
+ * so that a half-written line never precedes the next record. */
+int akr__statelog_append_line(struct akr_statelog *log, const char *line, size_t len)
+{
+	int r;
+
+	if (log->read_only)
+		return -EROFS;
+	if (log->broken)
+		return -EIO;
+	r = write_all(log->fd, line, len);
+	if (r >= 0 && fsync(log->fd) < 0)
+		r = -errno;
+	if (r < 0) {
+		/* After a failed fsync the kernel may have dropped the pages:
+		 * nothing about the file can be trusted any more. */
+		if (ftruncate(log->fd, (off_t)log->size) < 0 || fsync(log->fd) < 0)
+			log->broken = true;
+		return r;
+	}
+	log->size += len;
+	log->n_records++;
+	return 0;
+}
+
+/* Loading. */
+
+static int load(struct akr_statelog *log, struct akr_error *reterr)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0, lineno = 0;
+	struct stat st;
+	char *p, *end;
+
+	fd = openat(log->dir_fd, AKR_STATELOG_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EBADMSG;
+	if ((uint64_t)st.st_size > AKR_STATELOG_FILE_MAX)
+		return -EFBIG;
+	data = malloc((size_t)st.st_size + 1);
+	if (!data)
+		return -ENOMEM;
+	while (len < (size_t)st.st_size) {
+		ssize_t n = read(fd, data + len, (size_t)st.st_size - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	data[len] = '\0';
+
+	for (p = data; p < data + len; p = end + 1) {
+		const char *what = NULL;
+		int r;
+
+		lineno++;
+		end = memchr(p, '\n', (size_t)(data + len - p));
+		if (!end) {
+			/* A crash in the middle of an append: the record never
+			 * counted (its caller did not see it succeed). */
+			akr_log_warning("State log '%s': ignoring the torn last line %zu",
+					log->path, lineno);
+			break;
+		}
+		*end = '\0';
+		if (memchr(p, '\0', (size_t)(end - p)) || p == end) {
+			what = p == end ? "empty line" : "NUL byte";
+			r = -EBADMSG;
+		} else {
+			r = akr__statelog_load_line(log, p, lineno, &what);
+		}
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0) {
+			akr_error_set(reterr, AKR_ERROR_LOCAL, 0, "StateLogCorrupt", "%s:%zu: %s",
+				      log->path, lineno, what ? what : "invalid record");
+			return -EBADMSG;
+		}
+		log->n_records++;
+		log->size += (uint64_t)(end - p) + 1;
+	}
+	akr__statelog_purge_closed(log);
+	return 0;
+}
+
+/* Compaction. */
+
+bool akr__statelog_fact_time_live(const struct akr_statelog *log, int64_t t)
+{
+	return t != 0 && t >= log->newest_sec - (int64_t)AKR_STATELOG_KEEP_DAYS * 86400;
+}
+
+static void prune(struct akr_statelog *log)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < log->n_facts; i++) {
+		struct statelog_fact *f = &log->facts[i];
+
+		if (!akr__statelog_fact_time_live(log, f->deactivated_sec))
+			f->deactivated_sec = 0;
+		if (!akr__statelog_fact_time_live(log, f->reminded_sec))
+			f->reminded_sec = 0;
+		if (f->deactivated_sec == 0 && f->reminded_sec == 0)
+			akr__statelog_fact_clear(f);
+		else
+			log->facts[j++] = *f;
+	}
+	log->n_facts = j;
+}
+
+int akr_statelog_compact(struct akr_statelog *log)
+{
+	_cleanup_close_ int fd = -1;
+	size_t n_records;
+	int r;
+
+	if (!log)
+		return -EINVAL;
+	if (log->read_only)
+		return -EROFS;
+	_cleanup_buf_ struct akr_buf b;
+	akr_buf_init(&b, AKR_STATELOG_FILE_MAX, false);
+	r = akr__statelog_render(log, &b, &n_records);
+	if (r < 0)
+		return r;
+
+	fd = openat(log->dir_fd, TMP_FILE,
+		    O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	r = write_all(fd, b.data, b.len);
+	if (r >= 0 && fsync(fd) < 0)
+		r = -errno;
+	if (r >= 0 && renameat(log->dir_fd, TMP_FILE, log->dir_fd, AKR_STATELOG_FILE) < 0)
+		r = -errno;
+	if (r < 0) {
+		(void)unlinkat(log->dir_fd, TMP_FILE, 0);
+		return r;
+	}
+	/* From here the new file is the log, whatever happens next. */
+	if (log->fd >= 0)
+		(void)close(log->fd);
+	log->fd = fd;
+	fd = -1;
+	log->size = b.len;
+	log->n_records = n_records;
+	log->broken = false;
+	prune(log);
+	akr_log_debug("State log '%s' compacted to %zu records", log->path, n_records);
+	return fsync_dir(log);
+}
+
+static void compact_if_needed(struct akr_statelog *log)
+{
+	int r;
+
+	if (log->n_records <= log->compact_threshold)
+		return;
+	r = akr_statelog_compact(log);
+	if (r < 0)
+		(void)akr_log_warning_errno(r, "Cannot compact the state log '%s', continuing: %m",
+					    log->path);
+}
+
+/* Public API. */
+
+struct akr_statelog *akr_statelog_free(struct akr_statelog *log)
+{
+	if (!log)
+		return NULL;
+	if (log->fd >= 0)
+		(void)close(log->fd);
+	if (log->dir_fd >= 0)
+		(void)close(log->dir_fd); /* releases the lock */
+	for (size_t i = 0; i < log->n_intents; i++)
+		akr__statelog_intent_clear(&log->intents[i].pub);
+	free(log->snapshot);
+	for (size_t i = 0; i < log->n_facts; i++)
+		akr__statelog_fact_clear(&log->facts[i]);
+	free(log->intents);
+	free(log->facts);
+	free(log->last_run_id);
+	free(log->last_result);
+	free(log->path);
+	free(log);
+	return NULL;
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct akr_statelog *, akr_statelog_free);
+
+int akr_statelog_open(const char *dir, bool read_only, struct akr_statelog **ret,
+		      struct akr_error *reterr)
+{
+	_cleanup_(akr_statelog_freep) struct akr_statelog *log = NULL;
+	int r;
+
+	if (!dir || !dir[0] || !ret)
+		return -EINVAL;
+	log = calloc(1, sizeof(*log));
+	if (!log)
+		return -ENOMEM;
+	log->fd = -1;
+	log->read_only = read_only;
+	log->next_intent_id = 1;
+	log->compact_threshold = AKR_STATELOG_DEFAULT_COMPACT_RECORDS;
+	if (asprintf(&log->path, "%s/%s", dir, AKR_STATELOG_FILE) < 0) {
+		log->path = NULL;
+		return -ENOMEM;
+	}
+
+	log->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (log->dir_fd < 0) {
+		r = -errno;
+		akr_error_set(reterr, AKR_ERROR_LOCAL, 0, "StateDirectory", "cannot open '%s': %s",
+			      dir, strerror(-r));
+		return r;
+	}
+	/* The lock is on the directory, not the file: compaction replaces the
+	 * file, and a lock on the old inode would no longer exclude anyone. */
+	if (!read_only && flock(log->dir_fd, LOCK_EX | LOCK_NB) < 0) {
+		r = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		akr_error_set(reterr, AKR_ERROR_LOCAL, 0, "StateLogBusy",
+			      "'%s' is in use by another process", dir);
+		return r;
+	}
+
+	r = load(log, reterr);
+	if (r < 0) {
+		if (r != -EBADMSG)
+			akr_error_set(reterr, AKR_ERROR_LOCAL, 0, "StateLog", "cannot read '%s': %s",
+				      log->path, strerror(-r));
+		return r;
+	}
+	if (!read_only) {
+		/* Also creates a missing file and drops a torn last line. */
+		r = akr_statelog_compact(log);
+		if (r < 0) {
+			akr_error_set(reterr, AKR_ERROR_LOCAL, 0, "StateLog",
+				      "cannot rewrite '%s': %s", log->path, strerror(-r));
+			return r;
+		}
+	}
+	*ret = TAKE_PTR(log);
+	return 0;
+}
+
+void akr_statelog_set_compact_threshold(struct akr_statelog *log, size_t n)
+{
+	log->compact_threshold = n ? n : AKR_STATELOG_DEFAULT_COMPACT_RECORDS;
+}
+
+size_t akr_statelog_n_records(const struct akr_statelog *log)
+{
+	return log->n_records;
+}
+
+static int after_append(struct akr_statelog *log, int r)
+{
+	if (r >= 0)
+		compact_if_needed(log);
+	return r;
+}
+
+int akr_statelog_append_intent(struct akr_statelog *log, int64_t time_sec, const char *run_id,
+			       const char *account_id, const char *user_name,
+			       uint64_t *ret_intent_id)
+{
+	uint64_t id;
+	int r;
+
+	if (!log || !ret_intent_id)
+		return -EINVAL;
+	id = log->next_intent_id;
+	r = akr__statelog_rec_intent(log, true, id, time_sec, run_id, account_id, user_name);
+	if (r < 0)
+		return r;
+	*ret_intent_id = id;
+	return after_append(log, 0);
+}
+
+int akr_statelog_mark_created(struct akr_statelog *log, uint64_t intent_id, const char *key_id)
+{
+	if (!log)
+		return -EINVAL;
+	return after_append(log, akr__statelog_rec_created(log, true, intent_id, key_id));
+}
+
+int akr_statelog_mark_delivered(struct akr_statelog *log, uint64_t intent_id)
+{
+	if (!log)
+		return -EINVAL;
+	return after_append(log, akr__statelog_rec_delivered(log, true, intent_id));
+}
+
+int akr_statelog_mark_rolled_back(struct akr_statelog *log, uint64_t intent_id)
+{
+	if (!log)
+		return -EINVAL;
+	return after_append(log, akr__statelog_rec_rolled_back(log, true, intent_id));
+}
+
+int akr_statelog_mark_done(struct akr_statelog *log, uint64_t intent_id)
+{
+	if (!log)
+		return -EINVAL;
+	return after_append(log, akr__statelog_rec_done(log, true, intent_id));
+}
+
+int akr_statelog_record_deactivated(struct akr_statelog *log, int64_t time_sec,
+				    const char *account_id, const char *user_name,
+				    const char *key_id)
+{
+	if (!log)
+		return -EINVAL;
+	return after_append(log, akr__statelog_rec_key(log, true, KEY_DEACTIVATED, time_sec,
+						       account_id, user_name, key_id));
+}
+
+int akr_statelog_record_reminded(struct akr_statelog *log, int64_t time_sec,
+				 const char *account_id, const char *user_name, const char *key_id)
+{
+	if (!log)
+		return -EINVAL;
+	return after_append(log, akr__statelog_rec_key(log, true, KEY_REMINDED, time_sec,
+						       account_id, user_name, key_id));
+}
+
+int akr_statelog_record_deleted(struct akr_statelog *log, int64_t time_sec,
+				const char *account_id, const char *user_name, const char *key_id)
+{
+	if (!log)
+		return -EINVAL;
+	return after_append(log, akr__statelog_rec_key(log, true, KEY_DELETED, time_sec, account_id,
+						       user_name, key_id));
+}
+
+int akr_statelog_record_last_run(struct akr_statelog *log, int64_t time_sec, const char *run_id,
+				 const char *result)
+{
+	if (!log)
+		return -EINVAL;
+	return after_append(log, akr__statelog_rec_last_run(log, true, time_sec, run_id, result));
+}
+
+int64_t akr_statelog_deactivated_at(const struct akr_statelog *log, const char *account_id,
+				    const char *key_id)
+{
+	const struct statelog_fact *f;
+
+	if (!log || !account_id || !key_id)
+		return 0;
+	f = akr__statelog_fact_find(log, account_id, key_id);
+	return f ? f->deactivated_sec : 0;
+}
+
+bool akr_statelog_reminded(const struct akr_statelog *log, const char *account_id,
+			   const char *key_id)
+{
+	const struct statelog_fact *f;
+
+	if (!log || !account_id || !key_id)
+		return false;
+	f = akr__statelog_fact_find(log, account_id, key_id);
+	return f && f->reminded_sec != 0;
+}
+
+const struct akr_statelog_intent *akr_statelog_open_intents(struct akr_statelog *log,
+							    size_t *ret_n)
+{
+	struct akr_statelog_intent *snap;
+
+	*ret_n = 0;
+	if (!log)
+		return NULL;
+	akr__statelog_purge_closed(log);
+	/* A copy, so that closing intents while walking it moves nothing. */
+	snap = reallocarray(log->snapshot, log->n_intents ? log->n_intents : 1, sizeof(*snap));
+	if (!snap)
+		return NULL;
+	log->snapshot = snap;
+	for (size_t i = 0; i < log->n_intents; i++)
+		snap[i] = log->intents[i].pub;
+	*ret_n = log->n_intents;
+	return snap;
+}
+
+bool akr_statelog_has_open_intents(const struct akr_statelog *log)
+{
+	return log && log->n_open > 0;
+}
+
+int64_t akr_statelog_last_run_sec(const struct akr_statelog *log)
+{
+	return log ? log->last_run_sec : 0;
+}
+
+const char *akr_statelog_last_run_id(const struct akr_statelog *log)
+{
+	return log ? log->last_run_id : NULL;
+}
+
+const char *akr_statelog_last_run_result(const struct akr_statelog *log)
+{
+	return log ? log->last_result : NULL;
+}

@@ -1,0 +1,122 @@
+#pragma once
+/* Shared between the files of the sweep module: sweep.c (the run and the
+ * organization walk), sweep_user.c (one user: read, decide, act) and
+ * sweep_reconcile.c (intents left open by a crash). */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "lib/aws/client.h"
+#include "lib/aws/endpoints.h"
+#include "lib/base/error.h"
+#include "lib/rotation/policy.h"
+#include "lib/rotation/report.h"
+#include "lib/rotation/sweep.h"
+
+struct akr_assumed_role;
+struct akr_creds_provider;
+struct akr_delivery_sender;
+struct akr_delivery_templates;
+struct akr_http;
+struct akr_iam_users_page;
+struct sweep_account;
+
+struct akr_sweep {
+	uv_loop_t *loop;
+	struct akr_sweep_options o;
+	const struct akr_config *cfg;
+	struct akr_policy_config policy;
+	char run_id[48];
+	char partition[32]; /* of the management role ARN: "aws" */
+
+	struct akr_http *http;
+	struct akr_endpoints endpoints;
+	bool endpoints_ready;
+	char *region;
+	struct akr_creds_provider *creds;
+	struct akr_assumed_role *mgmt_role;
+	struct akr_aws_client base_client, mgmt_client, ses_client, sns_client;
+	char *sns_region;
+
+	struct akr_delivery_sender *mailer;
+	struct akr_delivery_templates *templates; /* owned; NULL = the built-in ones */
+	int zip_encryption; /* enum akr_zip_encryption */
+
+	struct akr_report *report;
+	struct akr_sweep_progress progress;
+
+	/* The organization: every account listed, worked on in order. */
+	struct sweep_account **accounts;
+	size_t n_accounts, cap_accounts, next_account, running_accounts, max_parallel_accounts;
+	char *next_token;
+	unsigned list_attempts;
+	bool listing_accounts; /* a ListAccounts call, or its deferred retry, is pending */
+
+	/* Open intents being reconciled at the start. */
+	size_t reconcile_pending;
+	/* Users that could not be reconciled: never rotated again in this run. */
+	char **blocked_users; /* "account/user" */
+	size_t n_blocked_users;
+
+	uv_timer_t done_timer;
+	bool stopping, finishing, finished, done_called;
+	bool complete; /* every account was read */
+	int fatal;     /* < 0: the sweep could not run */
+	char *report_path;
+};
+
+struct sweep_account {
+	struct akr_sweep *s;
+	char *id, *name;
+	struct akr_assumed_role *role;
+	struct akr_aws_client client;
+	char *marker;        /* next ListUsers page; NULL with more_pages = first */
+	bool more_pages, listing, failed, done;
+	struct akr_iam_user *users; /* the current page, owned */
+	size_t n_users, next_user, running_users, max_running_users;
+	unsigned read_attempts;
+	double adaptive_rps; /* > 0 while the account is slowed down after throttling */
+};
+
+/* A read that failed with a throttling or transient error after the http
+ * engine's own retries is tried again later, this many times at most, so
+ * that a throttling storm slows the sweep down instead of leaving holes in
+ * the plan. */
+#define SWEEP_READ_RETRIES 6
+
+/* sweep.c */
+/** Runs @fn(@arg) from the loop after @delay_ms. Returns 0 or -errno (then
+ * @fn never runs). */
+int sweep_defer(struct akr_sweep *s, int64_t delay_ms, void (*fn)(void *arg), void *arg);
+/** Whether a failed read is worth another try (attempt counts from 0). */
+bool sweep_retry_read(const struct akr_error *err, unsigned attempt, int64_t *ret_delay_ms);
+/** Called when a call of the account was throttled past the http engine's
+ * retries: halves the account's request rate (adaptive rate control). */
+void sweep_account_throttled(struct sweep_account *a, const struct akr_error *err);
+int64_t sweep_now(const struct akr_sweep *s);
+void sweep_account_user_done(struct sweep_account *a);
+void sweep_reconcile_done(struct akr_sweep *s);
+bool sweep_user_blocked(const struct akr_sweep *s, const char *account_id, const char *user);
+int sweep_block_user(struct akr_sweep *s, const char *account_id, const char *user);
+int sweep_account_client(struct akr_sweep *s, const char *account_id, struct akr_assumed_role **ret_role,
+			 struct akr_aws_client *ret_client);
+int sweep_report_row(struct akr_sweep *s, const char *account_id, const char *account_name,
+		     const char *user, const char *key_id, const char *action, int64_t age_days,
+		     const char *reason, enum akr_outcome outcome, const char *error,
+		     const char *detail);
+
+/* sweep_user.c: one user of an account. */
+int sweep_user_start(struct sweep_account *a, const struct akr_iam_user *u);
+
+/* sweep_reconcile.c */
+int sweep_reconcile_start(struct akr_sweep *s);
+/** Deletes a key created for an undelivered intent and marks the intent;
+ * @done runs with 0 when the user holds no undelivered key any more. */
+typedef void (*sweep_rollback_cb)(void *userdata, int r, const struct akr_error *err);
+int sweep_rollback_intent(struct akr_sweep *s, const struct akr_aws_client *c, uint64_t intent_id,
+			  const char *user, const char *key_id, int64_t intent_sec,
+			  const char *const *known_key_ids, size_t n_known, sweep_rollback_cb cb,
+			  void *userdata);

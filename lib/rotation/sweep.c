@@ -1,0 +1,889 @@
+/* One sweep over the organization: credentials, the management role, the
+ * account list, and the accounts worked on many at once. Users are handed to
+ * sweep_user.c one ListUsers page at a time, so memory follows the page size,
+ * not the size of the organization. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "lib/rotation/alert.h"
+#include "lib/aws/iam.h"
+#include "lib/aws/orgs.h"
+#include "lib/aws/ses.h"
+#include "lib/aws/sns.h"
+#include "lib/rotation/config.h"
+#include "lib/aws/creds.h"
+#include "lib/delivery/delivery.h"
+#include "lib/http/engine.h"
+#include "lib/base/log.h"
+#include "lib/rotation/statelog.h"
+#include "lib/base/strutil.h"
+#include "lib/delivery/templates.h"
+#include "lib/rotation/sweep-internal.h"
+#include "lib/base/timeutil.h"
+
+#define LIST_ACCOUNTS_PAGE 20
+#define LIST_USERS_PAGE 100
+
+static const char *const sweep_mode_names[_AKR_SWEEP_MODE_MAX] = {
+	[AKR_SWEEP_DRY_RUN] = "dry-run",
+	[AKR_SWEEP_ONCE] = "once",
+	[AKR_SWEEP_SCHEDULED] = "scheduled",
+	[AKR_SWEEP_RECONCILE] = "reconcile",
+};
+
+const char *akr_sweep_mode_to_string(enum akr_sweep_mode m)
+{
+	return (unsigned)m < _AKR_SWEEP_MODE_MAX ? sweep_mode_names[m] : NULL;
+}
+
+int64_t sweep_now(const struct akr_sweep *s)
+{
+	return akr_clock_now_sec(&s->o.clock);
+}
+
+static void sweep_finish(struct akr_sweep *s);
+static void dispatch_accounts(struct akr_sweep *s);
+
+static struct akr_log_fields fields_of(const struct akr_sweep *s, const char *mid)
+{
+	return (struct akr_log_fields){ .message_id = mid, .run_id = s->run_id };
+}
+
+int sweep_report_row(struct akr_sweep *s, const char *account_id, const char *account_name,
+		     const char *user, const char *key_id, const char *action, int64_t age_days,
+		     const char *reason, enum akr_outcome outcome, const char *error, const char *detail)
+{
+	struct akr_report_row row = {
+		.account_id = account_id,
+		.account_name = account_name,
+		.user_name = user,
+		.access_key_id = key_id,
+		.action = action,
+		.key_age_days = age_days,
+		.reason = reason,
+		.outcome = outcome,
+		.error = error,
+		.detail = detail,
+	};
+	return akr_report_add(s->report, &row);
+}
+
+bool sweep_user_blocked(const struct akr_sweep *s, const char *account_id, const char *user)
+{
+	size_t la = strlen(account_id);
+
+	for (size_t i = 0; i < s->n_blocked_users; i++)
+		if (strncmp(s->blocked_users[i], account_id, la) == 0 && s->blocked_users[i][la] == '/' &&
+		    strcmp(s->blocked_users[i] + la + 1, user) == 0)
+			return true;
+	return false;
+}
+
+int sweep_block_user(struct akr_sweep *s, const char *account_id, const char *user)
+{
+	char **p = realloc(s->blocked_users, (s->n_blocked_users + 1) * sizeof(*p));
+	char *e;
+
+	if (!p)
+		return -ENOMEM;
+	s->blocked_users = p;
+	if (asprintf(&e, "%s/%s", account_id, user) < 0)
+		return -ENOMEM;
+	s->blocked_users[s->n_blocked_users++] = e;
+	return 0;
+}
+
+struct deferred {
+	uv_timer_t timer;
+	void (*fn)(void *arg);
+	void *arg;
+};
+
+static void deferred_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static void deferred_fire(uv_timer_t *t)
+{
+	struct deferred *d = t->data;
+
+	d->fn(d->arg);
+	uv_close((uv_handle_t *)&d->timer, deferred_closed);
+}
+
+int sweep_defer(struct akr_sweep *s, int64_t delay_ms, void (*fn)(void *arg), void *arg)
+{
+	struct deferred *d = calloc(1, sizeof(*d));
+	int r;
+
+	if (!d)
+		return -ENOMEM;
+	r = uv_timer_init(s->loop, &d->timer);
+	if (r < 0) {
+		free(d);
+		return r;
+	}
+	d->timer.data = d;
+	d->fn = fn;
+	d->arg = arg;
+	r = uv_timer_start(&d->timer, deferred_fire, (uint64_t)(delay_ms > 0 ? delay_ms : 0), 0);
+	if (r < 0) {
+		uv_close((uv_handle_t *)&d->timer, deferred_closed);
+		return r;
+	}
+	return 0;
+}
+
+bool sweep_retry_read(const struct akr_error *err, unsigned attempt, int64_t *ret_delay_ms)
+{
+	uint32_t rnd = 0;
+	int64_t cap;
+
+	if (!err || err->retry == AKR_RETRY_NONE || attempt >= SWEEP_READ_RETRIES)
+		return false;
+	/* Full jitter over a window that doubles from 1 s up to 32 s. */
+	cap = (int64_t)1000 << (attempt < 5 ? attempt : 5);
+	(void)RAND_bytes((unsigned char *)&rnd, sizeof(rnd));
+	*ret_delay_ms = cap / 2 + (int64_t)(rnd % (uint32_t)(cap / 2 + 1));
+	return true;
+}
+
+/* Adaptive rate control per account, additive increase and multiplicative
+ * decrease: an account that throttles us has its token bucket (the http
+ * engine's per-key rate) halved, from 20 requests/s when it had no limit,
+ * down to 1/s; every user finished gives back 1/s, until
+ * the configured rate (or none) is in force again. */
+#define ADAPTIVE_START_RPS 20.0
+#define ADAPTIVE_MIN_RPS 1.0
+#define ADAPTIVE_STEP_RPS 1.0
+
+static double account_base_rps(const struct sweep_account *a)
+{
+	return a->s->cfg->limits.iam_requests_per_second_per_account;
+}
+
+void sweep_account_throttled(struct sweep_account *a, const struct akr_error *err)
+{
+	double rate;
+
+	if (!err || err->retry != AKR_RETRY_THROTTLING)
+		return;
+	rate = akr_http_get_rate(a->s->http, a->id);
+	rate = rate > 0 ? rate / 2 : ADAPTIVE_START_RPS;
+	if (rate < ADAPTIVE_MIN_RPS)
+		rate = ADAPTIVE_MIN_RPS;
+	if (akr_http_set_rate(a->s->http, a->id, rate) >= 0) {
+		a->adaptive_rps = rate;
+		akr_log_info("Account %s is throttling us; its request rate is now %.1f/s", a->id, rate);
+	}
+}
+
+static void account_rate_recover(struct sweep_account *a)
+{
+	double base = account_base_rps(a), ceiling = base > 0 ? base : ADAPTIVE_START_RPS;
+
+	if (a->adaptive_rps <= 0)
+		return;
+	a->adaptive_rps += ADAPTIVE_STEP_RPS;
+	if (a->adaptive_rps >= ceiling) {
+		/* Back to normal: the configured rate, or no limit at all. */
+		a->adaptive_rps = 0;
+		(void)akr_http_set_rate(a->s->http, a->id, base > 0 ? base : 0);
+		return;
+	}
+	(void)akr_http_set_rate(a->s->http, a->id, a->adaptive_rps);
+}
+
+/* ---- accounts ---- */
+
+static void account_drop_page(struct sweep_account *a)
+{
+	struct akr_iam_users_page page = { .users = a->users, .n_users = a->n_users };
+
+	akr_iam_users_page_done(&page);
+	a->users = NULL;
+	a->n_users = a->next_user = 0;
+}
+
+static struct sweep_account *account_free(struct sweep_account *a)
+{
+	if (!a)
+		return NULL;
+	account_drop_page(a);
+	a->role = akr_assumed_role_free(a->role);
+	free(a->marker);
+	free(a->id);
+	free(a->name);
+	free(a);
+	return NULL;
+}
+
+int sweep_account_client(struct akr_sweep *s, const char *account_id, struct akr_assumed_role **ret_role,
+			 struct akr_aws_client *ret_client)
+{
+	struct akr_sts_assume_role_params p = {
+		.session_name = s->cfg->organization.session_name,
+		.external_id = s->cfg->organization.external_id,
+		.duration_sec = s->cfg->organization.session_duration_sec,
+	};
+	char arn[300];
+	int r;
+
+	if ((size_t)snprintf(arn, sizeof(arn), "arn:%s:iam::%s:role/%s", s->partition, account_id,
+			     s->cfg->organization.member_role_name) >= sizeof(arn))
+		return -ENAMETOOLONG;
+	p.role_arn = arn;
+	r = akr_assumed_role_new(&s->mgmt_client, &p, ret_role);
+	if (r < 0)
+		return r;
+	*ret_client = s->mgmt_client;
+	ret_client->identity = akr_assumed_role_identity(*ret_role);
+	ret_client->key = NULL; /* set by the caller to a string it owns */
+	return 0;
+}
+
+static void account_finished(struct sweep_account *a)
+{
+	struct akr_sweep *s = a->s;
+
+	if (a->done)
+		return;
+	a->done = true;
+	if (!a->failed)
+		(void)akr_report_account(s->report, a->id, a->name, AKR_ACCOUNT_OK, NULL);
+	s->running_accounts--;
+	s->progress.accounts_done++;
+	if (s->o.progress)
+		s->o.progress(s->o.userdata, &s->progress);
+	/* The role and the page go now; the account record stays for the report. */
+	a->role = akr_assumed_role_free(a->role);
+	dispatch_accounts(s);
+}
+
+static void account_fail(struct sweep_account *a, const char *what, int r, const struct akr_error *err)
+{
+	struct akr_sweep *s = a->s;
+	struct akr_log_fields f = fields_of(s, AKR_MID_ACCOUNT_FAILED);
+	char detail[768], msg[1024];
+
+	a->failed = true;
+	if (err && err->kind != AKR_ERROR_NONE)
+		(void)akr_error_describe(err, detail, sizeof(detail));
+	else
+		(void)snprintf(detail, sizeof(detail), "%s", strerror(-r));
+	(void)snprintf(msg, sizeof(msg), "%s: %s", what, detail);
+	f.account_id = a->id;
+	f.result = "failed";
+	f.error_code = err && err->code[0] ? err->code : NULL;
+	akr_log_full(LOG_ERR, 0, &f, "Account %s ('%s') failed, skipping it: %s", a->id,
+		     a->name ? a->name : "", msg);
+	(void)akr_report_account(s->report, a->id, a->name, AKR_ACCOUNT_FAILED, msg);
+}
+
+static void list_users_next(struct sweep_account *a);
+
+static void account_dispatch_users(struct sweep_account *a)
+{
+	struct akr_sweep *s = a->s;
+
+	while (!s->stopping && !a->failed && a->next_user < a->n_users &&
+	       a->running_users < a->max_running_users) {
+		const struct akr_iam_user *u = &a->users[a->next_user++];
+		a->running_users++;
+		if (sweep_user_start(a, u) < 0) {
+			a->running_users--;
+			akr_report_totals(s->report)->users_failed++;
+		}
+	}
+	if (a->running_users > 0 || a->listing)
+		return;
+	if (a->next_user < a->n_users && !s->stopping && !a->failed)
+		return;
+	if (a->more_pages && !s->stopping && !a->failed) {
+		list_users_next(a);
+		return;
+	}
+	if (s->stopping && !a->failed && (a->more_pages || a->next_user < a->n_users)) {
+		a->failed = true;
+		(void)akr_report_account(s->report, a->id, a->name, AKR_ACCOUNT_FAILED,
+					 "stopped before all users were handled");
+	}
+	account_finished(a);
+}
+
+void sweep_account_user_done(struct sweep_account *a)
+{
+	a->running_users--;
+	account_rate_recover(a);
+	a->s->progress.users_done++;
+	account_dispatch_users(a);
+}
+
+static void list_users_retry(void *arg)
+{
+	struct sweep_account *a = arg;
+
+	a->listing = false;
+	list_users_next(a);
+}
+
+static void on_list_users(void *userdata, int r, struct akr_iam_users_page *page,
+			  const struct akr_error *err)
+{
+	struct sweep_account *a = userdata;
+	int64_t delay;
+
+	if (r < 0 && !a->s->stopping && sweep_retry_read(err, a->read_attempts, &delay) &&
+	    sweep_defer(a->s, delay, list_users_retry, a) >= 0) {
+		a->read_attempts++;
+		sweep_account_throttled(a, err);
+		akr_log_debug("ListUsers in account %s: %s; trying again in %lld ms", a->id,
+			      err->code, (long long)delay);
+		return;
+	}
+	a->read_attempts = 0;
+	a->listing = false;
+	if (r < 0) {
+		account_fail(a, "ListUsers", r, err);
+		a->more_pages = false;
+		account_dispatch_users(a);
+		return;
+	}
+	/* Drop the previous page; take this one. */
+	account_drop_page(a);
+	a->users = page->users;
+	a->n_users = page->n_users;
+	a->next_user = 0;
+	page->users = NULL;
+	page->n_users = 0;
+	free(a->marker);
+	a->marker = page->is_truncated ? TAKE_PTR(page->marker) : NULL;
+	a->more_pages = page->is_truncated;
+	if (a->more_pages && !a->marker) {
+		account_fail(a, "ListUsers", -EBADMSG,
+			     &(struct akr_error){ .kind = AKR_ERROR_PARSE,
+						  .message = "IsTruncated without a Marker" });
+		a->more_pages = false;
+	}
+	akr_report_totals(a->s->report)->users_seen += a->n_users;
+	account_dispatch_users(a);
+}
+
+static void list_users_next(struct sweep_account *a)
+{
+	int r;
+
+	a->listing = true;
+	r = akr_iam_list_users(&a->client, a->marker, LIST_USERS_PAGE, on_list_users, a);
+	if (r < 0) {
+		a->listing = false;
+		a->more_pages = false;
+		account_fail(a, "ListUsers", r, NULL);
+		account_dispatch_users(a);
+	}
+}
+
+static void account_start(struct sweep_account *a)
+{
+	struct akr_sweep *s = a->s;
+	int r;
+
+	s->running_accounts++;
+	akr_log_debug("Entering account %s ('%s')", a->id, a->name ? a->name : "");
+	r = sweep_account_client(s, a->id, &a->role, &a->client);
+	if (r < 0) {
+		account_fail(a, "AssumeRole", r, NULL);
+		account_finished(a);
+		return;
+	}
+	a->client.key = a->id;
+	if (account_base_rps(a) > 0)
+		(void)akr_http_set_rate(s->http, a->id, account_base_rps(a));
+	a->more_pages = true;
+	/* The first ListUsers call assumes the member role (the identity starts
+	 * empty); an AccessDenied there fails this account only. */
+	list_users_next(a);
+}
+
+static void dispatch_accounts(struct akr_sweep *s)
+{
+	while (!s->stopping && s->next_account < s->n_accounts &&
+	       s->running_accounts < s->max_parallel_accounts)
+		account_start(s->accounts[s->next_account++]);
+	if (s->running_accounts == 0 && !s->listing_accounts &&
+	    (s->stopping || s->next_account >= s->n_accounts)) {
+		if (s->stopping && s->next_account < s->n_accounts)
+			s->complete = false;
+		sweep_finish(s);
+	}
+}
+
+static int add_account(struct akr_sweep *s, const struct akr_org_account *acc)
+{
+	struct sweep_account *a;
+
+	akr_report_totals(s->report)->accounts_listed++;
+	if (akr_config_account_excluded(s->cfg, acc->id)) {
+		akr_log_debug("Account %s is excluded by the configuration, not entered", acc->id);
+		return akr_report_account(s->report, acc->id, acc->name, AKR_ACCOUNT_EXCLUDED, NULL);
+	}
+	if (acc->state != AKR_ORG_ACCOUNT_ACTIVE) {
+		akr_log_debug("Account %s is %s, not entered", acc->id,
+			      akr_org_account_state_to_string(acc->state));
+		return akr_report_account(s->report, acc->id, acc->name, AKR_ACCOUNT_NOT_ACTIVE,
+					  akr_org_account_state_to_string(acc->state));
+	}
+	if (s->n_accounts == s->cap_accounts) {
+		size_t ncap = s->cap_accounts ? s->cap_accounts * 2 : 64;
+		struct sweep_account **p = realloc(s->accounts, ncap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		s->accounts = p;
+		s->cap_accounts = ncap;
+	}
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	a->s = s;
+	a->id = strdup(acc->id);
+	a->name = akr_strdup0(acc->name);
+	a->max_running_users = (size_t)s->cfg->limits.max_requests_per_account;
+	if (!a->id || (acc->name && !a->name)) {
+		account_free(a);
+		return -ENOMEM;
+	}
+	s->accounts[s->n_accounts++] = a;
+	return 0;
+}
+
+static void list_accounts_next(struct akr_sweep *s);
+
+static void list_accounts_retry(void *arg)
+{
+	struct akr_sweep *s = arg;
+
+	if (s->stopping) {
+		s->listing_accounts = false;
+		s->complete = false;
+		dispatch_accounts(s);
+		return;
+	}
+	list_accounts_next(s);
+}
+
+static void on_list_accounts(void *userdata, int r, struct akr_orgs_accounts_page *page,
+			     const struct akr_error *err)
+{
+	struct akr_sweep *s = userdata;
+	char detail[768];
+	int64_t delay;
+
+	if (r < 0 && !s->stopping && sweep_retry_read(err, s->list_attempts, &delay) &&
+	    sweep_defer(s, delay, list_accounts_retry, s) >= 0) {
+		s->list_attempts++;
+		return;
+	}
+	s->list_attempts = 0;
+	s->listing_accounts = false;
+	if (r < 0) {
+		(void)akr_error_describe(err, detail, sizeof(detail));
+		akr_log_full(LOG_ERR, r, AKR_FIELDS(.run_id = s->run_id),
+			     "Cannot list the accounts of the organization: %s", detail);
+		if (s->stopping) {
+			/* Stopped while listing: a partial sweep, not a failure to run. */
+			s->complete = false;
+			dispatch_accounts(s);
+			return;
+		}
+		s->fatal = r;
+		sweep_finish(s);
+		return;
+	}
+	for (size_t i = 0; i < page->n_accounts; i++) {
+		r = add_account(s, &page->accounts[i]);
+		if (r < 0) {
+			s->fatal = r;
+			sweep_finish(s);
+			return;
+		}
+	}
+	free(s->next_token);
+	s->next_token = TAKE_PTR(page->next_token);
+	if (s->next_token && !s->stopping) {
+		list_accounts_next(s);
+		return;
+	}
+	s->progress.accounts_total = s->n_accounts;
+	/* A stop may have cut the listing short. */
+	s->complete = !s->next_token;
+	if (s->complete)
+		akr_log_info("Organization listed: %zu accounts to work on", s->n_accounts);
+	dispatch_accounts(s);
+}
+
+static void list_accounts_next(struct akr_sweep *s)
+{
+	int r;
+
+	s->listing_accounts = true;
+	r = akr_orgs_list_accounts(&s->mgmt_client, s->next_token, LIST_ACCOUNTS_PAGE,
+				   on_list_accounts, s);
+	if (r < 0) {
+		s->listing_accounts = false;
+		s->fatal = akr_log_error_errno(r, "Cannot list the accounts of the organization: %m");
+		sweep_finish(s);
+	}
+}
+
+void sweep_reconcile_done(struct akr_sweep *s)
+{
+	if (s->o.mode == AKR_SWEEP_RECONCILE || s->stopping) {
+		s->complete = !s->stopping;
+		sweep_finish(s);
+		return;
+	}
+	list_accounts_next(s);
+}
+
+static void on_base_creds(void *userdata, int r, const struct akr_error *err)
+{
+	struct akr_sweep *s = userdata;
+	struct akr_sts_assume_role_params p = {
+		.role_arn = s->cfg->organization.management_role_arn,
+		.session_name = s->cfg->organization.session_name,
+		.external_id = s->cfg->organization.external_id,
+		.duration_sec = s->cfg->organization.session_duration_sec,
+	};
+	char detail[768];
+
+	if (r < 0) {
+		(void)akr_error_describe(err, detail, sizeof(detail));
+		akr_log_full(LOG_ERR, r, AKR_FIELDS(.run_id = s->run_id), "No AWS credentials: %s",
+			     err ? detail : strerror(-r));
+		s->fatal = r;
+		sweep_finish(s);
+		return;
+	}
+	akr_log_debug("Base credentials from %s",
+		      akr_creds_source_to_string(akr_creds_provider_source(s->creds)));
+
+	r = akr_assumed_role_new(&s->base_client, &p, &s->mgmt_role);
+	if (r < 0) {
+		s->fatal = akr_log_error_errno(r, "Cannot prepare the management role: %m");
+		sweep_finish(s);
+		return;
+	}
+	s->mgmt_client = s->base_client;
+	s->mgmt_client.identity = akr_assumed_role_identity(s->mgmt_role);
+	s->mgmt_client.key = "management";
+	s->ses_client = s->mgmt_client;
+	s->ses_client.region = s->cfg->email.region;
+	s->ses_client.key = "ses";
+	s->sns_client = s->mgmt_client;
+	s->sns_client.region = s->sns_region ? s->sns_region : s->region;
+	s->sns_client.key = "sns";
+
+	if (s->o.mode != AKR_SWEEP_DRY_RUN) {
+		struct akr_delivery_sender_options so = {
+			.transport = akr_ses_send_raw_email,
+			.configuration_set = s->cfg->email.configuration_set,
+			.max_send_rate = s->cfg->email.max_send_rate,
+		};
+		r = akr_delivery_sender_new(s->loop, &s->ses_client, &so, &s->mailer);
+		if (r < 0) {
+			s->fatal = akr_log_error_errno(r, "Cannot set up the mail sender: %m");
+			sweep_finish(s);
+			return;
+		}
+	}
+
+	r = sweep_reconcile_start(s);
+	if (r < 0) {
+		s->fatal = akr_log_error_errno(r, "Cannot reconcile the state log: %m");
+		sweep_finish(s);
+	}
+}
+
+/* ---- the end ---- */
+
+static void free_sweep_on_close(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static void call_done(uv_timer_t *t)
+{
+	struct akr_sweep *s = t->data;
+	struct akr_report *report;
+
+	if (s->done_called)
+		return;
+	s->done_called = true;
+	report = TAKE_PTR(s->report);
+	s->o.done(s->o.userdata, s->fatal, report);
+}
+
+static void deliver_done(struct akr_sweep *s)
+{
+	s->finished = true;
+	/* Through the loop, so done never runs inside akr_sweep_start(). */
+	(void)uv_timer_start(&s->done_timer, call_done, 0, 0);
+}
+
+static void on_alert_sent(void *userdata, int r)
+{
+	struct akr_sweep *s = userdata;
+
+	if (r >= 0)
+		akr_log_full(LOG_INFO, 0, AKR_FIELDS(.message_id = AKR_MID_ALERT_PUBLISHED, .run_id = s->run_id),
+			     "Failure summary published to '%s'", s->cfg->alerts.sns_topic_arn);
+	deliver_done(s);
+}
+
+static void sweep_finish(struct akr_sweep *s)
+{
+	struct akr_log_fields f = fields_of(s, AKR_MID_SWEEP_FINISHED);
+	char summary[1024];
+	int64_t now;
+	int r;
+
+	if (s->finishing)
+		return;
+	s->finishing = true;
+	now = sweep_now(s);
+	akr_report_set_finished(s->report, now, s->complete && s->fatal >= 0);
+	if (s->o.mode != AKR_SWEEP_DRY_RUN && s->o.mode != AKR_SWEEP_RECONCILE && s->o.statelog &&
+	    s->fatal >= 0) {
+		r = akr_statelog_record_last_run(s->o.statelog, now, s->run_id,
+						 akr_report_has_failures(s->report) ? "failures" : "ok");
+		if (r < 0)
+			akr_log_warning_errno(r, "Cannot record the last run in the state log: %m");
+	}
+	r = akr_report_write(s->report, s->cfg->state_directory, &s->report_path);
+	if (r < 0)
+		akr_log_warning_errno(r, "Cannot write the run report to '%s': %m",
+				      s->cfg->state_directory);
+	(void)akr_report_summary(s->report, summary, sizeof(summary));
+	f.result = s->fatal < 0 ? "error" : akr_report_has_failures(s->report) ? "failures" : "ok";
+	akr_log_full(akr_report_has_failures(s->report) || s->fatal < 0 ? LOG_WARNING : LOG_INFO, 0, &f,
+		     "Sweep finished: %s%s%s", summary, s->report_path ? "; report " : "",
+		     s->report_path ? s->report_path : "");
+
+	if (s->o.mode != AKR_SWEEP_DRY_RUN && s->o.mode != AKR_SWEEP_RECONCILE &&
+	    (s->fatal < 0 || akr_report_has_failures(s->report)) && s->cfg->alerts.sns_topic_arn &&
+	    s->mgmt_role) {
+		r = akr_alert_publish(&s->sns_client, s->cfg->alerts.sns_topic_arn, s->report,
+				      s->report_path, s->fatal, on_alert_sent, s);
+		if (r >= 0)
+			return;
+		akr_log_warning_errno(r, "Cannot publish the failure summary: %m");
+	}
+	deliver_done(s);
+}
+
+static void make_run_id(struct akr_sweep *s)
+{
+	uint8_t rnd[3] = { 0 };
+	char stamp[20], hex[7];
+
+	(void)RAND_bytes(rnd, sizeof(rnd));
+	akr_hex_encode(rnd, sizeof(rnd), hex);
+	(void)akr_time_format_amz(sweep_now(s), stamp, sizeof(stamp));
+	(void)snprintf(s->run_id, sizeof(s->run_id), "%s-%s", stamp, hex);
+}
+
+static int parse_partition(struct akr_sweep *s)
+{
+	const char *arn = s->cfg->organization.management_role_arn, *p;
+	size_t n;
+
+	if (!arn || strncmp(arn, "arn:", 4) != 0)
+		return -EINVAL;
+	p = strchr(arn + 4, ':');
+	n = p ? (size_t)(p - arn - 4) : 0;
+	if (n == 0 || n >= sizeof(s->partition))
+		return -EINVAL;
+	memcpy(s->partition, arn + 4, n);
+	s->partition[n] = '\0';
+	return 0;
+}
+
+int akr_sweep_start(uv_loop_t *loop, const struct akr_sweep_options *opts, struct akr_sweep **ret)
+{
+	struct akr_http_options ho = { 0 };
+	enum akr_zip_encryption enc;
+	struct akr_error err = { 0 };
+	struct akr_sweep *s;
+	const struct akr_config *cfg = opts->config;
+	char detail[768];
+	int r;
+
+	if (!cfg || !opts->done || (opts->mode != AKR_SWEEP_DRY_RUN && !opts->statelog))
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->loop = loop;
+	s->o = *opts;
+	s->cfg = cfg;
+	r = uv_timer_init(loop, &s->done_timer);
+	if (r < 0) {
+		free(s);
+		return r;
+	}
+	s->done_timer.data = s;
+
+	if (opts->run_id)
+		(void)snprintf(s->run_id, sizeof(s->run_id), "%s", opts->run_id);
+	else
+		make_run_id(s);
+
+	akr_policy_config_init(&s->policy);
+	s->policy.rotate_after_days = cfg->policy.rotate_after_days;
+	s->policy.deactivate_after_days = cfg->policy.deactivate_after_days;
+	s->policy.delete_after_days = cfg->policy.delete_after_days;
+	s->policy.reminder_days = cfg->policy.reminder_days;
+	s->policy.enforce = cfg->policy.enforce;
+	s->policy.delete_inactive_to_free_slot = cfg->policy.delete_inactive_to_free_slot;
+	s->policy.email_tag = cfg->users.email_tag;
+	s->policy.exempt_tag = cfg->users.exempt_tag;
+	r = akr_policy_config_validate(&s->policy);
+	if (r < 0)
+		goto fail;
+	r = parse_partition(s);
+	if (r < 0)
+		goto fail;
+
+	s->report = akr_report_new(s->run_id, akr_sweep_mode_to_string(opts->mode), sweep_now(s));
+	if (!s->report) {
+		r = -ENOMEM;
+		goto fail;
+	}
+
+	if (cfg->aws.region) {
+		s->region = strdup(cfg->aws.region);
+		if (!s->region) {
+			r = -ENOMEM;
+			goto fail;
+		}
+	} else {
+		r = akr_creds_resolve_region(cfg->aws.profile, &s->region, &err);
+		if (r < 0) {
+			akr_log_error("Cannot determine the AWS region: %s",
+				      akr_error_describe(&err, detail, sizeof(detail)));
+			goto fail;
+		}
+	}
+	r = akr_endpoints_resolve(&s->endpoints, s->region, cfg->aws.profile, &err);
+	if (r < 0) {
+		akr_log_error("Bad AWS endpoint configuration: %s",
+			      akr_error_describe(&err, detail, sizeof(detail)));
+		goto fail;
+	}
+	s->endpoints_ready = true;
+	if (cfg->alerts.sns_topic_arn)
+		(void)akr_sns_topic_region(cfg->alerts.sns_topic_arn, &s->sns_region);
+
+	ho.max_in_flight = (size_t)cfg->limits.max_requests_in_flight;
+	ho.max_per_key = (size_t)cfg->limits.max_requests_per_account;
+	ho.max_attempts = (unsigned)cfg->limits.max_attempts;
+	r = akr_http_new(loop, &ho, &s->http);
+	if (r < 0)
+		goto fail;
+	r = akr_zip_encryption_from_string(cfg->email.zip_encryption, &enc);
+	if (r < 0)
+		goto fail;
+	s->zip_encryption = enc;
+	if (cfg->email.template_directory) {
+		r = akr_templates_load(cfg->email.template_directory, &s->templates, &err);
+		if (r < 0) {
+			akr_log_error("Cannot load the mail templates: %s",
+				      err.message[0] ? err.message : strerror(-r));
+			goto fail;
+		}
+	}
+
+	r = akr_creds_provider_new(&(struct akr_creds_options){ .loop = loop, .http = s->http,
+								 .endpoints = &s->endpoints,
+								 .clock = NULL,
+								 .profile = cfg->aws.profile,
+								 .region = s->region },
+				   &s->creds);
+	if (r < 0)
+		goto fail;
+	s->base_client = (struct akr_aws_client){
+		.http = s->http,
+		.endpoints = &s->endpoints,
+		.identity = akr_creds_provider_identity(s->creds),
+		/* Credentials expire in the real world: their expiry is judged
+		 * by the real clock, never by --now. */
+		.clock = NULL,
+		.region = s->region,
+		.key = "base",
+		.timeout_ms = (int64_t)cfg->limits.request_timeout_sec * 1000,
+	};
+	/* Enough accounts at once to fill the global cap with each account's own cap. */
+	s->max_parallel_accounts = (size_t)cfg->limits.max_requests_in_flight /
+					   (size_t)cfg->limits.max_requests_per_account * 2 + 2;
+
+	akr_log_full(LOG_INFO, 0, AKR_FIELDS(.message_id = AKR_MID_SWEEP_STARTED, .run_id = s->run_id),
+		     "Sweep %s started (%s)", s->run_id, akr_sweep_mode_to_string(opts->mode));
+
+	r = akr_creds_provider_resolve(s->creds, on_base_creds, s);
+	if (r < 0)
+		goto fail;
+	*ret = s;
+	return 0;
+
+fail:
+	s->done_called = true;
+	akr_sweep_free(s);
+	return r;
+}
+
+void akr_sweep_stop(struct akr_sweep *s)
+{
+	if (!s || s->stopping)
+		return;
+	s->stopping = true;
+	akr_log_info("Stopping the sweep: no new work; what is in flight finishes or is rolled back");
+	/* Finish now only when nothing is in flight; otherwise the last
+	 * callback of what is in flight finishes the sweep. */
+	if (!s->finishing && !s->listing_accounts && s->running_accounts == 0 &&
+	    s->reconcile_pending == 0 && s->n_accounts > 0)
+		dispatch_accounts(s);
+}
+
+struct akr_sweep *akr_sweep_free(struct akr_sweep *s)
+{
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < s->n_accounts; i++)
+		account_free(s->accounts[i]);
+	free(s->accounts);
+	for (size_t i = 0; i < s->n_blocked_users; i++)
+		free(s->blocked_users[i]);
+	free(s->blocked_users);
+	if (s->mailer)
+		akr_delivery_sender_free(s->mailer);
+	s->mgmt_role = akr_assumed_role_free(s->mgmt_role);
+	akr_templates_free(s->templates);
+	s->creds = akr_creds_provider_free(s->creds);
+	akr_http_free(s->http);
+	if (s->endpoints_ready)
+		akr_endpoints_done(&s->endpoints);
+	akr_report_free(s->report);
+	free(s->region);
+	free(s->sns_region);
+	free(s->next_token);
+	free(s->report_path);
+	/* The timer is embedded in the sweep: free the memory from its close callback. */
+	s->done_timer.data = s;
+	uv_close((uv_handle_t *)&s->done_timer, free_sweep_on_close);
+	return NULL;
+}
