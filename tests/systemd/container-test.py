@@ -472,10 +472,17 @@ def test(args, workdir, cleanup):
     ct = Container(root, os.path.join(workdir, "console.log"))
     cleanup.insert(0, ct.stop)  # stopped before the fake
     end = time.monotonic() + 180
-    while True:  # the manager's bus socket appears a moment after PID 1 starts
-        r = ct.sh("systemctl", "is-system-running", "--wait", timeout=180, check=False)
-        state = r.stdout.strip()
-        if state or "connect to bus" not in r.stderr or time.monotonic() > end:
+    # systemctl answers "offline" until PID 1 has created /run/systemd/system
+    # and cannot connect until the manager's bus socket exists: wait for both
+    # (bounded), then let --wait wait for the boot to finish.
+    while True:
+        booted = ct.sh("test", "-d", "/run/systemd/system", check=False).returncode == 0
+        r = ct.sh("systemctl", "is-system-running", "--wait", timeout=180, check=False) \
+            if booted else None
+        state = r.stdout.strip() if r else "offline"
+        settled = r is not None and state not in ("", "offline") \
+            and "connect to bus" not in r.stderr
+        if settled or time.monotonic() > end:
             break
         time.sleep(0.2)
     log(f"is-system-running: {state}")
