@@ -71,6 +71,7 @@ const char *akr__config_valid_external_id(const char *v);
 const char *akr__config_valid_session_name(const char *v);
 const char *akr__config_valid_tag_key(const char *v);
 const char *akr__config_valid_email(const char *v);
+const char *akr__config_valid_email_domain(const char *v);
 const char *akr__config_valid_configuration_set(const char *v);
 const char *akr__config_valid_region(const char *v);
 const char *akr__config_valid_zip_encryption(const char *v);

@@ -210,6 +210,40 @@ static int load_organization(struct config_ctx *x, const config_setting_t *g, st
 	return 0;
 }
 
+/* users.allowed_email_domains: kept in lower case, since domains compare
+ * case-insensitively. */
+static int load_email_domains(struct config_ctx *x, const config_setting_t *g, struct akr_config *c)
+{
+	const config_setting_t *list = config_setting_get_member(g, "allowed_email_domains");
+	size_t n;
+	char **v;
+
+	if (!list)
+		return 0;
+	n = (size_t)config_setting_length(list);
+	v = calloc(n + 1, sizeof(char *));
+	if (!v)
+		return -ENOMEM;
+	c->users.allowed_email_domains = v; /* freed by akr_config_free() when half-filled */
+	for (size_t i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
+		const char *d = config_setting_get_string(e), *why;
+
+		if (!d || akr_has_control_chars(d))
+			return akr__config_fail_at(x, e, "must be a domain without control characters");
+		why = akr__config_valid_email_domain(d);
+		if (why)
+			return akr__config_fail_at(x, e, "'%s' %s", d, why);
+		v[i] = strdup(d);
+		if (!v[i])
+			return -ENOMEM;
+		for (char *p = v[i]; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+		c->users.n_allowed_email_domains = i + 1;
+	}
+	return 0;
+}
+
 static int load_email(struct config_ctx *x, const config_setting_t *g, struct akr_config *c)
 {
 	int r;
@@ -300,6 +334,11 @@ static int load_root(struct config_ctx *x, const config_setting_t *root, struct 
 		if (r >= 0)
 			r = get_string(x, g, "exempt_tag", akr__config_valid_tag_key, false,
 				       &c->users.exempt_tag);
+		if (r >= 0)
+			r = load_email_domains(x, g, c);
+		if (r >= 0)
+			r = get_int(x, g, "address_change_hold_days", 0, AKR_CONFIG_MAX_HOLD_DAYS,
+				    &c->users.address_change_hold_days);
 		if (r < 0)
 			return r;
 	}
@@ -386,6 +425,7 @@ struct akr_config *akr_config_new_default(void)
 	c->policy.enforce = false;
 	c->policy.delete_inactive_to_free_slot = true;
 	c->organization.session_duration_sec = 3600;
+	c->users.address_change_hold_days = 3;
 	c->email.max_send_rate = 1.0;
 	c->limits.max_requests_in_flight = 64;
 	c->limits.max_requests_per_account = 8;
@@ -424,6 +464,10 @@ struct akr_config *akr_config_free(struct akr_config *c)
 	free(c->organization.excluded_accounts);
 	free(c->users.email_tag);
 	free(c->users.exempt_tag);
+	if (c->users.allowed_email_domains)
+		for (char **p = c->users.allowed_email_domains; *p; p++)
+			free(*p);
+	free(c->users.allowed_email_domains);
 	free(c->email.sender);
 	free(c->email.configuration_set);
 	free(c->email.region);
@@ -516,6 +560,11 @@ int akr_config_load(const char *path, struct akr_config **ret_config, struct akr
 		akr_log_warning("%s: alerts.sns_topic_arn is not set: failures will not be "
 				"published to SNS",
 				path);
+	if (c->users.n_allowed_email_domains == 0)
+		akr_log_warning("%s: users.allowed_email_domains is not set: a new key goes to any "
+				"domain the email tag names, and anyone allowed to tag users can "
+				"redirect it",
+				path);
 	if (strcmp(c->email.zip_encryption, "zipcrypto") == 0)
 		akr_log_warning("%s: email.zip_encryption is \"zipcrypto\", which is weak: "
 				"prefer \"aes256\"",
@@ -603,6 +652,13 @@ int akr_config_dump(const struct akr_config *c, FILE *f)
 	fprintf(f, " ];\n};\n\nusers = {\n");
 	dump_key_string(f, "email_tag", c->users.email_tag, NULL);
 	dump_key_string(f, "exempt_tag", c->users.exempt_tag, NULL);
+	fprintf(f, "\tallowed_email_domains = [");
+	for (size_t i = 0; i < c->users.n_allowed_email_domains; i++) {
+		fprintf(f, "%s", i ? ", " : " ");
+		dump_string(f, c->users.allowed_email_domains[i]);
+	}
+	fprintf(f, " ];%s\n", c->users.n_allowed_email_domains ? "" : "  # any domain (not recommended)");
+	fprintf(f, "\taddress_change_hold_days = %d;\n", c->users.address_change_hold_days);
 	fprintf(f, "};\n\nemail = {\n");
 	dump_key_string(f, "sender", c->email.sender, NULL);
 	dump_key_string(f, "configuration_set", c->email.configuration_set,

@@ -29,6 +29,7 @@ struct akr_error;
 #define AKR_CONFIG_MAX_REQUESTS_PER_ACCOUNT 64
 #define AKR_CONFIG_MAX_REQUEST_TIMEOUT_SEC 600
 #define AKR_CONFIG_MAX_ATTEMPTS 10
+#define AKR_CONFIG_MAX_HOLD_DAYS 60
 
 /* With email.template_directory set, the directory holds up to one file per
  * kind of message, named after the kind: rotation.txt, password.txt,
@@ -69,6 +70,10 @@ struct akr_config {
 	struct {
 		char *email_tag;  /* "email" */
 		char *exempt_tag; /* "Exempt" */
+		char **allowed_email_domains; /* n_allowed_email_domains lower-case domains; none =
+					       * any domain (a warning is logged) */
+		size_t n_allowed_email_domains;
+		int address_change_hold_days; /* 3, 0..AKR_CONFIG_MAX_HOLD_DAYS */
 	} users;
 
 	struct {
@@ -111,7 +116,8 @@ struct akr_config *akr_config_new_default(void);
  * (the setting path is part of the message) for the first problem found.
  * Returns 0, -ENOENT/-EACCES/-EISDIR/... when the file cannot be read,
  * -EINVAL when it is malformed or invalid, -ENOMEM. *@ret_config is not
- * touched on failure. Logs a warning when alerts.sns_topic_arn is unset. */
+ * touched on failure. Logs a warning when alerts.sns_topic_arn or
+ * users.allowed_email_domains is unset. */
 int akr_config_load(const char *path, struct akr_config **ret_config, struct akr_error *reterr);
 
 /** Frees @c and everything it owns; NULL does nothing. Returns NULL. */

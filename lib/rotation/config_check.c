@@ -36,6 +36,8 @@ const struct config_key akr__config_organization_keys[] = {
 const struct config_key akr__config_users_keys[] = {
 	{ "email_tag", KIND_STRING },
 	{ "exempt_tag", KIND_STRING },
+	{ "allowed_email_domains", KIND_STRINGS },
+	{ "address_change_hold_days", KIND_INT },
 	{ NULL, 0 },
 };
 const struct config_key akr__config_email_keys[] = {
@@ -378,6 +380,17 @@ const char *akr__config_valid_tag_key(const char *v)
 const char *akr__config_valid_email(const char *v)
 {
 	return akr_is_valid_email(v) ? NULL : "is not a valid email address";
+}
+
+const char *akr__config_valid_email_domain(const char *v)
+{
+	char probe[300];
+
+	/* A domain is valid when an address in it is. */
+	if (strlen(v) > 253 || snprintf(probe, sizeof(probe), "x@%s", v) >= (int)sizeof(probe) ||
+	    !akr_is_valid_email(probe))
+		return "is not a mail domain (like \"example.com\": no '@', at least one dot)";
+	return NULL;
 }
 
 const char *akr__config_valid_configuration_set(const char *v)

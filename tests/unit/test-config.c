@@ -96,6 +96,8 @@ static void test_defaults(void **state)
 	assert_int_equal(c->organization.n_excluded_accounts, 0);
 	assert_string_equal(c->users.email_tag, "email");
 	assert_string_equal(c->users.exempt_tag, "Exempt");
+	assert_int_equal(c->users.n_allowed_email_domains, 0);
+	assert_int_equal(c->users.address_change_hold_days, 3);
 	assert_null(c->email.sender);
 	assert_string_equal(c->email.configuration_set, "iam-access-key-rotator-configset");
 	assert_string_equal(c->email.region, "us-east-1");
@@ -136,6 +138,10 @@ static void assert_same_settings(const struct akr_config *a, const struct akr_co
 				    b->organization.excluded_accounts[i]);
 	STR_EQ(users.email_tag);
 	STR_EQ(users.exempt_tag);
+	assert_int_equal(a->users.n_allowed_email_domains, b->users.n_allowed_email_domains);
+	for (size_t i = 0; i < a->users.n_allowed_email_domains; i++)
+		assert_string_equal(a->users.allowed_email_domains[i], b->users.allowed_email_domains[i]);
+	assert_int_equal(a->users.address_change_hold_days, b->users.address_change_hold_days);
 	STR_EQ(email.sender);
 	STR_EQ(email.configuration_set);
 	STR_EQ(email.region);
@@ -178,6 +184,9 @@ static void test_sample_loads_and_matches_defaults(void **state)
 	def->organization.excluded_accounts = calloc(2, sizeof(char *));
 	def->organization.excluded_accounts[0] = strdup("333333333333");
 	def->organization.n_excluded_accounts = 1;
+	def->users.allowed_email_domains = calloc(2, sizeof(char *));
+	def->users.allowed_email_domains[0] = strdup("example.com");
+	def->users.n_allowed_email_domains = 1;
 	assert_same_settings(c, def);
 	assert_null(c->organization.external_id);
 }
@@ -409,6 +418,17 @@ static const struct bad_case bad_cases[] = {
 	{ "aws = { region = \"mars\"; };\n", true, 1, "aws.region: 'mars' is not an AWS region name" },
 	{ "aws = { profile = \"a b\"; };\n", true, 1, "aws.profile: 'a b' is not a valid AWS profile" },
 	{ "aws = { endpoint = \"http://127.0.0.1\"; };\n", true, 1, "aws.endpoint: unknown setting" },
+	/* The address takeover defence. */
+	{ "users = {\n allowed_email_domains = [ \"example.com\", \"a@example.com\" ]; };\n", true, 2,
+	  "users.allowed_email_domains[1]: 'a@example.com' is not a mail domain" },
+	{ "users = { allowed_email_domains = [ \"localhost\" ]; };\n", true, 1,
+	  "users.allowed_email_domains[0]: 'localhost' is not a mail domain" },
+	{ "users = { allowed_email_domains = \"example.com\"; };\n", true, 1,
+	  "users.allowed_email_domains: must be a list of strings" },
+	{ "users = { address_change_hold_days = 61; };\n", true, 1,
+	  "users.address_change_hold_days: must be between 0 and 60, not 61" },
+	{ "users = { address_change_hold_days = -1; };\n", true, 1,
+	  "users.address_change_hold_days: must be between 0 and 60, not -1" },
 	/* The state directory. */
 	{ "state_directory = \"var/lib/x\";\n", true, 1,
 	  "state_directory: 'var/lib/x' is not an absolute path" },
@@ -440,6 +460,34 @@ static void test_errors_name_file_line_and_setting(void **state)
 			fail_msg("case %zu: got '%s', want '%s%s...'", i, err.message, prefix,
 				 t->message);
 	}
+}
+
+static void test_email_domains_and_hold(void **state)
+{
+	_cleanup_config_ struct akr_config *c = load_ok(
+		"users = { allowed_email_domains = [ \"Example.COM\", \"corp.example.net\" ];\n"
+		"          address_change_hold_days = 0; };\n" REQUIRED);
+	_cleanup_config_ struct akr_config *back = NULL;
+	struct akr_error err = { 0 };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(c->users.n_allowed_email_domains, 2);
+	assert_string_equal(c->users.allowed_email_domains[0], "example.com");
+	assert_string_equal(c->users.allowed_email_domains[1], "corp.example.net");
+	assert_null(c->users.allowed_email_domains[2]);
+	assert_int_equal(c->users.address_change_hold_days, 0);
+	/* The dump loads back to the same settings. */
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	assert_int_equal(akr_config_dump(c, f), 0);
+	fclose(f);
+	assert_non_null(strstr(text, "allowed_email_domains = [ \"example.com\", \"corp.example.net\" ];"));
+	assert_int_equal(akr_config_load(write_file("back.conf", text), &back, &err), 0);
+	assert_same_settings(c, back);
+	free(text);
 }
 
 static void test_unreadable_file(void **state)
@@ -652,6 +700,7 @@ int main(void)
 		cmocka_unit_test(test_minimal_file),
 		cmocka_unit_test(test_values_are_read),
 		cmocka_unit_test(test_errors_name_file_line_and_setting),
+		cmocka_unit_test(test_email_domains_and_hold),
 		cmocka_unit_test(test_unreadable_file),
 		cmocka_unit_test(test_include_is_relative_to_the_file),
 		cmocka_unit_test(test_template_directory),
