@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "lib/rotation/addressbook.h"
 #include "lib/rotation/policy.h"
 #include "lib/base/strutil.h"
 #include "lib/base/timeutil.h"
@@ -31,6 +32,7 @@ static const char *const reason_names[_AKR_REASON_MAX] = {
 	[AKR_REASON_TWO_ACTIVE_KEYS] = "two-active-keys",
 	[AKR_REASON_SLOT_IN_RECOVERY] = "slot-in-recovery",
 	[AKR_REASON_NO_FREE_SLOT] = "no-free-slot",
+	[AKR_REASON_EMAIL_DOMAIN_NOT_ALLOWED] = "email-domain-not-allowed",
 };
 
 static const char *const reason_sentences[_AKR_REASON_MAX] = {
@@ -60,6 +62,8 @@ static const char *const reason_sentences[_AKR_REASON_MAX] = {
 		"rotation due but the other slot holds a key in its recovery window",
 	[AKR_REASON_NO_FREE_SLOT] =
 		"rotation due but the other slot holds an inactive key and freeing slots is disabled",
+	[AKR_REASON_EMAIL_DOMAIN_NOT_ALLOWED] =
+		"rotation due but the email tag's domain is not in users.allowed_email_domains",
 };
 
 const char *akr_action_kind_to_string(enum akr_action_kind k)
@@ -135,6 +139,11 @@ int akr_policy_config_validate(const struct akr_policy_config *cfg)
 		return -EINVAL;
 	if (!tag_key_ok(cfg->email_tag) || !tag_key_ok(cfg->exempt_tag))
 		return -EINVAL;
+	if (cfg->n_allowed_email_domains > 0 && !cfg->allowed_email_domains)
+		return -EINVAL;
+	for (size_t i = 0; i < cfg->n_allowed_email_domains; i++)
+		if (!cfg->allowed_email_domains[i] || !cfg->allowed_email_domains[i][0])
+			return -EINVAL;
 	return 0;
 }
 
@@ -260,6 +269,9 @@ static void classify_email(const struct akr_policy_config *cfg, const struct akr
 		plan->email_problem = AKR_REASON_EMAIL_CONTROL_CHARS;
 	else if (!akr_is_valid_email(v))
 		plan->email_problem = AKR_REASON_INVALID_EMAIL;
+	else if (!akr_address_domain_allowed(v, cfg->allowed_email_domains,
+					     cfg->n_allowed_email_domains))
+		plan->email_problem = AKR_REASON_EMAIL_DOMAIN_NOT_ALLOWED;
 	else
 		plan->email = v;
 }

@@ -35,6 +35,11 @@ struct akr_policy_config {
 	bool delete_inactive_to_free_slot; /* default true */
 	const char *email_tag;     /* borrowed; default "email" */
 	const char *exempt_tag;    /* borrowed; default "Exempt" */
+	/* Borrowed: an address outside these domains is refused like an
+	 * invalid one (AKR_REASON_EMAIL_DOMAIN_NOT_ALLOWED). None (default) =
+	 * every domain. */
+	const char *const *allowed_email_domains;
+	size_t n_allowed_email_domains;
 };
 
 enum akr_key_status {
@@ -98,6 +103,7 @@ enum akr_reason {
 	AKR_REASON_TWO_ACTIVE_KEYS,
 	AKR_REASON_SLOT_IN_RECOVERY,
 	AKR_REASON_NO_FREE_SLOT,
+	AKR_REASON_EMAIL_DOMAIN_NOT_ALLOWED, /* REPORT and akr_plan.email_problem */
 	_AKR_REASON_MAX,
 	AKR_REASON_NONE = -1, /* akr_plan.email_problem when the address is usable */
 };
@@ -131,7 +137,8 @@ struct akr_plan {
 	 * (CREATE, DEACTIVATE, DELETE notices, REMIND) go only to this address; a
 	 * DELETE or DEACTIVATE for a user without one happens without mail. */
 	const char *email;
-	/* Why email is NULL: NO_EMAIL, INVALID_EMAIL or EMAIL_CONTROL_CHARS;
+	/* Why email is NULL: NO_EMAIL, INVALID_EMAIL, EMAIL_CONTROL_CHARS or
+	 * EMAIL_DOMAIN_NOT_ALLOWED;
 	 * AKR_REASON_NONE when email is set (or the user is exempt). */
 	enum akr_reason email_problem;
 	bool exempt;

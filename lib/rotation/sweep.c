@@ -752,6 +752,8 @@ int akr_sweep_start(uv_loop_t *loop, const struct akr_sweep_options *opts, struc
 	s->policy.delete_inactive_to_free_slot = cfg->policy.delete_inactive_to_free_slot;
 	s->policy.email_tag = cfg->users.email_tag;
 	s->policy.exempt_tag = cfg->users.exempt_tag;
+	s->policy.allowed_email_domains = (const char *const *)cfg->users.allowed_email_domains;
+	s->policy.n_allowed_email_domains = cfg->users.n_allowed_email_domains;
 	r = akr_policy_config_validate(&s->policy);
 	if (r < 0)
 		goto fail;

@@ -484,6 +484,70 @@ static void test_config_validate(void **state)
 #undef CHECK
 }
 
+/* users.allowed_email_domains: an address in another domain is refused like
+ * an invalid one (reported, never rotated, no mail at all). */
+static void test_allowed_domains(void **state)
+{
+	const char *const domains[] = { "example.com", "corp.example.net" };
+	struct akr_policy_config cfg;
+	struct akr_policy_key k = { .id = "K1", .status = AKR_KEY_ACTIVE, .created_sec = NOW - 85 * DAY };
+	struct akr_policy_key old[2] = {
+		{ .id = "K1", .status = AKR_KEY_ACTIVE, .created_sec = NOW - 95 * DAY },
+		{ .id = "K2", .status = AKR_KEY_ACTIVE, .created_sec = NOW - 8 * DAY },
+	};
+	struct akr_policy_tag tag = { "email", "mallory@evil.example" };
+	struct akr_policy_user u = { "alice", &tag, 1, &k, 1 };
+	struct akr_plan p;
+
+	(void)state;
+	akr_policy_config_init(&cfg);
+	cfg.allowed_email_domains = domains;
+	cfg.n_allowed_email_domains = ELEMENTSOF(domains);
+	assert_int_equal(akr_policy_config_validate(&cfg), 0);
+
+	assert_int_equal(akr_policy_decide(&cfg, &u, NOW, &p), 0);
+	assert_null(p.email);
+	assert_int_equal(p.email_problem, AKR_REASON_EMAIL_DOMAIN_NOT_ALLOWED);
+	assert_int_equal(p.n_actions, 1);
+	assert_int_equal(p.actions[0].kind, AKR_ACTION_REPORT);
+	assert_int_equal(p.actions[0].reason, AKR_REASON_EMAIL_DOMAIN_NOT_ALLOWED);
+	assert_string_equal(akr_reason_to_name(AKR_REASON_EMAIL_DOMAIN_NOT_ALLOWED),
+			    "email-domain-not-allowed");
+
+	/* Listed domains, any case, pass. */
+	tag.value = "Bob@Corp.Example.NET";
+	assert_int_equal(akr_policy_decide(&cfg, &u, NOW, &p), 0);
+	assert_string_equal(p.email, "Bob@Corp.Example.NET");
+	assert_int_equal(p.actions[0].kind, AKR_ACTION_CREATE);
+	/* A subdomain or a look-alike is another domain. */
+	tag.value = "m@mail.example.com";
+	assert_int_equal(akr_policy_decide(&cfg, &u, NOW, &p), 0);
+	assert_int_equal(p.email_problem, AKR_REASON_EMAIL_DOMAIN_NOT_ALLOWED);
+	tag.value = "m@example.com.evil.example";
+	assert_int_equal(akr_policy_decide(&cfg, &u, NOW, &p), 0);
+	assert_int_equal(p.email_problem, AKR_REASON_EMAIL_DOMAIN_NOT_ALLOWED);
+
+	/* No reminder goes to a refused address either. */
+	tag.value = "mallory@evil.example";
+	u.keys = old;
+	u.n_keys = 2;
+	assert_int_equal(akr_policy_decide(&cfg, &u, NOW, &p), 0);
+	for (size_t i = 0; i < p.n_actions; i++)
+		assert_int_not_equal(p.actions[i].kind, AKR_ACTION_REMIND);
+
+	/* Without a list every domain is allowed (the default). */
+	cfg.n_allowed_email_domains = 0;
+	u.keys = &k;
+	u.n_keys = 1;
+	assert_int_equal(akr_policy_decide(&cfg, &u, NOW, &p), 0);
+	assert_string_equal(p.email, "mallory@evil.example");
+
+	/* A list with a hole is a bad config. */
+	cfg.n_allowed_email_domains = 2;
+	cfg.allowed_email_domains = NULL;
+	assert_int_equal(akr_policy_config_validate(&cfg), -EINVAL);
+}
+
 static void test_strings(void **state)
 {
 	for (int k = 0; k < _AKR_ACTION_MAX; k++)
@@ -782,6 +846,7 @@ int main(void)
 		cmocka_unit_test(test_partial_days),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_config_validate),
+		cmocka_unit_test(test_allowed_domains),
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_property),
 		cmocka_unit_test(test_simulation),
