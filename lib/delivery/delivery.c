@@ -26,6 +26,7 @@ static const char *const kind_names[_AKR_MAIL_KIND_MAX] = {
 	[AKR_MAIL_REMINDER] = "reminder",
 	[AKR_MAIL_DEACTIVATED] = "deactivated",
 	[AKR_MAIL_DELETED] = "deleted",
+	[AKR_MAIL_ADDRESS_CHANGED] = "address-changed",
 };
 
 const char *akr_mail_kind_to_string(enum akr_mail_kind k)
@@ -138,6 +139,25 @@ static const struct akr_mail_template default_templates[_AKR_MAIL_KIND_MAX] = {
 			"{last_used_region}).\n"
 			SIGNATURE,
 	},
+	[AKR_MAIL_ADDRESS_CHANGED] = {
+		.subject = "Security notice: the email address of IAM user {user} ({account_id}) was changed",
+		.body =
+			"Hello {user},\n"
+			"\n"
+			"on {date} we found that the email address of your IAM user {user} in AWS\n"
+			"account {account_id} ({account_name}) was changed. It now reads:\n"
+			"\n"
+			"    {new_address}\n"
+			"\n"
+			"You get this notice because your access keys were sent to this address\n"
+			"so far. Your next access key will go to the new address on or after\n"
+			"{deliver_date}. Your current key {access_key_id} keeps working.\n"
+			"\n"
+			"If you did not ask for this change, tell your AWS administrators at once:\n"
+			"someone may be trying to receive your next access key. Setting the email\n"
+			"tag back to this address stops the delivery to the new one.\n"
+			SIGNATURE,
+	},
 };
 
 const struct akr_mail_template *akr_delivery_default_template(enum akr_mail_kind kind)
@@ -160,6 +180,8 @@ enum placeholder {
 	PH_LAST_USED_SERVICE,
 	PH_LAST_USED_REGION,
 	PH_PASSWORD,
+	PH_NEW_ADDRESS,
+	PH_DELIVER_DATE,
 	_PH_MAX,
 };
 
@@ -176,6 +198,8 @@ static const char *const placeholder_names[_PH_MAX] = {
 	[PH_LAST_USED_SERVICE] = "last_used_service",
 	[PH_LAST_USED_REGION] = "last_used_region",
 	[PH_PASSWORD] = "password",
+	[PH_NEW_ADDRESS] = "new_address",
+	[PH_DELIVER_DATE] = "deliver_date",
 };
 
 static int lookup_placeholder(const char *name, size_t len)
@@ -388,6 +412,12 @@ static int render_ph(void *ctx, enum placeholder ph)
 		return akr_buf_append_str(c->out, or_default(p->last_used_service, "N/A"));
 	case PH_LAST_USED_REGION:
 		return akr_buf_append_str(c->out, or_default(p->last_used_region, "N/A"));
+	case PH_NEW_ADDRESS:
+		return akr_buf_append_str(c->out, or_default(p->new_address, "-"));
+	case PH_DELIVER_DATE:
+		return akr_buf_append_str(c->out, p->deliver_on_sec
+			? akr_time_format_date(p->deliver_on_sec, date, sizeof(date))
+			: "(not scheduled)");
 	case PH_PASSWORD:
 		if (!c->password || !c->password->buf)
 			return -EINVAL;
@@ -553,7 +583,8 @@ int akr_delivery_compose_notice(enum akr_mail_kind kind, const struct akr_mail_p
 {
 	int r;
 
-	if (kind != AKR_MAIL_REMINDER && kind != AKR_MAIL_DEACTIVATED && kind != AKR_MAIL_DELETED) {
+	if (kind != AKR_MAIL_REMINDER && kind != AKR_MAIL_DEACTIVATED && kind != AKR_MAIL_DELETED &&
+	    kind != AKR_MAIL_ADDRESS_CHANGED) {
 		akr_error_set(reterr, AKR_ERROR_LOCAL, 0, "InvalidParameter",
 			      "'%s' is not a notice", or_default(akr_mail_kind_to_string(kind), "?"));
 		return -EINVAL;

@@ -32,10 +32,12 @@ enum akr_mail_kind {
 	AKR_MAIL_REMINDER,    /* the old key will be deactivated soon */
 	AKR_MAIL_DEACTIVATED, /* the old key was deactivated today */
 	AKR_MAIL_DELETED,     /* the old key was deleted */
+	AKR_MAIL_ADDRESS_CHANGED, /* to the previous address: the email tag now names another */
 	_AKR_MAIL_KIND_MAX,
 };
 
-/** "rotation", "password", "reminder", "deactivated", "deleted"; NULL out of range. */
+/** "rotation", "password", "reminder", "deactivated", "deleted", "address-changed";
+ * NULL out of range. */
 const char *akr_mail_kind_to_string(enum akr_mail_kind k);
 /** The inverse (for the configuration). Returns 0 or -EINVAL. */
 int akr_mail_kind_from_string(const char *s, enum akr_mail_kind *ret);
@@ -70,7 +72,9 @@ int akr_delivery_subject_validate(enum akr_mail_kind kind, const char *text,
 
 /** What a mail says. Every pointer is borrowed. In the notices (REMINDER,
  * DEACTIVATED, DELETED) @access_key_id is the key the notice is about; in the
- * rotation mail it is the new key and @old_access_key_id the one it replaces. */
+ * rotation mail it is the new key and @old_access_key_id the one it replaces.
+ * In ADDRESS_CHANGED, sent to the previous address, @access_key_id is the
+ * user's current key and @new_address what the email tag says now. */
 struct akr_mail_params {
 	const char *sender;            /* From: addr-spec (the verified SES identity) */
 	const char *recipient;         /* To: addr-spec, from the user's email tag */
@@ -85,6 +89,8 @@ struct akr_mail_params {
 	int64_t last_used_sec;         /* 0 = never used */
 	const char *last_used_service; /* NULL = N/A */
 	const char *last_used_region;  /* NULL = N/A */
+	const char *new_address;       /* ADDRESS_CHANGED: the tag's new value; NULL = "-" */
+	int64_t deliver_on_sec;        /* ADDRESS_CHANGED: the key goes there from; 0 = not scheduled */
 	const struct akr_delivery_templates *templates; /* NULL = all defaults */
 };
 
@@ -109,7 +115,7 @@ int akr_delivery_compose_rotation(const struct akr_mail_params *p, const struct 
 				  enum akr_zip_encryption enc, struct akr_buf *ret_rotation_msg,
 				  struct akr_buf *ret_password_msg, struct akr_error *reterr);
 
-/** Composes a REMINDER, DEACTIVATED or DELETED notice into *@ret_msg
+/** Composes a REMINDER, DEACTIVATED, DELETED or ADDRESS_CHANGED notice into *@ret_msg
  * (initialised on success only; release with akr_buf_done()). Returns 0;
  * -EINVAL for another kind or invalid parameters; -ENOMEM; -E2BIG. */
 int akr_delivery_compose_notice(enum akr_mail_kind kind, const struct akr_mail_params *p,

@@ -17,6 +17,7 @@ static const char *const template_files[_AKR_MAIL_KIND_MAX] = {
 	[AKR_MAIL_REMINDER] = "reminder.txt",
 	[AKR_MAIL_DEACTIVATED] = "deactivated.txt",
 	[AKR_MAIL_DELETED] = "deleted.txt",
+	[AKR_MAIL_ADDRESS_CHANGED] = "address-changed.txt",
 };
 
 struct akr_delivery_templates *akr_templates_free(struct akr_delivery_templates *t)

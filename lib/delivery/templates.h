@@ -1,6 +1,7 @@
 #pragma once
 /* Mail templates from email.template_directory: one file per kind of mail
- * (rotation.txt, password.txt, reminder.txt, deactivated.txt, deleted.txt),
+ * (rotation.txt, password.txt, reminder.txt, deactivated.txt, deleted.txt,
+ * address-changed.txt),
  * each "Subject: ..." on its first line, a blank line, then the body. A file
  * that is absent keeps the built-in template of its kind. Every template is
  * validated (placeholders known, {password} only in password.txt). */

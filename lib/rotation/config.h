@@ -33,11 +33,13 @@ struct akr_error;
 
 /* With email.template_directory set, the directory holds up to one file per
  * kind of message, named after the kind: rotation.txt, password.txt,
- * reminder.txt, deactivated.txt, deleted.txt (lib/delivery/templates.h). Each starts
+ * reminder.txt, deactivated.txt, deleted.txt, address-changed.txt
+ * (lib/delivery/templates.h). Each starts
  * with a "Subject: ..." line, then a blank line, then the body; a kind whose
  * file is absent keeps its built-in text. */
 #define AKR_CONFIG_TEMPLATE_NAMES                                                                  \
-	{ "rotation.txt", "password.txt", "reminder.txt", "deactivated.txt", "deleted.txt" }
+	{ "rotation.txt", "password.txt", "reminder.txt", "deactivated.txt", "deleted.txt",       \
+	  "address-changed.txt" }
 
 /* Every string member is owned by the struct and NUL-terminated. A member
  * documented "NULL = ..." is NULL when the setting is absent or "". */

@@ -364,6 +364,34 @@ static void test_notices(void **state)
 	assert_null(msg.data);
 }
 
+/* The address-change notice goes to the previous address and names the new
+ * one and the day the key goes there. */
+static void test_address_changed_notice(void **state)
+{
+	_cleanup_buf_ struct akr_buf json = { 0 };
+	struct akr_mail_params p = base_params();
+	struct akr_buf msg = { 0 };
+	struct akr_error err = { 0 };
+
+	(void)state;
+	p.access_key_id = OLD_KEY_ID;
+	p.old_access_key_id = NULL;
+	p.new_address = "mallory@example.com";
+	p.deliver_on_sec = p.now_sec + 3 * 86400;
+	assert_int_equal(akr_delivery_compose_notice(AKR_MAIL_ADDRESS_CHANGED, &p, &msg, &err), 0);
+	parse_with_python(&msg, NULL, &json);
+	assert_has(json.data, "\"subject\": \"Security notice: the email address of IAM user alice");
+	assert_has(json.data, "    mallory@example.com");
+	assert_has(json.data, "on or after\\n2026-11-30");
+	assert_has(json.data, "on 2026-11-27 we found");
+	assert_null(strstr(json.data, "application/zip"));
+	akr_buf_done(&msg);
+	assert_string_equal(akr_mail_kind_to_string(AKR_MAIL_ADDRESS_CHANGED), "address-changed");
+	/* A template may use the new placeholders. */
+	assert_int_equal(akr_delivery_template_validate(AKR_MAIL_ADDRESS_CHANGED,
+							"{new_address} from {deliver_date}", &err), 0);
+}
+
 /* ---- sending, with a fake transport ---- */
 
 struct fake_call {
@@ -579,6 +607,7 @@ int main(void)
 		cmocka_unit_test(test_rotation_default_password_mail),
 		cmocka_unit_test(test_rotation_refused),
 		cmocka_unit_test(test_notices),
+		cmocka_unit_test(test_address_changed_notice),
 		cmocka_unit_test(test_sender_rate),
 		cmocka_unit_test(test_sender_daily_quota),
 		cmocka_unit_test(test_sender_cancel_and_invalid),
