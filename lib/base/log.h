@@ -25,6 +25,7 @@
 #define AKR_MID_DAEMON_STARTED "9d5780f2c3ef4ffead8b3d28a17601f8"
 #define AKR_MID_DAEMON_STOPPING "04a7da335444421ea6483d19ef02231d"
 #define AKR_MID_MAIL_SENT "cbb206955bb44d2287c0f9e0640e23e3"
+#define AKR_MID_ADDRESS_HOLD "8353d97113e3499ea988a14fb11027b9"
 
 enum akr_log_target {
 	AKR_LOG_AUTO,    /* journal if $JOURNAL_STREAM names our stderr, else stderr */

@@ -16,6 +16,7 @@
 #include "lib/rotation/report.h"
 #include "lib/rotation/sweep.h"
 
+struct akr_addressbook;
 struct akr_assumed_role;
 struct akr_creds_provider;
 struct akr_delivery_sender;
@@ -47,6 +48,7 @@ struct akr_sweep {
 
 	struct akr_report *report;
 	struct akr_sweep_progress progress;
+	struct akr_addressbook *addresses; /* owned; NULL in a reconcile-only sweep */
 
 	/* The organization: every account listed, worked on in order. */
 	struct sweep_account **accounts;
@@ -110,6 +112,23 @@ int sweep_report_row(struct akr_sweep *s, const char *account_id, const char *ac
 
 /* sweep_user.c: one user of an account. */
 int sweep_user_start(struct sweep_account *a, const struct akr_iam_user *u);
+
+/* sweep_address.c: the address takeover defence before a rotation. */
+enum {
+	SWEEP_ADDRESS_STARTED = 0, /* a notice is on its way: the callback says what follows */
+	SWEEP_ADDRESS_DELIVER = 1, /* create and deliver now (the address is recorded) */
+	SWEEP_ADDRESS_HELD = 2,    /* the key waits; the hold is reported and logged */
+};
+/** @deliver: create and deliver the key now; else the key waits (the hold or
+ * the failure is reported). */
+typedef void (*sweep_address_cb)(void *userdata, bool deliver);
+/** Decides whether the key due for @user of @a may go to @address (the
+ * plan's valid address; strings borrowed) at @now_sec. In a dry run only
+ * reports. Returns one of SWEEP_ADDRESS_* (only STARTED runs @cb, later, from
+ * the loop), or -errno with a sentence for the report in @ret_error. */
+int sweep_address_check(struct sweep_account *a, const char *user, const char *address,
+			const char *key_id, int64_t age_days, int64_t now_sec, sweep_address_cb cb,
+			void *userdata, char *ret_error, size_t error_size);
 
 /* sweep_reconcile.c */
 int sweep_reconcile_start(struct akr_sweep *s);

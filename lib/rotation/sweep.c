@@ -9,6 +9,7 @@
 
 #include <openssl/rand.h>
 
+#include "lib/rotation/addressbook.h"
 #include "lib/rotation/alert.h"
 #include "lib/aws/iam.h"
 #include "lib/aws/orgs.h"
@@ -810,6 +811,18 @@ int akr_sweep_start(uv_loop_t *loop, const struct akr_sweep_options *opts, struc
 		}
 	}
 
+	if (opts->mode != AKR_SWEEP_RECONCILE) {
+		/* The takeover defence's memory: damaged, it fails the sweep
+		 * rather than trust the email tags. */
+		r = akr_addressbook_open(cfg->state_directory, opts->mode == AKR_SWEEP_DRY_RUN,
+					 &s->addresses, &err);
+		if (r < 0) {
+			akr_log_error("Cannot open the address book: %s",
+				      err.message[0] ? err.message : strerror(-r));
+			goto fail;
+		}
+	}
+
 	r = akr_creds_provider_new(&(struct akr_creds_options){ .loop = loop, .http = s->http,
 								 .endpoints = &s->endpoints,
 								 .clock = NULL,
@@ -875,6 +888,7 @@ struct akr_sweep *akr_sweep_free(struct akr_sweep *s)
 		akr_delivery_sender_free(s->mailer);
 	s->mgmt_role = akr_assumed_role_free(s->mgmt_role);
 	akr_templates_free(s->templates);
+	akr_addressbook_free(s->addresses);
 	s->creds = akr_creds_provider_free(s->creds);
 	akr_http_free(s->http);
 	if (s->endpoints_ready)

@@ -538,6 +538,32 @@ static void create_key(struct user_task *t, const struct akr_action *act)
 	}
 }
 
+/* ---- the address takeover defence (sweep_address.c) ---- */
+
+static void on_address_checked(void *userdata, bool deliver)
+{
+	struct user_task *t = userdata;
+
+	if (deliver)
+		create_key(t, &t->plan.actions[t->next_action - 1]);
+	else
+		next_action(t);
+}
+
+/* Returns SWEEP_ADDRESS_DELIVER, _HELD (reported), _STARTED (the callback
+ * follows) or -errno (reported). */
+static int check_address(struct user_task *t, const struct akr_action *act)
+{
+	char error[512] = "";
+	int r = sweep_address_check(t->a, t->name, t->plan.email, act->replaces_key_id,
+				    act->age_days, t->now_sec, on_address_checked, t, error,
+				    sizeof(error));
+
+	if (r < 0)
+		action_row(t, act, AKR_OUTCOME_FAILED, error[0] ? error : strerror(-r), NULL);
+	return r;
+}
+
 /* ---- the plan ---- */
 
 static bool is_mutating(enum akr_action_kind k)
@@ -577,6 +603,8 @@ static void next_action(struct user_task *t)
 			continue;
 		}
 		if (s->o.mode == AKR_SWEEP_DRY_RUN) {
+			if (act->kind == AKR_ACTION_CREATE && check_address(t, act) != SWEEP_ADDRESS_DELIVER)
+				continue;
 			action_row(t, act, AKR_OUTCOME_PLANNED, NULL, NULL);
 			continue;
 		}
@@ -593,7 +621,11 @@ static void next_action(struct user_task *t)
 		}
 		switch (act->kind) {
 		case AKR_ACTION_CREATE:
-			create_key(t, act);
+			r = check_address(t, act);
+			if (r == SWEEP_ADDRESS_DELIVER)
+				create_key(t, act);
+			else if (r != SWEEP_ADDRESS_STARTED)
+				continue; /* held or failed: reported */
 			return;
 		case AKR_ACTION_DEACTIVATE:
 			r = akr_iam_update_access_key(&t->a->client, t->name, act->key_id,
