@@ -40,10 +40,10 @@ struct akr_addressbook {
 };
 
 static const char *const verdict_names[_AKR_ADDRESS_VERDICT_MAX] = {
-	[AKR_ADDRESS_DELIVER] = "deliver",
-	[AKR_ADDRESS_NOTIFY_AND_HOLD] = "notify-and-hold",
-	[AKR_ADDRESS_NOTIFY_AND_DELIVER] = "notify-and-deliver",
-	[AKR_ADDRESS_HOLD] = "hold",
+    [AKR_ADDRESS_DELIVER] = "deliver",
+    [AKR_ADDRESS_NOTIFY_AND_HOLD] = "notify-and-hold",
+    [AKR_ADDRESS_NOTIFY_AND_DELIVER] = "notify-and-deliver",
+    [AKR_ADDRESS_HOLD] = "hold",
 };
 
 const char *akr_address_verdict_to_string(enum akr_address_verdict v)
@@ -89,8 +89,8 @@ bool akr_address_domain_allowed(const char *address, const char *const *domains,
 	return false;
 }
 
-enum akr_address_verdict akr_address_decide(const struct akr_address_entry *e,
-					    const char *address, int hold_days, int64_t now_sec,
+enum akr_address_verdict akr_address_decide(const struct akr_address_entry *e, const char *address,
+					    int hold_days, int64_t now_sec,
 					    int64_t *ret_deliver_on_sec)
 {
 	int64_t from;
@@ -144,8 +144,8 @@ static struct entry *slot_of(const struct akr_addressbook *ab, const char *accou
 	for (i = hash(account_id, user_name) & (ab->cap - 1);; i = (i + 1) & (ab->cap - 1)) {
 		struct entry *e = &ab->slots[i];
 
-		if (!e->account_id ||
-		    (strcmp(e->account_id, account_id) == 0 && strcmp(e->user_name, user_name) == 0))
+		if (!e->account_id || (strcmp(e->account_id, account_id) == 0 &&
+				       strcmp(e->user_name, user_name) == 0))
 			return e;
 	}
 }
@@ -156,16 +156,16 @@ static void entry_clear(struct entry *e)
 	free(e->user_name);
 	free(e->delivered);
 	free(e->pending);
-	*e = (struct entry){ 0 };
+	*e = (struct entry){0};
 }
 
 static void entry_publish(struct entry *e)
 {
 	e->pub = (struct akr_address_entry){
-		.delivered = e->delivered,
-		.delivered_sec = e->delivered_sec,
-		.pending = e->pending,
-		.pending_since_sec = e->pending_since_sec,
+	    .delivered = e->delivered,
+	    .delivered_sec = e->delivered_sec,
+	    .pending = e->pending,
+	    .pending_since_sec = e->pending_since_sec,
 	};
 }
 
@@ -331,9 +331,9 @@ static int format_record(struct akr_buf *b, enum record_kind kind, int64_t time_
 			 const char *account_id, const char *user_name, const char *address)
 {
 	static const char *const names[] = {
-		[REC_DELIVERED] = "DELIVERED",
-		[REC_NOTIFIED] = "NOTIFIED",
-		[REC_CLEARED] = "CLEARED",
+	    [REC_DELIVERED] = "DELIVERED",
+	    [REC_NOTIFIED] = "NOTIFIED",
+	    [REC_CLEARED] = "CLEARED",
 	};
 
 	return akr_buf_appendf(b, "%s\t%lld\t%s\t%s%s%s\n", names[kind], (long long)time_sec,
@@ -429,10 +429,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct akr_addressbook *, akr_addressbook_free)
 static int damaged(const struct akr_addressbook *ab, struct akr_error *reterr, size_t line,
 		   const char *what)
 {
-	akr_error_set(reterr, AKR_ERROR_LOCAL, 0, "AddressBookDamaged",
-		      "%s:%zu: %s; the daemon will not trust the users' email tags without it: "
-		      "repair the line, or move the file aside after checking every user's email tag",
-		      ab->path, line, what);
+	akr_error_set(
+	    reterr, AKR_ERROR_LOCAL, 0, "AddressBookDamaged",
+	    "%s:%zu: %s; the daemon will not trust the users' email tags without it: "
+	    "repair the line, or move the file aside after checking every user's email tag",
+	    ab->path, line, what);
 	return -EBADMSG;
 }
 
@@ -472,7 +473,8 @@ static int parse_line(struct akr_addressbook *ab, char *line, size_t lineno,
 		return damaged(ab, reterr, lineno, "wrong number of fields");
 	if (parse_time(f[1], &t) < 0 ||
 	    !valid_fields(t, f[2], f[3], kind == REC_CLEARED ? NULL : f[4], kind != REC_CLEARED))
-		return damaged(ab, reterr, lineno, "invalid time, account id, user name or address");
+		return damaged(ab, reterr, lineno,
+			       "invalid time, account id, user name or address");
 	r = apply(ab, kind, t, f[2], f[3], kind == REC_CLEARED ? NULL : f[4]);
 	return r;
 }
@@ -529,8 +531,9 @@ static int load(struct akr_addressbook *ab, int fd, struct akr_error *reterr)
 		if (!nl) {
 			/* A torn last line: a crash in the middle of an append,
 			 * before its fsync returned, so nobody relied on it. */
-			akr_log_warning("%s:%zu: dropping an incomplete last line (an interrupted write)",
-					ab->path, lineno);
+			akr_log_warning(
+			    "%s:%zu: dropping an incomplete last line (an interrupted write)",
+			    ab->path, lineno);
 			break;
 		}
 		*nl = '\0';
@@ -581,8 +584,8 @@ static int compact(struct akr_addressbook *ab)
 	int fd, r;
 
 	(void)unlinkat(ab->dir_fd, TMP_FILE, 0);
-	fd = openat(ab->dir_fd, TMP_FILE,
-		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = openat(ab->dir_fd, TMP_FILE, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+		    0600);
 	if (fd < 0)
 		return -errno;
 	r = write_entries(ab, fd);

@@ -91,7 +91,7 @@ int akr_addressbook_record_cleared(struct akr_addressbook *ab, int64_t time_sec,
 enum akr_address_verdict {
 	AKR_ADDRESS_DELIVER,            /* first address, the same one, or the hold is over */
 	AKR_ADDRESS_NOTIFY_AND_HOLD,    /* a change not told yet: tell the previous address, wait */
-	AKR_ADDRESS_NOTIFY_AND_DELIVER, /* the same with no hold (hold_days 0): tell, then deliver */
+	AKR_ADDRESS_NOTIFY_AND_DELIVER, /* the same with hold_days 0: tell, then deliver */
 	AKR_ADDRESS_HOLD,               /* told already; the hold is still running */
 	_AKR_ADDRESS_VERDICT_MAX,
 };
@@ -106,8 +106,8 @@ const char *akr_address_verdict_to_string(enum akr_address_verdict v);
  * from 00:00 UTC of day N + hold_days, whatever the time of the daily sweep.
  * *@ret_deliver_on_sec (may be NULL) gets that instant for the notify and
  * hold verdicts and @now_sec for DELIVER. */
-enum akr_address_verdict akr_address_decide(const struct akr_address_entry *e,
-					    const char *address, int hold_days, int64_t now_sec,
+enum akr_address_verdict akr_address_decide(const struct akr_address_entry *e, const char *address,
+					    int hold_days, int64_t now_sec,
 					    int64_t *ret_deliver_on_sec);
 
 /** Whether two addresses are the same (ASCII case-insensitive). */

@@ -21,7 +21,7 @@
 
 #define NOTICE_MAX_MESSAGE (256 * 1024)
 #define HOLD_REASON                                                                                \
-	"the email tag names a new address: the previous address was told and the key waits "     \
+	"the email tag names a new address: the previous address was told and the key waits "      \
 	"for users.address_change_hold_days"
 
 struct address_check {
@@ -64,20 +64,22 @@ static void hold_row(struct akr_sweep *s, struct sweep_account *a, const char *u
 		       "new address '%s' (keys went to '%s'); %s %s; the key goes to the new "
 		       "address from %s",
 		       address, previous,
-		       outcome == AKR_OUTCOME_PLANNED && told_sec == 0 ? "the previous address would be told on"
-								       : "the previous address was told on",
+		       outcome == AKR_OUTCOME_PLANNED && told_sec == 0
+			   ? "the previous address would be told on"
+			   : "the previous address was told on",
 		       akr_time_format_date(told_sec ? told_sec : sweep_now(s), d1, sizeof(d1)),
 		       akr_time_format_date(deliver_on_sec, d2, sizeof(d2)));
 	(void)sweep_report_row(s, a->id, a->name, user, key_id, "hold", age_days, HOLD_REASON,
 			       outcome, NULL, detail);
 	if (outcome != AKR_OUTCOME_PLANNED)
-		akr_log_full(LOG_WARNING, 0,
-			     AKR_FIELDS(.message_id = AKR_MID_ADDRESS_HOLD, .run_id = s->run_id,
-					.account_id = a->id, .user_name = user, .access_key_id = key_id,
-					.action = "hold", .result = "held"),
-			     "New key for user '%s' in account %s held: the email tag changed from '%s' "
-			     "to '%s'; it goes to the new address from %s",
-			     user, a->id, previous, address, d2);
+		akr_log_full(
+		    LOG_WARNING, 0,
+		    AKR_FIELDS(.message_id = AKR_MID_ADDRESS_HOLD, .run_id = s->run_id,
+			       .account_id = a->id, .user_name = user, .access_key_id = key_id,
+			       .action = "hold", .result = "held"),
+		    "New key for user '%s' in account %s held: the email tag changed from '%s' "
+		    "to '%s'; it goes to the new address from %s",
+		    user, a->id, previous, address, d2);
 }
 
 static void failed_row(struct address_check *c, const char *error)
@@ -85,12 +87,13 @@ static void failed_row(struct address_check *c, const char *error)
 	(void)sweep_report_row(c->s, c->a->id, c->a->name, c->user, c->key_id, "notify",
 			       c->age_days, "address-change notice to the previous address",
 			       AKR_OUTCOME_FAILED, error, NULL);
-	akr_log_full(LOG_ERR, 0,
-		     AKR_FIELDS(.message_id = AKR_MID_ADDRESS_HOLD, .run_id = c->s->run_id,
-				.account_id = c->a->id, .user_name = c->user,
-				.access_key_id = c->key_id, .action = "notify", .result = "failed"),
-		     "User '%s' in account %s: %s; no key goes to the new address '%s' in this sweep",
-		     c->user, c->a->id, error, c->address);
+	akr_log_full(
+	    LOG_ERR, 0,
+	    AKR_FIELDS(.message_id = AKR_MID_ADDRESS_HOLD, .run_id = c->s->run_id,
+		       .account_id = c->a->id, .user_name = c->user, .access_key_id = c->key_id,
+		       .action = "notify", .result = "failed"),
+	    "User '%s' in account %s: %s; no key goes to the new address '%s' in this sweep",
+	    c->user, c->a->id, error, c->address);
 }
 
 /* The end of an asynchronous check: tell the caller, free the check. */
@@ -117,6 +120,7 @@ static int record_delivered(struct akr_sweep *s, const char *account_id, const c
 static void after_notice(struct address_check *c)
 {
 	char why[300];
+	int r;
 
 	if (c->verdict == AKR_ADDRESS_NOTIFY_AND_HOLD) {
 		hold_row(c->s, c->a, c->user, c->key_id, c->age_days, c->previous, c->address,
@@ -125,7 +129,8 @@ static void after_notice(struct address_check *c)
 		return;
 	}
 	/* No hold configured: the previous owner knows; the key follows. */
-	if (record_delivered(c->s, c->a->id, c->user, c->address, c->now_sec, why, sizeof(why)) < 0) {
+	r = record_delivered(c->s, c->a->id, c->user, c->address, c->now_sec, why, sizeof(why));
+	if (r < 0) {
 		failed_row(c, why);
 		finish(c, false);
 		return;
@@ -158,7 +163,7 @@ static void on_published(void *userdata, int r, const char *message_id, const st
 static int publish(struct address_check *c)
 {
 	const char *topic = c->s->cfg->alerts.sns_topic_arn;
-	struct akr_sns_publish_params p = { .topic_arn = topic };
+	struct akr_sns_publish_params p = {.topic_arn = topic};
 	_cleanup_buf_ struct akr_buf msg;
 	char subject[100], d1[16], d2[16];
 	int r;
@@ -166,8 +171,10 @@ static int publish(struct address_check *c)
 	akr_buf_init(&msg, NOTICE_MAX_MESSAGE, false);
 	if (!topic)
 		return -ENOENT;
-	(void)snprintf(subject, sizeof(subject), "iam-access-key-rotator: email address of an IAM "
-						 "user changed (%s)", c->a->id);
+	(void)snprintf(subject, sizeof(subject),
+		       "iam-access-key-rotator: email address of an IAM "
+		       "user changed (%s)",
+		       c->a->id);
 	r = akr_buf_appendf(&msg,
 			    "The email tag of IAM user '%s' in account %s (%s) changed.\n\n"
 			    "  previous address: %s (told by mail on %s)\n"
@@ -186,7 +193,8 @@ static int publish(struct address_check *c)
 	return akr_sns_publish(&c->s->sns_client, &p, on_published, c);
 }
 
-static void on_notice_sent(void *userdata, int r, const char *message_id, const struct akr_error *err)
+static void on_notice_sent(void *userdata, int r, const char *message_id,
+			   const struct akr_error *err)
 {
 	struct address_check *c = userdata;
 	char detail[768], msg[900];
@@ -231,18 +239,18 @@ static void on_notice_sent(void *userdata, int r, const char *message_id, const 
 static int send_notice(struct address_check *c, char *ret_error, size_t error_size)
 {
 	struct akr_mail_params p = {
-		.sender = c->s->cfg->email.sender,
-		.recipient = c->previous,
-		.user = c->user,
-		.account_id = c->a->id,
-		.account_name = c->a->name ? c->a->name : c->a->id,
-		.access_key_id = c->key_id,
-		.now_sec = c->now_sec,
-		.new_address = c->address,
-		.deliver_on_sec = c->deliver_on_sec,
-		.templates = c->s->templates,
+	    .sender = c->s->cfg->email.sender,
+	    .recipient = c->previous,
+	    .user = c->user,
+	    .account_id = c->a->id,
+	    .account_name = c->a->name ? c->a->name : c->a->id,
+	    .access_key_id = c->key_id,
+	    .now_sec = c->now_sec,
+	    .new_address = c->address,
+	    .deliver_on_sec = c->deliver_on_sec,
+	    .templates = c->s->templates,
 	};
-	struct akr_error err = { 0 };
+	struct akr_error err = {0};
 	struct akr_buf msg;
 	char detail[768];
 	int r;
@@ -299,19 +307,21 @@ int sweep_address_check(struct sweep_account *a, const char *user, const char *a
 			r = akr_addressbook_record_cleared(s->addresses, now_sec, a->id, user);
 			if (r < 0) {
 				(void)snprintf(ret_error, error_size,
-					       "cannot record in the address book: %s", strerror(-r));
+					       "cannot record in the address book: %s",
+					       strerror(-r));
 				return r;
 			}
 		}
 		if (!e || !e->delivered || strcmp(e->delivered, address) != 0) {
-			r = record_delivered(s, a->id, user, address, now_sec, ret_error, error_size);
+			r = record_delivered(s, a->id, user, address, now_sec, ret_error,
+					     error_size);
 			if (r < 0)
 				return r;
 		}
 		return SWEEP_ADDRESS_DELIVER;
 	case AKR_ADDRESS_HOLD:
-		hold_row(s, a, user, key_id, age_days, e->delivered, address,
-			 e->pending_since_sec, deliver_on, AKR_OUTCOME_SKIPPED);
+		hold_row(s, a, user, key_id, age_days, e->delivered, address, e->pending_since_sec,
+			 deliver_on, AKR_OUTCOME_SKIPPED);
 		return SWEEP_ADDRESS_HELD;
 	case AKR_ADDRESS_NOTIFY_AND_HOLD:
 	case AKR_ADDRESS_NOTIFY_AND_DELIVER:
@@ -324,14 +334,14 @@ int sweep_address_check(struct sweep_account *a, const char *user, const char *a
 	if (!c)
 		return -ENOMEM;
 	*c = (struct address_check){
-		.s = s,
-		.a = a,
-		.age_days = age_days,
-		.now_sec = now_sec,
-		.deliver_on_sec = deliver_on,
-		.verdict = v,
-		.cb = cb,
-		.userdata = userdata,
+	    .s = s,
+	    .a = a,
+	    .age_days = age_days,
+	    .now_sec = now_sec,
+	    .deliver_on_sec = deliver_on,
+	    .verdict = v,
+	    .cb = cb,
+	    .userdata = userdata,
 	};
 	c->user = dup_or_null(user, &oom);
 	c->address = dup_or_null(address, &oom);

@@ -603,7 +603,9 @@ static void next_action(struct user_task *t)
 			continue;
 		}
 		if (s->o.mode == AKR_SWEEP_DRY_RUN) {
-			if (act->kind == AKR_ACTION_CREATE && check_address(t, act) != SWEEP_ADDRESS_DELIVER)
+			/* A held key shows as a planned hold instead. */
+			if (act->kind == AKR_ACTION_CREATE &&
+			    check_address(t, act) != SWEEP_ADDRESS_DELIVER)
 				continue;
 			action_row(t, act, AKR_OUTCOME_PLANNED, NULL, NULL);
 			continue;

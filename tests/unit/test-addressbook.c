@@ -88,14 +88,18 @@ static void test_store_and_load(void **state)
 
 	assert_int_equal(akr_addressbook_open(c->dir, false, &ab, NULL), 0);
 	assert_null(akr_addressbook_get(ab, ACC, "alice"));
-	assert_int_equal(akr_addressbook_record_delivered(ab, T0, ACC, "alice", "alice@example.com"), 0);
-	assert_int_equal(akr_addressbook_record_delivered(ab, T0, ACC2, "alice", "a2@example.com"), 0);
-	assert_int_equal(akr_addressbook_record_notified(ab, T0 + DAY, ACC, "alice", "mallory@example.com"), 0);
+	assert_int_equal(
+	    akr_addressbook_record_delivered(ab, T0, ACC, "alice", "alice@example.com"), 0);
+	assert_int_equal(akr_addressbook_record_delivered(ab, T0, ACC2, "alice", "a2@example.com"),
+			 0);
+	assert_int_equal(
+	    akr_addressbook_record_notified(ab, T0 + DAY, ACC, "alice", "mallory@example.com"), 0);
 	/* Many users: the table grows and keeps every one. */
 	for (int i = 0; i < 300; i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "user-%d", i);
-		assert_int_equal(akr_addressbook_record_delivered(ab, T0, ACC, name, "u@example.com"), 0);
+		assert_int_equal(
+		    akr_addressbook_record_delivered(ab, T0, ACC, name, "u@example.com"), 0);
 	}
 	e = akr_addressbook_get(ab, ACC, "alice");
 	assert_non_null(e);
@@ -121,14 +125,17 @@ static void test_store_and_load(void **state)
 	assert_non_null(akr_addressbook_get(ab, ACC, "user-299"));
 	assert_null(akr_addressbook_get(ab, ACC, "Alice"));
 	/* Read-only: nothing is written. */
-	assert_int_equal(akr_addressbook_record_delivered(ab, T0, ACC, "bob", "bob@example.com"), -EROFS);
+	assert_int_equal(akr_addressbook_record_delivered(ab, T0, ACC, "bob", "bob@example.com"),
+			 -EROFS);
 	ab = akr_addressbook_free(ab);
 
 	/* A delivery forgets the pending change; CLEARED forgets it too. */
 	assert_int_equal(akr_addressbook_open(c->dir, false, &ab, NULL), 0);
-	assert_int_equal(akr_addressbook_record_delivered(ab, T0 + 4 * DAY, ACC, "alice",
-							  "mallory@example.com"), 0);
-	assert_int_equal(akr_addressbook_record_notified(ab, T0 + 5 * DAY, ACC2, "alice", "x@example.com"), 0);
+	assert_int_equal(
+	    akr_addressbook_record_delivered(ab, T0 + 4 * DAY, ACC, "alice", "mallory@example.com"),
+	    0);
+	assert_int_equal(
+	    akr_addressbook_record_notified(ab, T0 + 5 * DAY, ACC2, "alice", "x@example.com"), 0);
 	assert_int_equal(akr_addressbook_record_cleared(ab, T0 + 6 * DAY, ACC2, "alice"), 0);
 	ab = akr_addressbook_free(ab);
 	assert_int_equal(akr_addressbook_open(c->dir, false, &ab, NULL), 0);
@@ -149,8 +156,9 @@ static void test_compact_rewrite(void **state)
 
 	assert_int_equal(akr_addressbook_open(c->dir, false, &ab, NULL), 0);
 	for (int i = 0; i < 5; i++)
-		assert_int_equal(akr_addressbook_record_delivered(ab, T0 + i, ACC, "alice",
-								  "alice@example.com"), 0);
+		assert_int_equal(
+		    akr_addressbook_record_delivered(ab, T0 + i, ACC, "alice", "alice@example.com"),
+		    0);
 	ab = akr_addressbook_free(ab);
 	text = slurp(c->path);
 	assert_non_null(strstr(text, "DELIVERED\t1795698004\t" ACC "\talice\talice@example.com\n"));
@@ -188,7 +196,7 @@ static void test_torn_last_line(void **state)
 static void expect_damaged(struct ctx *c, const char *text, const char *where)
 {
 	struct akr_addressbook *ab = NULL;
-	struct akr_error err = { 0 };
+	struct akr_error err = {0};
 	char *before;
 
 	write_file(c->path, text);
@@ -211,8 +219,9 @@ static void test_damage_fails_closed(void **state)
 
 	expect_damaged(c, "ADDRESSBOOK\t2\n", ":1: not an address book");
 	expect_damaged(c, "garbage\n", ":1: not an address book");
-	expect_damaged(c, "ADDRESSBOOK\t1\nDELIVERED\t1795698000\t" ACC "\talice\talice@example.com\n"
-			  "DELIVERD\t1795698000\t" ACC "\tbob\tbob@example.com\n",
+	expect_damaged(c,
+		       "ADDRESSBOOK\t1\nDELIVERED\t1795698000\t" ACC "\talice\talice@example.com\n"
+		       "DELIVERD\t1795698000\t" ACC "\tbob\tbob@example.com\n",
 		       ":3: unknown record type");
 	expect_damaged(c, "ADDRESSBOOK\t1\nDELIVERED\t1795698000\t" ACC "\talice\n",
 		       ":2: wrong number of fields");
@@ -232,14 +241,20 @@ static void test_invalid_records_refused(void **state)
 	struct akr_addressbook *ab = NULL;
 
 	assert_int_equal(akr_addressbook_open(c->dir, false, &ab, NULL), 0);
-	assert_int_equal(akr_addressbook_record_delivered(ab, T0, "12", "alice", "a@example.com"), -EINVAL);
-	assert_int_equal(akr_addressbook_record_delivered(ab, T0, ACC, "al ice", "a@example.com"), -EINVAL);
-	assert_int_equal(akr_addressbook_record_delivered(ab, T0, ACC, "al\tice", "a@example.com"), -EINVAL);
-	assert_int_equal(akr_addressbook_record_delivered(ab, T0, ACC, "", "a@example.com"), -EINVAL);
-	assert_int_equal(akr_addressbook_record_delivered(ab, T0, ACC, "alice", "a@example.com\r\nBcc: x@y.z"),
+	assert_int_equal(akr_addressbook_record_delivered(ab, T0, "12", "alice", "a@example.com"),
 			 -EINVAL);
+	assert_int_equal(akr_addressbook_record_delivered(ab, T0, ACC, "al ice", "a@example.com"),
+			 -EINVAL);
+	assert_int_equal(akr_addressbook_record_delivered(ab, T0, ACC, "al\tice", "a@example.com"),
+			 -EINVAL);
+	assert_int_equal(akr_addressbook_record_delivered(ab, T0, ACC, "", "a@example.com"),
+			 -EINVAL);
+	assert_int_equal(
+	    akr_addressbook_record_delivered(ab, T0, ACC, "alice", "a@example.com\r\nBcc: x@y.z"),
+	    -EINVAL);
 	assert_int_equal(akr_addressbook_record_delivered(ab, T0, ACC, "alice", "nope"), -EINVAL);
-	assert_int_equal(akr_addressbook_record_delivered(ab, 0, ACC, "alice", "a@example.com"), -EINVAL);
+	assert_int_equal(akr_addressbook_record_delivered(ab, 0, ACC, "alice", "a@example.com"),
+			 -EINVAL);
 	assert_null(akr_addressbook_get(ab, ACC, "alice"));
 	ab = akr_addressbook_free(ab);
 }
@@ -249,7 +264,7 @@ static void test_missing(void **state)
 	struct ctx *c = *state;
 	struct akr_addressbook *ab = NULL;
 	char nodir[128];
-	struct akr_error err = { 0 };
+	struct akr_error err = {0};
 
 	snprintf(nodir, sizeof(nodir), "%s/none", c->dir);
 	assert_int_equal(akr_addressbook_open(nodir, true, &ab, NULL), 0);
@@ -265,17 +280,20 @@ static void test_missing(void **state)
 
 static void test_decide(void **state)
 {
-	const struct akr_address_entry same = { .delivered = "alice@example.com", .delivered_sec = T0 };
-	const struct akr_address_entry told = { .delivered = "alice@example.com",
-						.pending = "mallory@example.com",
-						.pending_since_sec = T0 + 3600 };
+	const struct akr_address_entry same = {.delivered = "alice@example.com",
+					       .delivered_sec = T0};
+	const struct akr_address_entry told = {.delivered = "alice@example.com",
+					       .pending = "mallory@example.com",
+					       .pending_since_sec = T0 + 3600};
 	int64_t when = 0;
 
 	(void)state;
 	/* Nothing remembered: the first delivery goes to the tag. */
-	assert_int_equal(akr_address_decide(NULL, "alice@example.com", 3, T0, &when), AKR_ADDRESS_DELIVER);
+	assert_int_equal(akr_address_decide(NULL, "alice@example.com", 3, T0, &when),
+			 AKR_ADDRESS_DELIVER);
 	assert_int_equal(when, T0);
-	assert_int_equal(akr_address_decide(&same, "Alice@Example.COM", 3, T0, NULL), AKR_ADDRESS_DELIVER);
+	assert_int_equal(akr_address_decide(&same, "Alice@Example.COM", 3, T0, NULL),
+			 AKR_ADDRESS_DELIVER);
 	/* A change: tell the previous address, hold until the third day. */
 	assert_int_equal(akr_address_decide(&same, "mallory@example.com", 3, T0, &when),
 			 AKR_ADDRESS_NOTIFY_AND_HOLD);
@@ -284,26 +302,30 @@ static void test_decide(void **state)
 			 AKR_ADDRESS_NOTIFY_AND_DELIVER);
 	assert_int_equal(when, T0);
 	/* Told already: hold, not a second notice, until the hold is over. */
-	assert_int_equal(akr_address_decide(&told, "mallory@example.com", 3, T0 + DAY, &when), AKR_ADDRESS_HOLD);
+	assert_int_equal(akr_address_decide(&told, "mallory@example.com", 3, T0 + DAY, &when),
+			 AKR_ADDRESS_HOLD);
 	assert_int_equal(when, (T0 / DAY + 3) * DAY);
 	/* The daily sweep a little earlier in the day still counts the day. */
-	assert_int_equal(akr_address_decide(&told, "mallory@example.com", 3, T0 + 3 * DAY - 60, NULL),
-			 AKR_ADDRESS_DELIVER);
-	assert_int_equal(akr_address_decide(&told, "mallory@example.com", 3, (T0 / DAY + 3) * DAY - 1, NULL),
-			 AKR_ADDRESS_HOLD);
+	assert_int_equal(
+	    akr_address_decide(&told, "mallory@example.com", 3, T0 + 3 * DAY - 60, NULL),
+	    AKR_ADDRESS_DELIVER);
+	assert_int_equal(
+	    akr_address_decide(&told, "mallory@example.com", 3, (T0 / DAY + 3) * DAY - 1, NULL),
+	    AKR_ADDRESS_HOLD);
 	/* Another change than the one told: a new notice, a new hold. */
 	assert_int_equal(akr_address_decide(&told, "eve@example.com", 3, T0 + 5 * DAY, &when),
 			 AKR_ADDRESS_NOTIFY_AND_HOLD);
 	assert_int_equal(when, (T0 / DAY + 8) * DAY);
 	/* Back to the remembered address: deliver. */
-	assert_int_equal(akr_address_decide(&told, "alice@example.com", 3, T0 + DAY, NULL), AKR_ADDRESS_DELIVER);
+	assert_int_equal(akr_address_decide(&told, "alice@example.com", 3, T0 + DAY, NULL),
+			 AKR_ADDRESS_DELIVER);
 	assert_string_equal(akr_address_verdict_to_string(AKR_ADDRESS_HOLD), "hold");
 	assert_null(akr_address_verdict_to_string(_AKR_ADDRESS_VERDICT_MAX));
 }
 
 static void test_domain_allowed(void **state)
 {
-	const char *const d[] = { "example.com", "Corp.Example.NET" };
+	const char *const d[] = {"example.com", "Corp.Example.NET"};
 
 	(void)state;
 	assert_true(akr_address_domain_allowed("alice@example.com", d, 2));
@@ -323,14 +345,14 @@ static void test_domain_allowed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_store_and_load, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_compact_rewrite, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_torn_last_line, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_damage_fails_closed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_invalid_records_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
-		cmocka_unit_test(test_decide),
-		cmocka_unit_test(test_domain_allowed),
+	    cmocka_unit_test_setup_teardown(test_store_and_load, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_compact_rewrite, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_torn_last_line, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_damage_fails_closed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_invalid_records_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
+	    cmocka_unit_test(test_decide),
+	    cmocka_unit_test(test_domain_allowed),
 	};
 
 	akr_log_setup(AKR_LOG_STDERR, LOG_WARNING);
