@@ -195,28 +195,32 @@ static int grow(struct akr_addressbook *ab)
 	return 0;
 }
 
-/* The user's entry, added empty when missing. */
+/* The user's entry, added empty when missing. The table grows only when an
+ * entry is added, so a borrowed entry of another user stays valid across a
+ * record of an existing one. */
 static int entry_get(struct akr_addressbook *ab, const char *account_id, const char *user_name,
 		     struct entry **ret)
 {
-	struct entry *e;
+	struct entry *e = slot_of(ab, account_id, user_name);
 	int r;
 
+	if (e && e->account_id) {
+		*ret = e;
+		return 0;
+	}
 	if (ab->n + 1 > ab->cap / 2) {
 		r = grow(ab);
 		if (r < 0)
 			return r;
+		e = slot_of(ab, account_id, user_name);
 	}
-	e = slot_of(ab, account_id, user_name);
-	if (!e->account_id) {
-		e->account_id = strdup(account_id);
-		e->user_name = strdup(user_name);
-		if (!e->account_id || !e->user_name) {
-			entry_clear(e);
-			return -ENOMEM;
-		}
-		ab->n++;
+	e->account_id = strdup(account_id);
+	e->user_name = strdup(user_name);
+	if (!e->account_id || !e->user_name) {
+		entry_clear(e);
+		return -ENOMEM;
 	}
+	ab->n++;
 	*ret = e;
 	return 0;
 }

@@ -286,7 +286,7 @@ int sweep_address_check(struct sweep_account *a, const char *user, const char *a
 	struct address_check *c;
 	enum akr_address_verdict v;
 	int64_t deliver_on;
-	bool oom = false;
+	bool oom = false, known;
 	int r;
 
 	v = akr_address_decide(e, address, s->cfg->users.address_change_hold_days, now_sec,
@@ -301,6 +301,8 @@ int sweep_address_check(struct sweep_account *a, const char *user, const char *a
 	}
 	switch (v) {
 	case AKR_ADDRESS_DELIVER:
+		/* Decided before recording: a record may change what @e says. */
+		known = e && e->delivered && strcmp(e->delivered, address) == 0;
 		/* Back to the remembered address: the pending change is void,
 		 * so a later switch to it needs a new notice. */
 		if (e && e->pending && akr_address_equal(e->delivered, address)) {
@@ -312,7 +314,7 @@ int sweep_address_check(struct sweep_account *a, const char *user, const char *a
 				return r;
 			}
 		}
-		if (!e || !e->delivered || strcmp(e->delivered, address) != 0) {
+		if (!known) {
 			r = record_delivered(s, a->id, user, address, now_sec, ret_error,
 					     error_size);
 			if (r < 0)

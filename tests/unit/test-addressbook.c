@@ -148,6 +148,35 @@ static void test_store_and_load(void **state)
 	ab = akr_addressbook_free(ab);
 }
 
+/* A record of a user already in the book never moves the table: an entry
+ * borrowed before stays valid (ASan catches the old behaviour, which grew
+ * the table on any record once it was half full). */
+static void test_entry_stays_valid(void **state)
+{
+	struct ctx *c = *state;
+	struct akr_addressbook *ab = NULL;
+	const struct akr_address_entry *e;
+
+	assert_int_equal(akr_addressbook_open(c->dir, false, &ab, NULL), 0);
+	for (int i = 0; i < 32; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "user-%d", i);
+		assert_int_equal(
+			akr_addressbook_record_delivered(ab, T0, ACC, name, "u@example.com"), 0);
+		if (i == 0)
+			assert_int_equal(akr_addressbook_record_notified(ab, T0, ACC, "user-0",
+									 "m@example.com"),
+					 0);
+	}
+	/* Half full now: the old code grew the table on the next record. */
+	e = akr_addressbook_get(ab, ACC, "user-0");
+	assert_non_null(e);
+	assert_int_equal(akr_addressbook_record_cleared(ab, T0 + DAY, ACC, "user-0"), 0);
+	assert_string_equal(e->delivered, "u@example.com");
+	assert_null(e->pending);
+	ab = akr_addressbook_free(ab);
+}
+
 static void test_compact_rewrite(void **state)
 {
 	struct ctx *c = *state;
@@ -346,6 +375,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_store_and_load, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_entry_stays_valid, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_compact_rewrite, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_torn_last_line, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_damage_fails_closed, setup, teardown),
