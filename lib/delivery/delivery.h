@@ -90,7 +90,7 @@ struct akr_mail_params {
 	const char *last_used_service; /* NULL = N/A */
 	const char *last_used_region;  /* NULL = N/A */
 	const char *new_address;       /* ADDRESS_CHANGED: the tag's new value; NULL = "-" */
-	int64_t deliver_on_sec;        /* ADDRESS_CHANGED: the key goes there from; 0 = not scheduled */
+	int64_t deliver_on_sec;        /* ADDRESS_CHANGED: the key goes there from; 0 = none */
 	const struct akr_delivery_templates *templates; /* NULL = all defaults */
 };
 

@@ -230,7 +230,8 @@ static int load_email_domains(struct config_ctx *x, const config_setting_t *g, s
 		const char *d = config_setting_get_string(e), *why;
 
 		if (!d || akr_has_control_chars(d))
-			return akr__config_fail_at(x, e, "must be a domain without control characters");
+			return akr__config_fail_at(x, e,
+						   "must be a domain without control characters");
 		why = akr__config_valid_email_domain(d);
 		if (why)
 			return akr__config_fail_at(x, e, "'%s' %s", d, why);
@@ -657,7 +658,8 @@ int akr_config_dump(const struct akr_config *c, FILE *f)
 		fprintf(f, "%s", i ? ", " : " ");
 		dump_string(f, c->users.allowed_email_domains[i]);
 	}
-	fprintf(f, " ];%s\n", c->users.n_allowed_email_domains ? "" : "  # any domain (not recommended)");
+	fprintf(f, " ];%s\n",
+		c->users.n_allowed_email_domains ? "" : "  # any domain (not recommended)");
 	fprintf(f, "\taddress_change_hold_days = %d;\n", c->users.address_change_hold_days);
 	fprintf(f, "};\n\nemail = {\n");
 	dump_key_string(f, "sender", c->email.sender, NULL);

@@ -140,7 +140,8 @@ static void assert_same_settings(const struct akr_config *a, const struct akr_co
 	STR_EQ(users.exempt_tag);
 	assert_int_equal(a->users.n_allowed_email_domains, b->users.n_allowed_email_domains);
 	for (size_t i = 0; i < a->users.n_allowed_email_domains; i++)
-		assert_string_equal(a->users.allowed_email_domains[i], b->users.allowed_email_domains[i]);
+		assert_string_equal(a->users.allowed_email_domains[i],
+				    b->users.allowed_email_domains[i]);
 	assert_int_equal(a->users.address_change_hold_days, b->users.address_change_hold_days);
 	STR_EQ(email.sender);
 	STR_EQ(email.configuration_set);
@@ -419,7 +420,8 @@ static const struct bad_case bad_cases[] = {
 	{ "aws = { profile = \"a b\"; };\n", true, 1, "aws.profile: 'a b' is not a valid AWS profile" },
 	{ "aws = { endpoint = \"http://127.0.0.1\"; };\n", true, 1, "aws.endpoint: unknown setting" },
 	/* The address takeover defence. */
-	{ "users = {\n allowed_email_domains = [ \"example.com\", \"a@example.com\" ]; };\n", true, 2,
+	{ "users = {\n allowed_email_domains = [ \"example.com\", \"a@example.com\" ]; };\n",
+	  true, 2,
 	  "users.allowed_email_domains[1]: 'a@example.com' is not a mail domain" },
 	{ "users = { allowed_email_domains = [ \"localhost\" ]; };\n", true, 1,
 	  "users.allowed_email_domains[0]: 'localhost' is not a mail domain" },
@@ -484,7 +486,8 @@ static void test_email_domains_and_hold(void **state)
 	assert_non_null(f);
 	assert_int_equal(akr_config_dump(c, f), 0);
 	fclose(f);
-	assert_non_null(strstr(text, "allowed_email_domains = [ \"example.com\", \"corp.example.net\" ];"));
+	assert_non_null(
+		strstr(text, "allowed_email_domains = [ \"example.com\", \"corp.example.net\" ];"));
 	assert_int_equal(akr_config_load(write_file("back.conf", text), &back, &err), 0);
 	assert_same_settings(c, back);
 	free(text);

@@ -380,7 +380,8 @@ static void test_address_changed_notice(void **state)
 	p.deliver_on_sec = p.now_sec + 3 * 86400;
 	assert_int_equal(akr_delivery_compose_notice(AKR_MAIL_ADDRESS_CHANGED, &p, &msg, &err), 0);
 	parse_with_python(&msg, NULL, &json);
-	assert_has(json.data, "\"subject\": \"Security notice: the email address of IAM user alice");
+	assert_has(json.data,
+		   "\"subject\": \"Security notice: the email address of IAM user alice");
 	assert_has(json.data, "    mallory@example.com");
 	assert_has(json.data, "on or after\\n2026-11-30");
 	assert_has(json.data, "on 2026-11-27 we found");
@@ -388,8 +389,9 @@ static void test_address_changed_notice(void **state)
 	akr_buf_done(&msg);
 	assert_string_equal(akr_mail_kind_to_string(AKR_MAIL_ADDRESS_CHANGED), "address-changed");
 	/* A template may use the new placeholders. */
-	assert_int_equal(akr_delivery_template_validate(AKR_MAIL_ADDRESS_CHANGED,
-							"{new_address} from {deliver_date}", &err), 0);
+	assert_int_equal(akr_delivery_template_validate(
+				 AKR_MAIL_ADDRESS_CHANGED, "{new_address} from {deliver_date}", &err),
+			 0);
 }
 
 /* ---- sending, with a fake transport ---- */

@@ -490,7 +490,8 @@ static void test_allowed_domains(void **state)
 {
 	const char *const domains[] = { "example.com", "corp.example.net" };
 	struct akr_policy_config cfg;
-	struct akr_policy_key k = { .id = "K1", .status = AKR_KEY_ACTIVE, .created_sec = NOW - 85 * DAY };
+	struct akr_policy_key k = { .id = "K1", .status = AKR_KEY_ACTIVE,
+				    .created_sec = NOW - 85 * DAY };
 	struct akr_policy_key old[2] = {
 		{ .id = "K1", .status = AKR_KEY_ACTIVE, .created_sec = NOW - 95 * DAY },
 		{ .id = "K2", .status = AKR_KEY_ACTIVE, .created_sec = NOW - 8 * DAY },
