@@ -11,7 +11,9 @@
 
 #include "lib/aws/client.h"
 #include "lib/aws/endpoints.h"
+#include "lib/aws/paging.h"
 #include "lib/base/error.h"
+#include "lib/base/seen.h"
 #include "lib/rotation/policy.h"
 #include "lib/rotation/report.h"
 #include "lib/rotation/sweep.h"
@@ -55,6 +57,9 @@ struct akr_sweep {
 	size_t n_accounts, cap_accounts, next_account, running_accounts, max_parallel_accounts;
 	char *next_token;
 	unsigned list_attempts;
+	struct akr_paging accounts_paging;
+	struct akr_seen account_ids; /* every account listed: a repeat is ignored */
+	size_t repeated_accounts;
 	bool listing_accounts; /* a ListAccounts call, or its deferred retry, is pending */
 
 	/* Open intents being reconciled at the start. */
@@ -80,6 +85,9 @@ struct sweep_account {
 	struct akr_iam_user *users; /* the current page, owned */
 	size_t n_users, next_user, running_users, max_running_users;
 	unsigned read_attempts;
+	struct akr_paging users_paging;
+	struct akr_seen user_names; /* every user listed: a repeat is ignored */
+	size_t repeated_users;
 	double adaptive_rps; /* > 0 while the account is slowed down after throttling */
 };
 
@@ -88,6 +96,12 @@ struct sweep_account {
  * that a throttling storm slows the sweep down instead of leaving holes in
  * the plan. */
 #define SWEEP_READ_RETRIES 6
+
+/* Distinct accounts in an organization and users in an account that a
+ * listing may name, far beyond AWS's quotas (5,000 users per account): past
+ * them the listing fails instead of growing without bound. */
+#define SWEEP_MAX_ACCOUNTS 200000
+#define SWEEP_MAX_USERS_PER_ACCOUNT 100000
 
 /* sweep.c */
 /** Runs @fn(@arg) from the loop after @delay_ms. Returns 0 or -errno (then

@@ -217,6 +217,8 @@ static struct sweep_account *account_free(struct sweep_account *a)
 		return NULL;
 	account_drop_page(a);
 	a->role = akr_assumed_role_free(a->role);
+	akr_paging_done(&a->users_paging);
+	akr_seen_done(&a->user_names);
 	free(a->marker);
 	free(a->id);
 	free(a->name);
@@ -295,6 +297,29 @@ static void account_dispatch_users(struct sweep_account *a)
 	while (!s->stopping && !a->failed && a->next_user < a->n_users &&
 	       a->running_users < a->max_running_users) {
 		const struct akr_iam_user *u = &a->users[a->next_user++];
+		int r = akr_seen_add(&a->user_names, u->name, strlen(u->name));
+
+		if (r == 0) {
+			/* A page that lists a user again (or a listing that
+			 * starts over): one user is handled once a sweep. */
+			if (a->repeated_users++ == 0)
+				akr_log_warning("ListUsers in account %s lists user '%s' a second "
+						"time; repeated users are ignored",
+						a->id, u->name);
+			continue;
+		}
+		if (r < 0) {
+			account_fail(a, "ListUsers", r,
+				     r == -E2BIG ? &(struct akr_error){
+							   .kind = AKR_ERROR_PARSE,
+							   .code = "TooManyUsers",
+							   .message = "more distinct users listed than "
+								      "an account can have" }
+						 : NULL);
+			a->more_pages = false;
+			break;
+		}
+		akr_report_totals(s->report)->users_seen++;
 		a->running_users++;
 		if (sweep_user_start(a, u) < 0) {
 			a->running_users--;
@@ -337,6 +362,7 @@ static void on_list_users(void *userdata, int r, struct akr_iam_users_page *page
 			  const struct akr_error *err)
 {
 	struct sweep_account *a = userdata;
+	struct akr_error perr = { 0 };
 	int64_t delay;
 
 	if (r < 0 && !a->s->stopping && sweep_retry_read(err, a->read_attempts, &delay) &&
@@ -371,7 +397,11 @@ static void on_list_users(void *userdata, int r, struct akr_iam_users_page *page
 						  .message = "IsTruncated without a Marker" });
 		a->more_pages = false;
 	}
-	akr_report_totals(a->s->report)->users_seen += a->n_users;
+	r = akr_paging_next(&a->users_paging, a->marker, &perr);
+	if (r < 0) {
+		account_fail(a, "ListUsers", r, &perr);
+		a->more_pages = false;
+	}
 	account_dispatch_users(a);
 }
 
@@ -427,7 +457,17 @@ static void dispatch_accounts(struct akr_sweep *s)
 static int add_account(struct akr_sweep *s, const struct akr_org_account *acc)
 {
 	struct sweep_account *a;
+	int r = akr_seen_add(&s->account_ids, acc->id, strlen(acc->id));
 
+	if (r == 0) {
+		if (s->repeated_accounts++ == 0)
+			akr_log_warning("ListAccounts lists account %s a second time; repeated "
+					"accounts are ignored",
+					acc->id);
+		return 0;
+	}
+	if (r < 0)
+		return r;
 	akr_report_totals(s->report)->accounts_listed++;
 	if (akr_config_account_excluded(s->cfg, acc->id)) {
 		akr_log_debug("Account %s is excluded by the configuration, not entered", acc->id);
@@ -451,6 +491,8 @@ static int add_account(struct akr_sweep *s, const struct akr_org_account *acc)
 	if (!a)
 		return -ENOMEM;
 	a->s = s;
+	akr_paging_init(&a->users_paging, "ListUsers", 0);
+	akr_seen_init(&a->user_names, SWEEP_MAX_USERS_PER_ACCOUNT);
 	a->id = strdup(acc->id);
 	a->name = akr_strdup0(acc->name);
 	a->max_running_users = (size_t)s->cfg->limits.max_requests_per_account;
@@ -481,6 +523,7 @@ static void on_list_accounts(void *userdata, int r, struct akr_orgs_accounts_pag
 			     const struct akr_error *err)
 {
 	struct akr_sweep *s = userdata;
+	struct akr_error perr = { 0 };
 	char detail[768];
 	int64_t delay;
 
@@ -491,8 +534,23 @@ static void on_list_accounts(void *userdata, int r, struct akr_orgs_accounts_pag
 	}
 	s->list_attempts = 0;
 	s->listing_accounts = false;
+	if (r >= 0) {
+		for (size_t i = 0; i < page->n_accounts && r >= 0; i++)
+			r = add_account(s, &page->accounts[i]);
+		if (r == -E2BIG)
+			akr_error_set(&perr, AKR_ERROR_PARSE, 0, "TooManyAccounts",
+				      "ListAccounts lists more than %d distinct accounts",
+				      SWEEP_MAX_ACCOUNTS);
+		if (r >= 0)
+			r = akr_paging_next(&s->accounts_paging, page->next_token, &perr);
+		if (r < 0)
+			err = perr.kind != AKR_ERROR_NONE ? &perr : NULL;
+	}
 	if (r < 0) {
-		(void)akr_error_describe(err, detail, sizeof(detail));
+		if (err)
+			(void)akr_error_describe(err, detail, sizeof(detail));
+		else
+			(void)snprintf(detail, sizeof(detail), "%s", strerror(-r));
 		akr_log_full(LOG_ERR, r, AKR_FIELDS(.run_id = s->run_id),
 			     "Cannot list the accounts of the organization: %s", detail);
 		if (s->stopping) {
@@ -504,14 +562,6 @@ static void on_list_accounts(void *userdata, int r, struct akr_orgs_accounts_pag
 		s->fatal = r;
 		sweep_finish(s);
 		return;
-	}
-	for (size_t i = 0; i < page->n_accounts; i++) {
-		r = add_account(s, &page->accounts[i]);
-		if (r < 0) {
-			s->fatal = r;
-			sweep_finish(s);
-			return;
-		}
 	}
 	free(s->next_token);
 	s->next_token = TAKE_PTR(page->next_token);
@@ -732,6 +782,8 @@ int akr_sweep_start(uv_loop_t *loop, const struct akr_sweep_options *opts, struc
 	s->loop = loop;
 	s->o = *opts;
 	s->cfg = cfg;
+	akr_paging_init(&s->accounts_paging, "ListAccounts", 0);
+	akr_seen_init(&s->account_ids, SWEEP_MAX_ACCOUNTS);
 	r = uv_timer_init(loop, &s->done_timer);
 	if (r < 0) {
 		free(s);
@@ -881,6 +933,8 @@ struct akr_sweep *akr_sweep_free(struct akr_sweep *s)
 	for (size_t i = 0; i < s->n_accounts; i++)
 		account_free(s->accounts[i]);
 	free(s->accounts);
+	akr_paging_done(&s->accounts_paging);
+	akr_seen_done(&s->account_ids);
 	for (size_t i = 0; i < s->n_blocked_users; i++)
 		free(s->blocked_users[i]);
 	free(s->blocked_users);

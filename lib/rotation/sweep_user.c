@@ -23,6 +23,8 @@
 /* SES v1 takes at most 10 MB per message after base64. */
 #define SWEEP_MAX_MESSAGE (7 * 1024 * 1024)
 #define MAX_TAGS 50 /* IAM's limit per user */
+/* IAM allows two keys a user; more than this many listed is no IAM answer. */
+#define MAX_KEYS_LISTED (AKR_POLICY_MAX_KEYS + 8)
 
 struct key_last_used {
 	bool known;
@@ -40,6 +42,7 @@ struct user_task {
 	struct akr_iam_access_key *keys;
 	size_t n_keys;
 	char *marker;
+	struct akr_paging paging; /* of the listing in progress: tags, then keys */
 
 	struct akr_policy_tag ptags[MAX_TAGS];
 	struct akr_policy_key pkeys[AKR_POLICY_MAX_KEYS];
@@ -72,6 +75,7 @@ static void user_task_free(struct user_task *t)
 	}
 	free(t->keys);
 	free(t->marker);
+	akr_paging_done(&t->paging);
 	akr_iam_new_key_done(&t->new_key);
 	akr_buf_done(&t->rotation_mail);
 	akr_buf_done(&t->password_mail);
@@ -787,6 +791,7 @@ static void list_keys_retry(void *arg)
 static void on_keys(void *userdata, int r, struct akr_iam_keys_page *page, const struct akr_error *err)
 {
 	struct user_task *t = userdata;
+	struct akr_error perr = { 0 };
 
 	if (retry_later(t, r, err, list_keys_retry))
 		return;
@@ -795,14 +800,22 @@ static void on_keys(void *userdata, int r, struct akr_iam_keys_page *page, const
 		return;
 	}
 	r = take_page_items((void **)&t->keys, &t->n_keys, (void **)&page->keys, &page->n_keys,
-			    sizeof(*t->keys), AKR_POLICY_MAX_KEYS + 8);
+			    sizeof(*t->keys), MAX_KEYS_LISTED);
 	if (r < 0) {
-		user_fail(t, "ListAccessKeys", r, NULL);
+		user_fail(t, "ListAccessKeys", r,
+			  r == -E2BIG ? &(struct akr_error){ .kind = AKR_ERROR_PARSE,
+							     .message = "more than 10 access keys" }
+				      : NULL);
 		return;
 	}
 	free(t->marker);
 	t->marker = page->is_truncated ? TAKE_PTR(page->marker) : NULL;
-	if (page->is_truncated && t->marker) {
+	r = akr_paging_next(&t->paging, t->marker, &perr);
+	if (r < 0) {
+		user_fail(t, "ListAccessKeys", r, &perr);
+		return;
+	}
+	if (t->marker) {
 		list_keys(t);
 		return;
 	}
@@ -827,6 +840,7 @@ static void list_tags_retry(void *arg)
 static void on_tags(void *userdata, int r, struct akr_iam_tags_page *page, const struct akr_error *err)
 {
 	struct user_task *t = userdata;
+	struct akr_error perr = { 0 };
 
 	if (retry_later(t, r, err, list_tags_retry))
 		return;
@@ -845,10 +859,17 @@ static void on_tags(void *userdata, int r, struct akr_iam_tags_page *page, const
 	}
 	free(t->marker);
 	t->marker = page->is_truncated ? TAKE_PTR(page->marker) : NULL;
-	if (page->is_truncated && t->marker) {
+	r = akr_paging_next(&t->paging, t->marker, &perr);
+	if (r < 0) {
+		user_fail(t, "ListUserTags", r, &perr);
+		return;
+	}
+	if (t->marker) {
 		list_tags(t);
 		return;
 	}
+	akr_paging_done(&t->paging);
+	akr_paging_init(&t->paging, "ListAccessKeys", 0);
 	list_keys(t);
 }
 
@@ -869,6 +890,7 @@ int sweep_user_start(struct sweep_account *a, const struct akr_iam_user *u)
 		return -ENOMEM;
 	t->a = a;
 	t->s = a->s;
+	akr_paging_init(&t->paging, "ListUserTags", 0);
 	t->name = strdup(u->name);
 	if (!t->name) {
 		free(t);

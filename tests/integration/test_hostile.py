@@ -1,0 +1,320 @@
+"""Hostile answers (issue 10 item 7): the real daemon behind tests/integration/
+hostile.py, a proxy in front of the fake that swaps in the hostile answer for
+one call. Every case must end with its documented exit status
+(docs/hostile.md), a message naming the problem, peak RSS (VmHWM, from
+wait4) under 64 MiB, no crash or sanitizer report, the other accounts and
+users handled, and nothing lost: every key the fake created was delivered to
+its owner, who can open the zip with the password from the other mail.
+
+The cases are independent (a fake, a proxy and a daemon each) and most of
+their time is spent waiting (retries, timeouts), so they run side by side;
+each test method then checks one case's result.
+"""
+import concurrent.futures
+import os
+import re
+import threading
+import time
+import unittest
+
+import hostile
+from harness import (BINARY, DEFAULT_CONFIG, Fake, Rotator, account, key, merge, scenario,
+                     user, user_keys)
+from hostile import Recorder, Rule
+from mails import SEVENZIP, delivered_credentials
+
+DEV = "222222222222"
+PROD = "555555555555"
+MGMT = "111111111111"
+MIB = 1024 * 1024
+RSS_LIMIT = 64 * MIB
+# Under AddressSanitizer the shadow memory and the quarantine of freed blocks
+# count in RSS too: the sanitized build gets a looser bound (the plain build
+# is the one held to 64 MiB).
+RSS_LIMIT_SANITIZED = 320 * MIB
+CASE_TIMEOUT = int(os.environ.get("AKR_HOSTILE_CASE_TIMEOUT", "170"))
+
+CONFIG = {"limits": {"request_timeout_sec": 3, "max_attempts": 2}}
+
+IAM_NS = "https://iam.amazonaws.com/doc/2010-05-08/"
+
+
+def base_scenario():
+    return scenario([
+        account(DEV, [user("alice", [key(85)]), user("bob", [key(10)]),
+                      user("carol", [key(85)], email=False),       # no tags at all
+                      user("dave", [], email=True)],               # no keys at all
+                name="dev"),
+        account(PROD, [user("ken", [key(85)]), user("x+y=z,w.v@u_t-s", [key(85)], email="odd@example.com")],
+                name="prod"),
+    ])
+
+
+# Who holds a due key in base_scenario(), and what each can receive.
+DUE = {(DEV, "alice"): "alice@example.com", (PROD, "ken"): "ken@example.com",
+       (PROD, "x+y=z,w.v@u_t-s"): "odd@example.com"}
+
+
+def xml_answer(action, result):
+    return ('<?xml version="1.0"?>\n<%sResponse xmlns="%s"><%sResult>%s</%sResult>'
+            '<ResponseMetadata><RequestId>0b1c2d3e-hostile</RequestId></ResponseMetadata>'
+            '</%sResponse>' % (action, IAM_NS, action, result, action, action)).encode()
+
+
+def user_member(name, user_id="AIDAHOSTILE000000001", date="2020-01-01T00:00:00Z"):
+    parts = ["<Path>/</Path>"]
+    if name is not None:
+        parts.append("<UserName>%s</UserName>" % name)
+    parts.append("<UserId>%s</UserId><Arn>arn:aws:iam::%s:user/x</Arn>" % (user_id, DEV))
+    if date is not None:
+        parts.append("<CreateDate>%s</CreateDate>" % date)
+    return "<member>%s</member>" % "".join(parts)
+
+
+def list_users(*members):
+    return xml_answer("ListUsers", "<Users>%s</Users><IsTruncated>false</IsTruncated>"
+                      % "".join(members))
+
+
+def list_tags(*pairs):
+    tags = "".join("<member><Key>%s</Key><Value>%s</Value></member>" % kv for kv in pairs)
+    return xml_answer("ListUserTags", "<Tags>%s</Tags><IsTruncated>false</IsTruncated>" % tags)
+
+
+def list_keys(*members):
+    ms = "".join("<member><UserName>alice</UserName><AccessKeyId>%s</AccessKeyId>"
+                 "<Status>%s</Status><CreateDate>%s</CreateDate></member>" % m for m in members)
+    return xml_answer("ListAccessKeys", "<AccessKeyMetadata>%s</AccessKeyMetadata>"
+                      "<IsTruncated>false</IsTruncated>" % ms)
+
+
+BILLION_LAUGHS = ('<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
+                  + "".join('<!ENTITY lol%d "%s">' % (i, ("&lol%s;" % (i - 1 if i > 1 else ""))
+                                                        * 10) for i in range(1, 10))
+                  + ']>\n<ListUsersResponse xmlns="%s"><ListUsersResult><Users><member>'
+                  '<UserName>&lol9;</UserName></member></Users></ListUsersResult>'
+                  '</ListUsersResponse>' % IAM_NS).encode()
+EXTERNAL_ENTITY = ('<?xml version="1.0"?>\n<!DOCTYPE r [<!ENTITY xxe SYSTEM '
+                   '"file:///etc/passwd">]>\n<ListUserTagsResponse xmlns="%s">'
+                   '<ListUserTagsResult><Tags><member><Key>email</Key><Value>&xxe;</Value>'
+                   '</member></Tags><IsTruncated>false</IsTruncated></ListUserTagsResult>'
+                   '</ListUserTagsResponse>' % IAM_NS).encode()
+HTML_PAGE = (b"<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head><body>"
+             b"<h1>Bad Gateway</h1><p>The proxy server received an invalid response.</p>"
+             b"</body></html>\n")
+ERROR_DOC = ('<?xml version="1.0"?>\n<ErrorResponse xmlns="%s"><Error><Type>Sender</Type>'
+             '<Code>AccessDenied</Code><Message>User is not authorized</Message></Error>'
+             '<RequestId>0b1c2d3e-hostile</RequestId></ErrorResponse>' % IAM_NS).encode()
+
+
+class Case:
+    """One hostile input: the rules for the proxy, what the daemon must answer."""
+
+    def __init__(self, name, rules, status, messages, failed_accounts=(), failed_users=(),
+                 rotated=None, config=None, check=None, timeout=CASE_TIMEOUT):
+        self.name = name
+        self.rules = rules                  # callable(ctx) -> [Rule]
+        self.status = status
+        self.messages = messages            # regexes that stderr must match
+        self.failed_accounts = failed_accounts
+        self.failed_users = failed_users    # (account, user) reported failed
+        self.rotated = set(DUE) if rotated is None else set(rotated)
+        self.config = config
+        self.check = check                  # callable(test, result) for the rest
+        self.timeout = timeout
+
+
+def rule(*a, **kw):
+    return lambda ctx: [Rule(*a, **kw)]
+
+
+def paginate(action, mode, **kw):
+    return rule(action, "paginate", mode=mode, **kw)
+
+
+ALL_DUE = set(DUE)
+NOT_DEV = {k for k in DUE if k[0] != DEV}
+NOT_ALICE = {k for k in DUE if k != (DEV, "alice")}
+
+CASES = [
+    # -- endless and repeating pagination, in every listing ---------------------
+    Case("list_accounts_same_token", paginate("ListAccounts", "same"), 2,
+         [r"Cannot list the accounts of the organization: EndlessPagination: ListAccounts: "
+          r"page 2 hands out a marker that an earlier page"], rotated=()),
+    Case("list_accounts_endless_tokens", paginate("ListAccounts", "new"), 2,
+         [r"ListAccounts lists account \d{12} a second time",
+          r"EndlessPagination: ListAccounts: still more pages after 10000 pages"], rotated=()),
+    Case("list_users_same_marker", paginate("ListUsers", "same", account=DEV), 1,
+         [r"Account 222222222222 \('dev'\) failed, skipping it: ListUsers: EndlessPagination: "
+          r"ListUsers: page 2 hands out a marker"],
+         failed_accounts=[DEV], rotated=ALL_DUE),
+    Case("list_users_endless_markers", paginate("ListUsers", "new", account=DEV), 1,
+         [r"ListUsers in account 222222222222 lists user '\w+' a second time",
+          r"Account 222222222222 \('dev'\) failed, skipping it: ListUsers: EndlessPagination: "
+          r"ListUsers: still more pages after 10000 pages"],
+         failed_accounts=[DEV], rotated=ALL_DUE),
+    Case("list_user_tags_same_marker", paginate("ListUserTags", "same", user="alice"), 1,
+         [r"User 'alice' in account 222222222222: ListUserTags: EndlessPagination: "
+          r"ListUserTags: page 2 hands out a marker"],
+         failed_users=[(DEV, "alice")], rotated=NOT_ALICE),
+    Case("list_user_tags_endless_markers", paginate("ListUserTags", "new", user="carol"), 1,
+         [r"User 'carol' in account 222222222222: ListUserTags: EndlessPagination: "
+          r"ListUserTags: still more pages after 10000 pages"],
+         failed_users=[(DEV, "carol")]),
+    Case("list_user_tags_endless_repeating_tags", paginate("ListUserTags", "new", user="alice"),
+         1, [r"User 'alice' in account 222222222222: ListUserTags: .*more than 50 tags"],
+         failed_users=[(DEV, "alice")], rotated=NOT_ALICE),
+    Case("list_access_keys_same_marker", paginate("ListAccessKeys", "same", user="alice"), 1,
+         [r"User 'alice' in account 222222222222: ListAccessKeys: EndlessPagination: "
+          r"ListAccessKeys: page 2 hands out a marker"],
+         failed_users=[(DEV, "alice")], rotated=NOT_ALICE),
+    Case("list_access_keys_endless_markers", paginate("ListAccessKeys", "new", user="dave"), 1,
+         [r"User 'dave' in account 222222222222: ListAccessKeys: EndlessPagination: "
+          r"ListAccessKeys: still more pages after 10000 pages"],
+         failed_users=[(DEV, "dave")]),
+    Case("list_access_keys_endless_repeating_keys",
+         paginate("ListAccessKeys", "new", user="alice"), 1,
+         [r"User 'alice' in account 222222222222: ListAccessKeys: .*more than 10 access keys"],
+         failed_users=[(DEV, "alice")], rotated=NOT_ALICE),
+]
+
+
+def sanitized():
+    with open(BINARY, "rb") as f:
+        return b"AddressSanitizer" in f.read()
+
+
+def run_case(case):
+    """Runs one case end to end; returns what the checks need."""
+    fake = Fake(base_scenario())
+    proxy = hostile.Proxy(fake.url)
+    rec = Recorder()
+    rot = Rotator(fake, merge(CONFIG, case.config))
+    try:
+        before = fake.state()
+        rules = case.rules({"recorder": rec, "proxy": proxy})
+        for r in rules:
+            proxy.add(r)
+        started = time.monotonic()
+        proc = rot.start("--once", env={"AWS_ENDPOINT_URL": proxy.url})
+        out, err = [], []
+        readers = [threading.Thread(target=lambda s=s, b=b: b.append(s.read()), daemon=True)
+                   for s, b in ((proc.stdout, out), (proc.stderr, err))]
+        for t in readers:
+            t.start()
+        killer = threading.Timer(case.timeout, proc.kill)
+        killer.start()
+        _, wstatus, usage = os.wait4(proc.pid, 0)
+        killer.cancel()
+        proc.returncode = os.waitstatus_to_exitcode(wstatus)
+        for t in readers:
+            t.join(30)
+        proc.stdout.close()
+        proc.stderr.close()
+        res = {
+            "status": proc.returncode,
+            "stdout": "".join(out),
+            "stderr": "".join(err),
+            "maxrss": usage.ru_maxrss * 1024,
+            "seconds": time.monotonic() - started,
+            "before": before,
+            "after": fake.state(),
+            "emails": fake.emails(),
+            "sns": fake.sns(),
+            "rules": rules,
+            "recorder": list(rec.requests),
+            "report": None,
+        }
+        try:
+            res["report"] = rot.last_report()
+        except (OSError, ValueError):
+            pass
+        return res
+    finally:
+        proxy.close()
+        rec.close()
+        fake.close()
+        rot.close()
+
+
+class Hostile(unittest.TestCase):
+    results = {}
+
+    @classmethod
+    def setUpClass(cls):
+        if not SEVENZIP:
+            raise AssertionError("7zz is needed (Debian package 7zip)")
+        cls.rss_limit = RSS_LIMIT_SANITIZED if sanitized() else RSS_LIMIT
+        with concurrent.futures.ThreadPoolExecutor(max_workers=6) as pool:
+            futures = {c.name: pool.submit(run_case, c) for c in CASES}
+            for name, fut in futures.items():
+                try:
+                    cls.results[name] = fut.result()
+                except Exception as e:          # reported by the case's test
+                    cls.results[name] = e
+        print("\nhostile input: exit status, peak RSS, seconds", flush=True)
+        for c in CASES:
+            r = cls.results[c.name]
+            if isinstance(r, dict):
+                print("  %-45s %d  %5.1f MiB  %5.1f s" % (c.name, r["status"], r["maxrss"] / MIB,
+                                                          r["seconds"]), flush=True)
+
+    def check_case(self, case):
+        res = self.results[case.name]
+        if isinstance(res, Exception):
+            raise res
+        err = res["stderr"]
+        self.assertEqual(res["status"], case.status, err[-4000:])
+        for pattern in case.messages:
+            self.assertRegex(err, pattern)
+        self.assertNotIn("AddressSanitizer", err)
+        self.assertNotIn("runtime error:", err)
+        self.assertNotIn("LeakSanitizer", err)
+        self.assertLess(res["maxrss"], self.rss_limit,
+                        "peak RSS %.1f MiB" % (res["maxrss"] / MIB))
+
+        # Nothing lost: every key the fake created reached its owner.
+        before_ids = {k["id"] for a in res["before"]["accounts"] for u in a["users"]
+                      for k in u["keys"]}
+        rotated = set()
+        for a in res["after"]["accounts"]:
+            for u in a["users"]:
+                new = [k for k in u["keys"] if k["id"] not in before_ids]
+                if not new:
+                    continue
+                rotated.add((a["id"], u["name"]))
+                addr = DUE.get((a["id"], u["name"]))
+                self.assertIsNotNone(addr, "a key was created for %s/%s" % (a["id"], u["name"]))
+                got = delivered_credentials(res["emails"], addr)
+                for k in new:
+                    self.assertIn((k["id"], k["secret"]), got,
+                                  "key %s of %s was not delivered" % (k["id"], u["name"]))
+        self.assertEqual(rotated, case.rotated)
+
+        rep = res["report"]
+        if case.status in (0, 1):
+            self.assertIsNotNone(rep, "no run report")
+        if rep is not None:
+            failed = sorted(a["id"] for a in rep.get("accounts", [])
+                            if a.get("state") == "failed")
+            self.assertEqual(failed, sorted(case.failed_accounts))
+            failed_users = sorted({(a["account_id"], a["user"]) for a in rep["actions"]
+                                   if a["outcome"] == "failed" and a["action"] == "read"})
+            self.assertEqual(failed_users, sorted(case.failed_users))
+        if case.status != 0:
+            # Failures are published: one alert to the operators.
+            self.assertEqual(len(res["sns"]), 1, res["sns"])
+        if case.check:
+            case.check(self, res)
+
+
+def _make_test(case):
+    return lambda self: self.check_case(case)
+
+
+for _c in CASES:
+    setattr(Hostile, "test_" + _c.name, _make_test(_c))
+
+
+if __name__ == "__main__":
+    unittest.main()
