@@ -8,6 +8,7 @@
 #include <systemd/sd-journal.h>
 
 #include "lib/base/log.h"
+#include "lib/base/strutil.h"
 
 /* The only process-wide state in lib/: logging is process plumbing that every
  * module shares, as in knot-resolver's lib/log.c. */
@@ -115,7 +116,7 @@ static int log_journal(int priority, int errnum, const struct akr_log_fields *f,
 int akr_log_internal(int priority, int errnum, const struct akr_log_fields *fields,
 		     const char *file, int line, const char *func, const char *fmt, ...)
 {
-	char msg[2048];
+	char raw[2048], msg[4096];
 	va_list ap;
 	int saved_errno = errno;
 
@@ -124,8 +125,11 @@ int akr_log_internal(int priority, int errnum, const struct akr_log_fields *fiel
 
 	errno = abs(errnum);
 	va_start(ap, fmt);
-	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	(void)vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	/* Messages quote values from AWS answers and tags: a CR or LF in one
+	 * must not start a forged line ("<0>...") on stderr or in the journal. */
+	(void)akr_str_escape_controls(raw, msg, sizeof(msg));
 
 	if (log_target != AKR_LOG_JOURNAL || log_journal(priority, errnum, fields, file, line, func, msg) < 0) {
 		if (isatty(STDERR_FILENO))

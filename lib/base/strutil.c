@@ -1,5 +1,6 @@
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -184,6 +185,51 @@ bool akr_is_access_key_id(const char *s)
 		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
 			return false;
 	return true;
+}
+
+static size_t escaped_len(unsigned char c)
+{
+	return c < 0x20 || c == 0x7f ? 4 : 1;
+}
+
+const char *akr_str_escape_controls(const char *s, char *buf, size_t size)
+{
+	size_t o = 0, total = 0;
+	bool cut;
+
+	if (size < 5) {
+		if (size)
+			buf[0] = '\0';
+		return buf;
+	}
+	for (const char *p = s; p && *p; p++)
+		total += escaped_len((unsigned char)*p);
+	cut = total >= size;
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		size_t need = escaped_len(c);
+
+		/* When it does not all fit: room for this, then "..." and the NUL. */
+		if (cut && o + need + 4 > size) {
+			/* Never half a UTF-8 character. */
+			if ((c & 0xc0) == 0x80) {
+				while (o > 0 && ((unsigned char)buf[o - 1] & 0xc0) == 0x80)
+					o--;
+				if (o > 0 && (unsigned char)buf[o - 1] >= 0xc0)
+					o--;
+			}
+			memcpy(buf + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (need == 4)
+			(void)snprintf(buf + o, 5, "\\x%02x", c);
+		else
+			buf[o] = (char)c;
+		o += need;
+	}
+	buf[o] = '\0';
+	return buf;
 }
 
 char *akr_strdup0(const char *s)

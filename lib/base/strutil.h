@@ -38,5 +38,11 @@ bool akr_is_iam_user_name(const char *s);
 /** An access key id (16-128 of [A-Za-z0-9_]). */
 bool akr_is_access_key_id(const char *s);
 
+/** Copies @s into @buf (@size > 4 bytes, always NUL-terminated) with every
+ * control character (CR, LF, ESC, DEL, ...) written as "\xNN", and cut with
+ * "..." where it does not fit: an untrusted value made safe for one log line
+ * or report field. NULL is written as "". Returns @buf. */
+const char *akr_str_escape_controls(const char *s, char *buf, size_t size);
+
 /** strdup that treats NULL as NULL; otherwise NULL means ENOMEM. */
 char *akr_strdup0(const char *s);
