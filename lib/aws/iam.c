@@ -138,6 +138,7 @@ void akr_iam_users_page_done(struct akr_iam_users_page *p)
 		free(p->users[i].id);
 		free(p->users[i].arn);
 		free(p->users[i].path);
+		free(p->users[i].invalid);
 	}
 	free(p->users);
 	free(p->marker);
@@ -251,6 +252,35 @@ static int member_missing(const struct list_parse *p, const char *field, struct 
 	return akr_error_malformed(err, "%s answer: a member lacks %s", p->action, field);
 }
 
+static size_t utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+/* IAM's own limits on a tag (aws-wire.md §6): an answer past them is no IAM
+ * answer, and a CR or LF in a value must never reach a mail header. */
+static int check_tag(const struct list_parse *p, const struct akr_iam_tag *t, struct akr_error *err)
+{
+	if (utf8_chars(t->key) > AKR_IAM_TAG_KEY_MAX)
+		return akr_error_malformed(err, "%s answer: a tag key is longer than %d characters "
+					   "('%.40s...')", p->action, AKR_IAM_TAG_KEY_MAX, t->key);
+	if (akr_has_control_chars(t->key))
+		return akr_error_malformed(err, "%s answer: tag key '%.128s' holds a control "
+					   "character", p->action, t->key);
+	if (utf8_chars(t->value) > AKR_IAM_TAG_VALUE_MAX)
+		return akr_error_malformed(err, "%s answer: the value of tag '%.128s' is longer "
+					   "than %d characters", p->action, t->key,
+					   AKR_IAM_TAG_VALUE_MAX);
+	if (akr_has_control_chars(t->value))
+		return akr_error_malformed(err, "%s answer: the value of tag '%.128s' holds a "
+					   "control character (CR, LF, ...)", p->action, t->key);
+	return 0;
+}
+
 /* Called at </member>: every required field must be there. */
 static int list_check_member(struct list_parse *p, struct akr_error *err)
 {
@@ -278,7 +308,7 @@ static int list_check_member(struct list_parse *p, struct akr_error *err)
 			return member_missing(p, "Key", err);
 		if (!t->value && !(t->value = strdup("")))
 			return -ENOMEM;
-		return 0;
+		return check_tag(p, t, err);
 	}
 	case LIST_KEYS: {
 		const struct akr_iam_access_key *k = &p->page.keys.keys[p->page.keys.n_keys - 1];
@@ -351,20 +381,51 @@ static int list_member_field(struct list_parse *p, const char *name, const char 
 	return -EINVAL;
 }
 
+/* ListUsers: a member that fails validation (a bad or missing name, id or
+ * date) is kept with the reason, so that the sweep skips and reports that
+ * one user while the rest of the page and the account go on. Only a
+ * document that is itself broken fails the page. */
+static int user_invalid(struct list_parse *p, int r, const struct akr_error *merr,
+			struct akr_error *err)
+{
+	struct akr_iam_user *u = &p->page.users.users[p->page.users.n_users - 1];
+
+	if (r >= 0)
+		return r;
+	if (r != -EBADMSG) {
+		*err = *merr;
+		return r;
+	}
+	if (!u->invalid) {
+		u->invalid = strdup(merr->message);
+		if (!u->invalid)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static int list_end(void *userdata, const struct akr_xml_path *path, const char *text, size_t len,
 		    struct akr_error *err)
 {
 	struct list_parse *p = userdata;
 	const char *name = akr_xml_path_name(path);
+	struct akr_error merr = { 0 };
 
 	if (path->depth == p->member_depth + 1 && path->depth >= 2) {
 		struct akr_xml_path parent = { .names = path->names, .depth = path->depth - 1 };
 
-		if (akr_xml_path_is(&parent, p->member_path))
-			return list_member_field(p, name, text, len, err);
+		if (akr_xml_path_is(&parent, p->member_path)) {
+			if (p->kind != LIST_USERS)
+				return list_member_field(p, name, text, len, err);
+			return user_invalid(p, list_member_field(p, name, text, len, &merr), &merr,
+					    err);
+		}
 	}
-	if (akr_xml_path_is(path, p->member_path))
-		return list_check_member(p, err);
+	if (akr_xml_path_is(path, p->member_path)) {
+		if (p->kind != LIST_USERS)
+			return list_check_member(p, err);
+		return user_invalid(p, list_check_member(p, &merr), &merr, err);
+	}
 	if (path->depth == 3 && is_result(path->names[1], p->action)) {
 		if (strcmp(name, "IsTruncated") == 0) {
 			if (p->seen_truncated)

@@ -14,6 +14,10 @@ struct akr_buf;
 struct akr_secret;
 
 #define AKR_IAM_MAX_ITEMS_PER_PAGE 1000
+/* IAM's limits on a tag, in characters; a ListUserTags answer past them, or
+ * with a control character in a key or value, fails as malformed. */
+#define AKR_IAM_TAG_KEY_MAX 128
+#define AKR_IAM_TAG_VALUE_MAX 256
 
 enum akr_iam_key_status {
 	AKR_IAM_KEY_ACTIVE,
@@ -26,12 +30,16 @@ const char *akr_iam_key_status_to_string(enum akr_iam_key_status s);
 /** The inverse; returns 0 or -EINVAL for anything else. */
 int akr_iam_key_status_from_string(const char *s, enum akr_iam_key_status *ret);
 
+/** A member of a ListUsers page. A member that fails validation does not
+ * fail the page: @invalid says why (the caller skips and reports that user)
+ * and any other field may then be NULL or unchecked, @name included. */
 struct akr_iam_user {
 	char *name;
 	char *id;
 	char *arn;
 	char *path;
 	int64_t create_date_sec;
+	char *invalid; /* NULL when the member is valid */
 };
 
 /** Pages: to keep one beyond its callback, copy the struct and zero the

@@ -71,6 +71,7 @@ void akr_orgs_accounts_page_done(struct akr_orgs_accounts_page *p)
 		free(p->accounts[i].name);
 		free(p->accounts[i].email);
 		free(p->accounts[i].arn);
+		free(p->accounts[i].invalid);
 	}
 	free(p->accounts);
 	free(p->next_token);
@@ -90,6 +91,28 @@ static int wrong_type(const char *field, enum akr_json_type type, const char *wa
 {
 	return akr_error_malformed(err, "ListAccounts answer: '%s' is a JSON %s, expected %s",
 	                           field, akr_json_type_to_string(type), want);
+}
+
+/* A member of Accounts that fails validation is kept with the reason, so
+ * that the sweep reports that one account and goes on with the others; only
+ * a document that is itself broken fails the page. */
+static int account_invalid(struct accounts_parse *p, int r, const struct akr_error *merr,
+			   struct akr_error *err)
+{
+	struct akr_org_account *a = &p->page.accounts[p->page.n_accounts - 1];
+
+	if (r >= 0)
+		return r;
+	if (r != -EBADMSG) {
+		*err = *merr;
+		return r;
+	}
+	if (!a->invalid) {
+		a->invalid = strdup(merr->message);
+		if (!a->invalid)
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 static int accounts_start(void *userdata, const struct akr_json_path *path, enum akr_json_type type,
@@ -122,10 +145,12 @@ static int accounts_start(void *userdata, const struct akr_json_path *path, enum
 		return wrong_type("NextToken", type, "a string", err);
 	if (path->depth == 3 && akr_json_path_is(path, "Accounts/[]/*")) {
 		const char *k = path->names[2];
+		struct akr_error merr = { 0 };
 
 		if (!strcmp(k, "Id") || !strcmp(k, "Name") || !strcmp(k, "Email") ||
 		    !strcmp(k, "Arn") || !strcmp(k, "State") || !strcmp(k, "Status"))
-			return wrong_type(k, type, "a string", err);
+			return account_invalid(p, wrong_type(k, type, "a string", &merr), &merr,
+					       err);
 	}
 	return 0;
 }
@@ -135,18 +160,22 @@ static int accounts_end(void *userdata, const struct akr_json_path *path, enum a
 {
 	struct accounts_parse *p = userdata;
 	struct akr_org_account *a;
+	struct akr_error merr = { 0 };
+	int r = 0;
 
 	if (!akr_json_path_is(path, "Accounts/[]"))
 		return 0;
 	a = &p->page.accounts[p->page.n_accounts - 1];
 	if (!a->id)
-		return akr_error_malformed(err, "ListAccounts answer: an account lacks Id");
-	if (!akr_is_account_id(a->id))
-		return akr_error_malformed(err, "ListAccounts answer: invalid account Id '%.20s'",
-		                           a->id);
-	if (!p->state && !p->status)
-		return akr_error_malformed(
-		    err, "ListAccounts answer: account %s lacks State and Status", a->id);
+		r = akr_error_malformed(&merr, "ListAccounts answer: an account lacks Id");
+	else if (!akr_is_account_id(a->id))
+		r = akr_error_malformed(&merr, "ListAccounts answer: invalid account Id '%.20s'",
+		                        a->id);
+	else if (!p->state && !p->status)
+		r = akr_error_malformed(
+		    &merr, "ListAccounts answer: account %s lacks State and Status", a->id);
+	if (r < 0)
+		return account_invalid(p, r, &merr, err);
 	/* Status is retired in favour of State (aws-wire.md §7). */
 	a->state = state_from_string(p->state ? p->state : p->status);
 	return 0;
@@ -157,7 +186,9 @@ static int accounts_value(void *userdata, const struct akr_json_path *path, enum
 {
 	struct accounts_parse *p = userdata;
 	struct akr_org_account *a;
+	struct akr_error merr = { 0 };
 	const char *k;
+	int r = 0;
 
 	if (path->depth == 0)
 		return wrong_type("(document)", type, "an object", err);
@@ -180,18 +211,18 @@ static int accounts_value(void *userdata, const struct akr_json_path *path, enum
 	a = &p->page.accounts[p->page.n_accounts - 1];
 	k = path->names[2];
 	if (strcmp(k, "Id") == 0)
-		return akr_json_dup_string(type, text, len, &a->id, "Id", err);
-	if (strcmp(k, "Name") == 0)
-		return akr_json_dup_string(type, text, len, &a->name, "Name", err);
-	if (strcmp(k, "Email") == 0)
-		return akr_json_dup_string(type, text, len, &a->email, "Email", err);
-	if (strcmp(k, "Arn") == 0)
-		return akr_json_dup_string(type, text, len, &a->arn, "Arn", err);
-	if (strcmp(k, "State") == 0)
-		return akr_json_dup_string(type, text, len, &p->state, "State", err);
-	if (strcmp(k, "Status") == 0)
-		return akr_json_dup_string(type, text, len, &p->status, "Status", err);
-	return 0;
+		r = akr_json_dup_string(type, text, len, &a->id, "Id", &merr);
+	else if (strcmp(k, "Name") == 0)
+		r = akr_json_dup_string(type, text, len, &a->name, "Name", &merr);
+	else if (strcmp(k, "Email") == 0)
+		r = akr_json_dup_string(type, text, len, &a->email, "Email", &merr);
+	else if (strcmp(k, "Arn") == 0)
+		r = akr_json_dup_string(type, text, len, &a->arn, "Arn", &merr);
+	else if (strcmp(k, "State") == 0)
+		r = akr_json_dup_string(type, text, len, &p->state, "State", &merr);
+	else if (strcmp(k, "Status") == 0)
+		r = akr_json_dup_string(type, text, len, &p->status, "Status", &merr);
+	return account_invalid(p, r, &merr, err);
 }
 
 int akr_orgs_parse_list_accounts(const char *body, size_t len, struct akr_orgs_accounts_page *ret,

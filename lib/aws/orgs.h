@@ -24,12 +24,16 @@ enum akr_org_account_state {
 /** "ACTIVE", ... "UNKNOWN"; NULL when out of range. */
 const char *akr_org_account_state_to_string(enum akr_org_account_state s);
 
+/** A member of a ListAccounts page. A member that fails validation does not
+ * fail the page: @invalid says why (the caller skips and reports that
+ * account) and the other fields are then unchecked, @id may be NULL. */
 struct akr_org_account {
-	char *id;    /* 12 digits, always set */
+	char *id;    /* 12 digits, always set when valid */
 	char *name;  /* NULL if absent */
 	char *email; /* NULL if absent */
 	char *arn;   /* NULL if absent */
 	enum akr_org_account_state state;
+	char *invalid; /* NULL when the member is valid */
 };
 
 /** One page of ListAccounts. To keep it beyond a callback, copy the struct

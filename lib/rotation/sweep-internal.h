@@ -126,6 +126,9 @@ int sweep_report_row(struct akr_sweep *s, const char *account_id, const char *ac
 
 /* sweep_user.c: one user of an account. */
 int sweep_user_start(struct sweep_account *a, const struct akr_iam_user *u);
+/** Reports (report row, journal) a ListUsers item that failed validation
+ * (@u->invalid set) as a user that could not be read. */
+void sweep_user_invalid(struct sweep_account *a, const struct akr_iam_user *u);
 
 /* sweep_address.c: the address takeover defence before a rotation. */
 enum {

@@ -297,7 +297,7 @@ static void account_dispatch_users(struct sweep_account *a)
 	while (!s->stopping && !a->failed && a->next_user < a->n_users &&
 	       a->running_users < a->max_running_users) {
 		const struct akr_iam_user *u = &a->users[a->next_user++];
-		int r = akr_seen_add(&a->user_names, u->name, strlen(u->name));
+		int r = u->name ? akr_seen_add(&a->user_names, u->name, strlen(u->name)) : 1;
 
 		if (r == 0) {
 			/* A page that lists a user again (or a listing that
@@ -320,6 +320,11 @@ static void account_dispatch_users(struct sweep_account *a)
 			break;
 		}
 		akr_report_totals(s->report)->users_seen++;
+		if (u->invalid) {
+			/* One bad item skips one user, not the account. */
+			sweep_user_invalid(a, u);
+			continue;
+		}
 		a->running_users++;
 		if (sweep_user_start(a, u) < 0) {
 			a->running_users--;
@@ -454,10 +459,31 @@ static void dispatch_accounts(struct akr_sweep *s)
 	}
 }
 
+/* One bad item of a ListAccounts page: that account is reported, the
+ * others go on. */
+static int invalid_account(struct akr_sweep *s, const struct akr_org_account *acc)
+{
+	struct akr_log_fields f = fields_of(s, AKR_MID_ACCOUNT_FAILED);
+	char id[64], msg[700];
+
+	(void)akr_str_escape_controls(acc->id ? acc->id : "", id, sizeof(id));
+	(void)snprintf(msg, sizeof(msg), "ListAccounts: invalid item: %s", acc->invalid);
+	f.account_id = id;
+	f.result = "failed";
+	f.error_code = "MalformedResponse";
+	akr_log_full(LOG_ERR, 0, &f, "Account '%s' failed, skipping it: %s", id, msg);
+	akr_report_totals(s->report)->accounts_listed++;
+	return akr_report_account(s->report, id, NULL, AKR_ACCOUNT_FAILED, msg);
+}
+
 static int add_account(struct akr_sweep *s, const struct akr_org_account *acc)
 {
 	struct sweep_account *a;
-	int r = akr_seen_add(&s->account_ids, acc->id, strlen(acc->id));
+	int r;
+
+	if (acc->invalid)
+		return invalid_account(s, acc);
+	r = akr_seen_add(&s->account_ids, acc->id, strlen(acc->id));
 
 	if (r == 0) {
 		if (s->repeated_accounts++ == 0)

@@ -121,6 +121,28 @@ static void user_fail(struct user_task *t, const char *what, int r, const struct
 	user_done(t);
 }
 
+void sweep_user_invalid(struct sweep_account *a, const struct akr_iam_user *u)
+{
+	char name[96], msg[700];
+	struct akr_log_fields f = {
+		.message_id = AKR_MID_KEY_ACTION,
+		.run_id = a->s->run_id,
+		.account_id = a->id,
+		.user_name = name,
+		.result = "failed",
+		.error_code = "MalformedResponse",
+	};
+
+	/* The name is what the answer said: it may be anything, or absent. */
+	(void)akr_str_escape_controls(u->name ? u->name : "", name, sizeof(name));
+	(void)snprintf(msg, sizeof(msg), "ListUsers: invalid item: %s", u->invalid);
+	akr_log_full(LOG_ERR, 0, &f, "User '%s' in account %s: %s, skipping the user", name, a->id,
+		     msg);
+	(void)sweep_report_row(a->s, a->id, a->name, name, NULL, "read", -1,
+			       "could not read the user", AKR_OUTCOME_FAILED, msg, NULL);
+	akr_report_totals(a->s->report)->users_failed++;
+}
+
 /* The state log could not record a fact the safety protocol relies on (a
  * delivery, a deactivation): nothing more that depends on it may happen in
  * this run. The user is blocked and the sweep stops starting work. */

@@ -278,21 +278,46 @@ static void expect_accounts_error(const char *doc, int want, const char *needle)
 	assert_null(page.accounts);
 }
 
+/* One bad member is reported by itself; the members around it are read. */
+static void expect_account_invalid(const char *member, const char *needle)
+{
+	struct akr_orgs_accounts_page page = { 0 };
+	struct akr_error err = { 0 };
+	char doc[512];
+
+	(void)snprintf(doc, sizeof(doc),
+		       "{\"Accounts\": [{\"Id\": \"222222222222\", \"State\": \"ACTIVE\"}, %s, "
+		       "{\"Id\": \"555555555555\", \"State\": \"ACTIVE\"}], \"NextToken\": \"n\"}",
+		       member);
+	assert_int_equal(akr_orgs_parse_list_accounts(doc, strlen(doc), &page, &err), 0);
+	assert_int_equal(page.n_accounts, 3);
+	assert_null(page.accounts[0].invalid);
+	assert_string_equal(page.accounts[0].id, "222222222222");
+	assert_non_null(page.accounts[1].invalid);
+	assert_contains(page.accounts[1].invalid, needle);
+	assert_null(page.accounts[2].invalid);
+	assert_string_equal(page.accounts[2].id, "555555555555");
+	assert_string_equal(page.next_token, "n");
+	akr_orgs_accounts_page_done(&page);
+}
+
 static void test_orgs_list_accounts_bad(void **state)
 {
 	struct akr_buf big;
 
 	(void)state;
-	expect_accounts_error("{\"Accounts\": [{\"Name\": \"x\", \"State\": \"ACTIVE\"}]}", -EBADMSG,
-			      "lacks Id");
-	expect_accounts_error("{\"Accounts\": [{\"Id\": \"12\", \"State\": \"ACTIVE\"}]}", -EBADMSG,
-			      "invalid account Id");
-	expect_accounts_error("{\"Accounts\": [{\"Id\": 222222222222, \"State\": \"ACTIVE\"}]}",
-			      -EBADMSG, "'Id' is a JSON number");
-	expect_accounts_error("{\"Accounts\": [{\"Id\": \"222222222222\"}]}", -EBADMSG,
-			      "lacks State and Status");
-	expect_accounts_error("{\"Accounts\": [{\"Id\": \"222222222222\", \"State\": {}}]}", -EBADMSG,
-			      "'State' is a JSON object");
+	expect_account_invalid("{\"Name\": \"x\", \"State\": \"ACTIVE\"}", "lacks Id");
+	expect_account_invalid("{\"Id\": \"12\", \"State\": \"ACTIVE\"}", "invalid account Id");
+	expect_account_invalid("{\"Id\": \"\\r\\n<0>x\", \"State\": \"ACTIVE\"}",
+			       "invalid account Id");
+	expect_account_invalid("{\"Id\": 333333333333, \"State\": \"ACTIVE\"}",
+			       "'Id' is a JSON number");
+	expect_account_invalid("{\"Id\": \"333333333333\"}", "lacks State and Status");
+	expect_account_invalid("{\"Id\": \"333333333333\", \"State\": {\"a\": [1]}}",
+			       "'State' is a JSON object");
+	expect_account_invalid("{\"Id\": \"333333333333\", \"Id\": \"444444444444\", "
+			       "\"State\": \"ACTIVE\"}",
+			       "duplicate");
 	expect_accounts_error("{\"Accounts\": {}}", -EBADMSG, "'Accounts' is a JSON object");
 	expect_accounts_error("{\"Accounts\": [\"222222222222\"]}", -EBADMSG, "'Accounts[]'");
 	expect_accounts_error("{\"Accounts\": [], \"NextToken\": 5}", -EBADMSG, "NextToken");
@@ -410,24 +435,62 @@ static void expect_users_error(const char *doc, int want, const char *needle)
 	"<ListUsersResponse><ListUsersResult><Users>" members "</Users>" tail                       \
 	"</ListUsersResult></ListUsersResponse>"
 
+#define GOOD_USER(name)                                                                            \
+	"<member><UserName>" name "</UserName><UserId>AIDAX</UserId><Arn>arn:aws:iam::2:user/x"    \
+	"</Arn><CreateDate>2012-09-05T19:38:48Z</CreateDate></member>"
+
+static void expect_user_invalid(const char *member, const char *needle, const char *name)
+{
+	struct akr_iam_users_page page = { 0 };
+	struct akr_error err = { 0 };
+	char doc[1024];
+
+	(void)snprintf(doc, sizeof(doc),
+		       USERS(GOOD_USER("alice") "%s" GOOD_USER("bob"),
+			     "<IsTruncated>true</IsTruncated><Marker>m</Marker>"),
+		       member);
+	assert_int_equal(akr_iam_parse_list_users(doc, strlen(doc), &page, &err), 0);
+	assert_int_equal(page.n_users, 3);
+	assert_null(page.users[0].invalid);
+	assert_string_equal(page.users[0].name, "alice");
+	assert_non_null(page.users[1].invalid);
+	assert_contains(page.users[1].invalid, needle);
+	if (name)
+		assert_string_equal(page.users[1].name, name);
+	else
+		assert_null(page.users[1].name);
+	assert_null(page.users[2].invalid);
+	assert_string_equal(page.users[2].name, "bob");
+	assert_true(page.is_truncated);
+	assert_string_equal(page.marker, "m");
+	akr_iam_users_page_done(&page);
+}
+
 static void test_iam_list_users_bad(void **state)
 {
 	struct akr_buf big;
 
 	(void)state;
-	expect_users_error(USERS("<member><UserId>A</UserId><Arn>arn:aws:iam::2:user/a</Arn>"
-				 "<CreateDate>2012-09-05T19:38:48Z</CreateDate></member>",
-				 "<IsTruncated>false</IsTruncated>"),
-			   -EBADMSG, "lacks UserName");
-	expect_users_error(USERS("<member><UserName>a</UserName><UserId>A</UserId>"
-				 "<Arn>arn:aws:iam::2:user/a</Arn><CreateDate>2012-13-05T19:38:48Z"
-				 "</CreateDate></member>",
-				 "<IsTruncated>false</IsTruncated>"),
-			   -EBADMSG, "CreateDate");
-	expect_users_error(USERS("<member><UserName>a</UserName><UserId>A</UserId>"
-				 "<Arn>arn:aws:iam::2:user/a</Arn></member>",
-				 "<IsTruncated>false</IsTruncated>"),
-			   -EBADMSG, "lacks CreateDate");
+	/* One bad member is reported by itself (issue 10: one bad record, one
+	 * reported user); the members around it are read. */
+	expect_user_invalid("<member><UserId>A</UserId><Arn>arn:aws:iam::2:user/a</Arn>"
+			    "<CreateDate>2012-09-05T19:38:48Z</CreateDate></member>",
+			    "lacks UserName", NULL);
+	expect_user_invalid("<member><UserName>a</UserName><UserId>A</UserId>"
+			    "<Arn>arn:aws:iam::2:user/a</Arn><CreateDate>2012-13-05T19:38:48Z"
+			    "</CreateDate></member>",
+			    "CreateDate", "a");
+	expect_user_invalid("<member><UserName>a</UserName><UserId>A</UserId>"
+			    "<Arn>arn:aws:iam::2:user/a</Arn></member>",
+			    "lacks CreateDate", "a");
+	expect_user_invalid("<member><UserName>evil&#13;&#10;&lt;0&gt;forged</UserName>"
+			    "<UserId>A</UserId><Arn>arn:aws:iam::2:user/a</Arn>"
+			    "<CreateDate>2012-09-05T19:38:48Z</CreateDate></member>",
+			    "invalid UserName", "evil\r\n<0>forged");
+	expect_user_invalid("<member><UserName>a</UserName><UserName>b</UserName><UserId>A</UserId>"
+			    "<Arn>arn:aws:iam::2:user/a</Arn>"
+			    "<CreateDate>2012-09-05T19:38:48Z</CreateDate></member>",
+			    "duplicate", "a");
 	expect_users_error(USERS("", "<IsTruncated>true</IsTruncated>"), -EBADMSG, "no Marker");
 	expect_users_error(USERS("", "<IsTruncated>yes</IsTruncated>"), -EBADMSG, "IsTruncated");
 	expect_users_error("<ListUsersResponse><ResponseMetadata/></ListUsersResponse>", -EBADMSG,
@@ -478,6 +541,67 @@ static void test_iam_list_user_tags(void **state)
 	akr_iam_tags_page_done(&page);
 	assert_int_equal(akr_iam_parse_list_user_tags(no_key, LEN(no_key), &page, &err), -EBADMSG);
 	assert_contains(err.message, "lacks Key");
+}
+
+static void expect_tag_error(const char *key, const char *value, const char *needle)
+{
+	struct akr_iam_tags_page page = { 0 };
+	struct akr_error err = { 0 };
+	struct akr_buf doc;
+
+	akr_buf_init(&doc, 1 << 16, false);
+	assert_int_equal(akr_buf_appendf(&doc, "<ListUserTagsResponse><ListUserTagsResult><Tags>"
+					       "<member><Key>%s</Key><Value>%s</Value></member>"
+					       "</Tags><IsTruncated>false</IsTruncated>"
+					       "</ListUserTagsResult></ListUserTagsResponse>",
+					 key, value),
+			 0);
+	assert_int_equal(akr_iam_parse_list_user_tags(doc.data, doc.len, &page, &err), -EBADMSG);
+	assert_int_equal(err.kind, AKR_ERROR_PARSE);
+	assert_contains(err.message, needle);
+	assert_null(page.tags);
+	akr_buf_done(&doc);
+}
+
+/* IAM's limits on tags: an answer past them fails the user's tags (the
+ * sweep reports that user) instead of reaching the policy or a mail. */
+static void test_iam_list_user_tags_bad(void **state)
+{
+	struct akr_iam_tags_page page = { 0 };
+	char key[200], value[400];
+	struct akr_buf doc;
+
+	(void)state;
+	expect_tag_error("email", "alice@example.com&#13;&#10;Bcc: evil@example.com",
+			 "the value of tag 'email' holds a control character");
+	expect_tag_error("email", "alice@example.com&#10;", "control character");
+	expect_tag_error("e&#9;mail", "x", "tag key 'e\tmail' holds a control character");
+	memset(value, 'v', 257);
+	value[257] = '\0';
+	expect_tag_error("email", value, "longer than 256 characters");
+	memset(key, 'k', 129);
+	key[129] = '\0';
+	expect_tag_error(key, "x", "longer than 128 characters");
+
+	/* At the limits, in characters rather than bytes: 256 two-byte 'é'. */
+	akr_buf_init(&doc, 1 << 16, false);
+	assert_int_equal(akr_buf_append_str(&doc, "<ListUserTagsResponse><ListUserTagsResult><Tags>"
+						  "<member><Key>"),
+			 0);
+	for (int i = 0; i < 128; i++)
+		assert_int_equal(akr_buf_append_str(&doc, "k"), 0);
+	assert_int_equal(akr_buf_append_str(&doc, "</Key><Value>"), 0);
+	for (int i = 0; i < 256; i++)
+		assert_int_equal(akr_buf_append_str(&doc, "\xc3\xa9"), 0);
+	assert_int_equal(akr_buf_append_str(&doc, "</Value></member></Tags><IsTruncated>false"
+						  "</IsTruncated></ListUserTagsResult>"
+						  "</ListUserTagsResponse>"),
+			 0);
+	assert_int_equal(akr_iam_parse_list_user_tags(doc.data, doc.len, &page, NULL), 0);
+	assert_int_equal(page.n_tags, 1);
+	assert_int_equal(strlen(page.tags[0].value), 512);
+	akr_iam_tags_page_done(&page);
+	akr_buf_done(&doc);
 }
 
 #define KEYS(members)                                                                               \
@@ -846,6 +970,7 @@ int main(void)
 		cmocka_unit_test(test_iam_list_users),
 		cmocka_unit_test(test_iam_list_users_bad),
 		cmocka_unit_test(test_iam_list_user_tags),
+		cmocka_unit_test(test_iam_list_user_tags_bad),
 		cmocka_unit_test(test_iam_list_access_keys),
 		cmocka_unit_test(test_iam_create_access_key),
 		cmocka_unit_test(test_iam_last_used),
