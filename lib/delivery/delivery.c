@@ -88,10 +88,10 @@ static const struct akr_mail_template default_templates[_AKR_MAIL_KIND_MAX] = {
 			"access key for account {account_id} ({account_name})\", sent on {date}\n"
 			"for the access key {access_key_id}:\n"
 			"\n"
-			"    {password}\n"
+			"{password}\n"
 			"\n"
-			"The password has no spaces. Delete this email once you have stored the\n"
-			"new key safely.\n"
+			"It is letters and digits only, on a line of its own: double-click it to\n"
+			"copy it. Delete this email once you have stored the new key safely.\n"
 			SIGNATURE,
 	},
 	[AKR_MAIL_REMINDER] = {
@@ -221,6 +221,16 @@ struct walk {
 	void *ctx;
 };
 
+/* Whether the placeholder from @open ('{') to @close ('}') in @text is all
+ * of its line. */
+static bool alone_on_line(const char *text, const char *open, const char *close)
+{
+	const char *after = close + 1;
+
+	return (open == text || open[-1] == '\n') &&
+	       (*after == '\0' || *after == '\n' || (after[0] == '\r' && after[1] == '\n'));
+}
+
 static int walk_template(struct walk *w, const char *text, struct akr_error *reterr)
 {
 	const char *what = w->subject ? "subject template" : "body template";
@@ -274,6 +284,13 @@ static int walk_template(struct walk *w, const char *text, struct akr_error *ret
 			akr_error_set(reterr, AKR_ERROR_LOCAL, 0, "InvalidTemplate",
 				      "%s of '%s': {password} may appear only in the body of the "
 				      "password mail, never next to the zip or in a subject",
+				      what, kind);
+			return -EINVAL;
+		}
+		if (ph == PH_PASSWORD && !alone_on_line(text, p, end)) {
+			akr_error_set(reterr, AKR_ERROR_LOCAL, 0, "InvalidTemplate",
+				      "%s of '%s': {password} must stand on a line of its own, with "
+				      "nothing before or after it, so that it copies cleanly",
 				      what, kind);
 			return -EINVAL;
 		}

@@ -1,5 +1,4 @@
 #include <errno.h>
-#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,40 +12,16 @@
 #define UPPER "ABCDEFGHJKLMNPQRSTUVWXYZ"
 #define LOWER "abcdefghijkmnpqrstuvwxyz"
 #define DIGITS "23456789"
-#define SYMBOLS "-_+.:"
 
-static const char alphabet[] = UPPER LOWER DIGITS SYMBOLS;
+static const char alphabet[] = UPPER LOWER DIGITS;
 #define ALPHABET_LEN (sizeof(alphabet) - 1)
 
 /* Bytes at or above this limit are rejected so that byte % ALPHABET_LEN is uniform. */
 #define ACCEPT_LIMIT (256 - 256 % ALPHABET_LEN)
 
-/* Enough whole-password attempts that failing all of them means a broken RNG:
- * the chance that a 20-character draw misses a class is below 1/4. */
-#define MAX_ATTEMPTS 64
-
 const char *akr_password_alphabet(void)
 {
 	return alphabet;
-}
-
-static bool has_every_class(const uint8_t *p, size_t len)
-{
-	bool upper = false, lower = false, digit = false, symbol = false;
-
-	for (size_t i = 0; i < len; i++) {
-		char c = (char)p[i];
-
-		if (strchr(UPPER, c))
-			upper = true;
-		else if (strchr(LOWER, c))
-			lower = true;
-		else if (strchr(DIGITS, c))
-			digit = true;
-		else
-			symbol = true;
-	}
-	return upper && lower && digit && symbol;
 }
 
 /* Fills @out with @len characters drawn uniformly from the alphabet. */
@@ -93,14 +68,9 @@ int akr_password_generate(size_t len, struct akr_secret **ret_password)
 		return -ENOMEM;
 	s->len = len;
 
-	for (unsigned attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-		r = draw(s->buf, len);
-		if (r < 0)
-			return r;
-		if (has_every_class(s->buf, len)) {
-			*ret_password = TAKE_PTR(s);
-			return 0;
-		}
-	}
-	return -EIO;
+	r = draw(s->buf, len);
+	if (r < 0)
+		return r;
+	*ret_password = TAKE_PTR(s);
+	return 0;
 }

@@ -15,6 +15,7 @@
 
 #include "lib/base/buf.h"
 #include "lib/delivery/delivery.h"
+#include "lib/delivery/password.h"
 #include "lib/base/error.h"
 #include "lib/base/secret.h"
 
@@ -134,6 +135,13 @@ static void test_validation(void **state)
 	expect_invalid(AKR_MAIL_DELETED, false, "{password}", "{password}");
 	expect_invalid(AKR_MAIL_PASSWORD, true, "pw {password}", "{password}");
 	expect_invalid(AKR_MAIL_PASSWORD, false, "no password here", "must contain {password}");
+	/* On a line of its own, so that a click or a line selection copies it
+	 * and nothing else (issue 10). */
+	expect_invalid(AKR_MAIL_PASSWORD, false, "Password: {password}\n", "line of its own");
+	expect_invalid(AKR_MAIL_PASSWORD, false, "x\n{password}.\n", "line of its own");
+	expect_invalid(AKR_MAIL_PASSWORD, false, "x\n    {password}\n", "line of its own");
+	expect_invalid(AKR_MAIL_PASSWORD, false, "x\n{password} \n", "line of its own");
+	expect_invalid(AKR_MAIL_PASSWORD, false, "{password}{user}", "line of its own");
 	expect_invalid(AKR_MAIL_REMINDER, false, "open { brace", "unterminated");
 	expect_invalid(AKR_MAIL_REMINDER, false, "open {user", "unterminated");
 	expect_invalid(AKR_MAIL_REMINDER, false, "close } brace", "lone '}'");
@@ -144,6 +152,11 @@ static void test_validation(void **state)
 	assert_int_equal(akr_delivery_template_validate(AKR_MAIL_REMINDER,
 							"{{literal}} {user}\r\n\tok", &err), 0);
 	assert_int_equal(akr_delivery_template_validate(AKR_MAIL_PASSWORD, "{password}", &err), 0);
+	assert_int_equal(akr_delivery_template_validate(AKR_MAIL_PASSWORD, "a\r\n{password}\r\nb",
+							&err),
+			 0);
+	assert_int_equal(akr_delivery_template_validate(AKR_MAIL_PASSWORD, "a:\n{password}", &err),
+			 0);
 
 	assert_string_equal(akr_mail_kind_to_string(AKR_MAIL_DEACTIVATED), "deactivated");
 	assert_int_equal(akr_mail_kind_from_string("password", &k), 0);
@@ -182,9 +195,10 @@ static void test_render(void **state)
 	assert_string_equal(out.data, "never N/A N/A (none) - (not scheduled)");
 	akr_buf_done(&out);
 
-	assert_int_equal(akr_delivery_render(AKR_MAIL_PASSWORD, "<{password}>", &p, pw, &out, &err),
+	assert_int_equal(akr_delivery_render(AKR_MAIL_PASSWORD, "pw:\n{password}\n", &p, pw, &out,
+					     &err),
 			 0);
-	assert_string_equal(out.data, "<Pw-123_abc>");
+	assert_string_equal(out.data, "pw:\nPw-123_abc\n");
 	assert_true(out.sensitive);
 	akr_buf_done(&out);
 
@@ -210,7 +224,7 @@ static void test_rotation_end_to_end(void **state)
 	int fd;
 
 	/* The password mail's body is custom here so the test can read the password. */
-	t.kind[AKR_MAIL_PASSWORD].body = "PW<{password}> for {access_key_id} of {date}\n";
+	t.kind[AKR_MAIL_PASSWORD].body = "PW for {access_key_id} of {date}:\n{password}\nend\n";
 	p.templates = &t;
 	assert_int_equal(akr_delivery_compose_rotation(&p, secret, AKR_ZIP_ENCRYPTION_AES256, &rot,
 						       &pwm, &err), 0);
@@ -219,15 +233,15 @@ static void test_rotation_end_to_end(void **state)
 
 	/* The password, from the password mail. */
 	parse_with_python(&pwm, NULL, &pjson);
-	s = strstr(pjson.data, "PW<");
+	s = strstr(pjson.data, ":\\n");
 	assert_non_null(s);
 	s += 3;
-	e = strchr(s, '>');
+	e = strstr(s, "\\nend");
 	assert_non_null(e);
 	assert_true(e - s >= 20 && (size_t)(e - s) < sizeof(pw));
 	memcpy(pw, s, (size_t)(e - s));
 	pw[e - s] = '\0';
-	assert_has(pjson.data, "for " KEY_ID " of 2026-11-27");
+	assert_has(pjson.data, "PW for " KEY_ID " of 2026-11-27");
 	assert_has(pjson.data, "\"subject\": \"Password for your new AWS access key " KEY_ID "\"");
 	assert_null(strstr(pjson.data, "application/zip"));
 
@@ -271,6 +285,22 @@ static void test_rotation_end_to_end(void **state)
 	assert_string_equal(csv, "Access key ID,Secret access key\r\n" KEY_ID "," SECRET "\r\n");
 }
 
+/* Whether the JSON text of a mail body holds a line that is a password of
+ * the default length and nothing else ("\n" is "\\n" in the JSON). */
+static bool has_password_line(const char *json)
+{
+	const char *alpha = akr_password_alphabet();
+
+	for (const char *p = strstr(json, "\\n"); p; p = strstr(p + 2, "\\n")) {
+		const char *q = p + 2;
+		size_t n = strspn(q, alpha);
+
+		if (n == AKR_PASSWORD_DEFAULT_LEN && strncmp(q + n, "\\n", 2) == 0)
+			return true;
+	}
+	return false;
+}
+
 static void test_rotation_default_password_mail(void **state)
 {
 	struct akr_mail_params p = base_params();
@@ -282,6 +312,8 @@ static void test_rotation_default_password_mail(void **state)
 	parse_with_python(&pwm, NULL, &json);
 	assert_has(json.data, "sent on 2026-11-27");
 	assert_has(json.data, "for the access key " KEY_ID);
+	/* The password stands on a line of its own, letters and digits only. */
+	assert_true(has_password_line(json.data));
 	assert_null(memmem(pwm.data, pwm.len, SECRET, strlen(SECRET)));
 	assert_null(memmem(rot.data, rot.len, SECRET, strlen(SECRET)));
 	assert_null(memmem(pwm.data, pwm.len, "UEsDB", 5));
