@@ -180,6 +180,25 @@ static int mkdir_p(const char *dir)
 	return 0;
 }
 
+/* The state directory holds the reports (names, addresses, key ids) and the
+ * state log: 0700, whoever created it and whatever the umask was then. */
+static int tighten_state_dir(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	if ((st.st_mode & 07777) == 0700)
+		return 0;
+	if (chmod(dir, 0700) < 0)
+		return -errno;
+	akr_log_notice("State directory '%s' had mode %04o; it is now 0700", dir,
+		       (unsigned)(st.st_mode & 07777));
+	return 0;
+}
+
 static int open_state(struct daemon *d, bool read_only)
 {
 	struct akr_error err = { 0 };
@@ -188,6 +207,10 @@ static int open_state(struct daemon *d, bool read_only)
 	r = mkdir_p(d->config->state_directory);
 	if (r < 0)
 		return akr_log_error_errno(r, "Cannot create the state directory '%s': %m",
+					   d->config->state_directory);
+	r = tighten_state_dir(d->config->state_directory);
+	if (r < 0)
+		return akr_log_error_errno(r, "Cannot make the state directory '%s' mode 0700: %m",
 					   d->config->state_directory);
 	r = akr_statelog_open(d->config->state_directory, read_only, &d->statelog, &err);
 	if (r < 0)
@@ -479,6 +502,9 @@ int main(int argc, char **argv)
 
 	akr_log_setup(AKR_LOG_AUTO, arg_verbose ? LOG_DEBUG : LOG_INFO);
 	protect_memory();
+	/* Every file the daemon writes is 0600 and every directory 0700, run
+	 * from a shell as much as under systemd's UMask=0077. */
+	(void)umask(0077);
 
 	if (arg_now) {
 		int64_t at;

@@ -353,9 +353,17 @@ int akr_report_write(const struct akr_report *r, const char *dir, char **ret_pat
 	(void)snprintf(last, sizeof(last), "%s/last-report.json", dir);
 	(void)snprintf(lasttmp, sizeof(lasttmp), "%s/.last-report.json.tmp", dir);
 
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	/* Names, addresses and key ids: for the daemon's user only, also when
+	 * a temporary file left by a crash had another mode. */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
+	if (fchmod(fd, 0600) < 0) {
+		ret = -errno;
+		(void)close(fd);
+		(void)unlink(tmp);
+		return ret;
+	}
 	f = fdopen(fd, "w");
 	if (!f) {
 		ret = -errno;
