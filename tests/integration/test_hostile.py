@@ -254,6 +254,104 @@ CASES = [
         [r"User 'alice' in account 222222222222: ListAccessKeys: .*'CreateDate' is not an "
          r"ISO 8601 time: 'yesterday'"],
         failed_users=[(DEV, "alice")], rotated=NOT_ALICE),
+
+    # -- entities, sizes, broken bodies ----------------------------------------
+    Case("xml_entity_bomb", rule("ListUsers", "answer", account=DEV, body=BILLION_LAUGHS), 1,
+         [r"Account 222222222222 \('dev'\) failed, skipping it: ListUsers: MalformedResponse: "
+          r"XML document type declarations are not accepted"],
+         failed_accounts=[DEV], rotated=NOT_DEV),
+    Case("xml_external_entity", rule("ListUserTags", "answer", user="alice",
+                                     body=EXTERNAL_ENTITY), 1,
+         [r"User 'alice' in account 222222222222: ListUserTags: MalformedResponse: XML "
+          r"document type declarations are not accepted"],
+         failed_users=[(DEV, "alice")], rotated=NOT_ALICE,
+         check=lambda t, r: t.assertNotIn("root:x:0:0", r["stderr"] + str(r["emails"]))),
+    Case("sts_entity_bomb", rule("AssumeRole", "answer", count=1,
+                                 body=BILLION_LAUGHS.replace(b"ListUsers", b"AssumeRole")), 2,
+         [r"Cannot list the accounts of the organization: MalformedResponse: XML document "
+          r"type declarations are not accepted"], rotated=()),
+    Case("huge_body_chunked", lambda ctx: [Rule("ListUsers", "stream", account=DEV,
+                                                size=1 << 30, chunked=True)], 1,
+         [r"Account 222222222222 \('dev'\) failed, skipping it: ListUsers: .*"
+          r"(too.large|exceeds|larger than)"],
+         failed_accounts=[DEV], rotated=NOT_DEV,
+         check=lambda t, r: t.assertLess(r["rules"][0].kw["sent"][0], 64 * MIB)),
+    Case("huge_body_content_length", lambda ctx: [Rule("ListAccessKeys", "stream", user="alice",
+                                                       size=1 << 30, chunked=False)], 1,
+         [r"User 'alice' in account 222222222222: ListAccessKeys: .*"
+          r"(too.large|exceeds|larger than)"],
+         failed_users=[(DEV, "alice")], rotated=NOT_ALICE,
+         check=lambda t, r: t.assertLess(r["rules"][0].kw["sent"][0], 64 * MIB)),
+    Case("malformed_xml", rule("ListUsers", "answer", account=DEV,
+                               body=b"<ListUsersResponse><ListUsersResult><Users><member>"
+                                    b"<UserName>alice</UserName></Users>"), 1,
+         [r"Account 222222222222 \('dev'\) failed, skipping it: ListUsers: MalformedResponse: "
+          r"malformed XML"],
+         failed_accounts=[DEV], rotated=NOT_DEV),
+    Case("malformed_json", rule("ListAccounts", "answer",
+                                content_type="application/x-amz-json-1.1",
+                                body=b'{"Accounts": [{"Id": "222222222222", "State": '), 2,
+         [r"Cannot list the accounts of the organization: MalformedResponse: .*malformed JSON"],
+         rotated=()),
+    Case("not_utf8", rule("ListUserTags", "answer", user="alice",
+                          body=list_tags(("email", "alice@example.com")).replace(
+                              b"alice@", b"\xff\xfe@")), 1,
+         [r"User 'alice' in account 222222222222: ListUserTags: MalformedResponse: "],
+         failed_users=[(DEV, "alice")], rotated=NOT_ALICE),
+    Case("truncated_read_once", rule("ListUsers", "truncate", account=DEV, count=1, keep=60), 0,
+         [r"Sweep finished: .*0 failed"], rotated=ALL_DUE),
+    Case("truncated_read_always", rule("ListAccessKeys", "truncate", user="alice", keep=60), 1,
+         [r"User 'alice' in account 222222222222: ListAccessKeys: .*"
+          r"(transfer closed|partial|connection)"],
+         failed_users=[(DEV, "alice")], rotated=NOT_ALICE),
+    Case("truncated_create_access_key", rule("CreateAccessKey", "truncate", user="alice",
+                                             keep=100), 1,
+         [r"Deleted key AKIA\w+ of user 'alice': its secret was never delivered",
+          r"create \(new key\) of user 'alice' in account 222222222222: rolled-back: "
+          r"CreateAccessKey got no definite answer"],
+         rotated=NOT_ALICE,
+         check=lambda t, r: t.assertIn(("alice", "create", "rolled-back"), [
+             (a["user"], a["action"], a["outcome"]) for a in r["report"]["actions"]])),
+
+    # -- what a proxy or a captive portal answers -------------------------------
+    Case("html_error_page_502", rule("ListUsers", "answer", account=DEV, status=502,
+                                     content_type="text/html", body=HTML_PAGE), 1,
+         [r"Account 222222222222 \('dev'\) failed, skipping it: ListUsers: .*HTTP 502.*"
+          r"without a readable AWS error document"],
+         failed_accounts=[DEV], rotated=NOT_DEV),
+    Case("html_error_page_403", rule("AssumeRole", "answer", count=1, status=403,
+                                     content_type="text/html", body=HTML_PAGE), 2,
+         [r"Cannot list the accounts of the organization: .*HTTP 403 without a readable AWS "
+          r"error document"], rotated=()),
+    Case("html_page_200", rule("ListAccessKeys", "answer", user="alice",
+                               content_type="text/html", body=HTML_PAGE), 1,
+         [r"User 'alice' in account 222222222222: ListAccessKeys: MalformedResponse: "],
+         failed_users=[(DEV, "alice")], rotated=NOT_ALICE),
+    Case("error_document_200", rule("ListUsers", "answer", account=DEV, body=ERROR_DOC), 1,
+         [r"Account 222222222222 \('dev'\) failed, skipping it: ListUsers: MalformedResponse: "
+          r".*ErrorResponse"],
+         failed_accounts=[DEV], rotated=NOT_DEV),
+    Case("redirect_other_host", lambda ctx: [Rule("ListUsers", "redirect", account=DEV,
+                                                  location=ctx["recorder"].url + "/steal")], 1,
+         [r"Account 222222222222 \('dev'\) failed, skipping it: ListUsers: .*HTTP 307"],
+         failed_accounts=[DEV], rotated=NOT_DEV,
+         check=lambda t, r: t.assertEqual(r["recorder"], [])),
+    Case("redirect_management_role", lambda ctx: [
+        Rule("AssumeRole", "redirect", count=1, status=301,
+             location=ctx["recorder"].url + "/steal")], 2,
+         [r"Cannot list the accounts of the organization: .*HTTP 301 without a readable AWS "
+          r"error document"], rotated=(),
+         check=lambda t, r: t.assertEqual(r["recorder"], [])),
+
+    # -- slow answers -------------------------------------------------------------
+    Case("trickle_read_once", rule("ListUserTags", "trickle", user="alice", count=1,
+                                   interval=0.5), 0,
+         [r"Sweep finished: .*0 failed"], rotated=ALL_DUE),
+    Case("trickle_create_access_key", rule("CreateAccessKey", "trickle", user="alice",
+                                           interval=0.5), 1,
+         [r"create \(new key\) of user 'alice' in account 222222222222: rolled-back: "
+          r"CreateAccessKey got no definite answer: .*(timeout|timed out)"],
+         rotated=NOT_ALICE),
 ]
 
 
