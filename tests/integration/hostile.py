@@ -116,6 +116,7 @@ class Proxy:
         self.lock = threading.Lock()
         self.key_account = {}
         self.calls = []                 # (action, account, user, "rule kind" or "forwarded")
+        self.secrets = set()            # every SecretAccessKey and SessionToken answered
         proxy = self
 
         class Handler(socketserver.StreamRequestHandler):
@@ -228,7 +229,12 @@ class Proxy:
         raise AssertionError("unreachable")
 
     def _learn(self, req, resp):
-        """Remembers which account an assumed role's access key belongs to."""
+        """Remembers which account an assumed role's access key belongs to,
+        and every secret that AWS hands out (new keys, role sessions)."""
+        found = re.findall(rb"<(?:SecretAccessKey|SessionToken)>([^<]+)</", resp[2])
+        if found:
+            with self.lock:
+                self.secrets.update(f.decode() for f in found)
         if req.action != "AssumeRole" or resp[0] != 200:
             return
         m = re.search(rb"<AccessKeyId>([^<]+)</AccessKeyId>", resp[2])
@@ -279,6 +285,7 @@ class Proxy:
             return upstream, self._stream(h, req, kw)
         if rule.kind in ("trickle", "truncate"):
             upstream, (status, headers, body) = self._forward(upstream, req)
+            self._learn(req, (status, headers, body))
             if rule.kind == "truncate":
                 head = ["HTTP/1.1 %d OK" % status] + ["%s: %s" % hv for hv in headers]
                 head.append("Content-Length: %d" % len(body))

@@ -3,11 +3,16 @@
 whoever created the directory; and no secret access key, session token or zip
 password appears anywhere an operator or an attacker could read it."""
 import os
+import re
+import signal
 import stat
 import subprocess
+import time
 import unittest
 
-from harness import RotatorTestCase, account, key, scenario, user
+import hostile
+from harness import EXAMPLE_SECRET, RotatorTestCase, account, key, scenario, user
+from mails import SEVENZIP, delivered_credentials, parse, text_of, zip_of
 
 DEV = "222222222222"
 PROD = "555555555555"
@@ -23,11 +28,7 @@ def state_entries(state_dir):
     return out
 
 
-class FileModes(RotatorTestCase):
-    def run_with_umask(self, mode, umask=0o022):
-        return subprocess.run(self.rot.args(mode), env=self.rot.env(), capture_output=True,
-                              text=True, timeout=300, preexec_fn=lambda: os.umask(umask))
-
+class Private(RotatorTestCase):
     def assert_private(self):
         d = self.rot.state_dir
         self.assertEqual(stat.S_IMODE(os.stat(d).st_mode), 0o700, d)
@@ -45,6 +46,12 @@ class FileModes(RotatorTestCase):
                              "%s is %04o" % (path, stat.S_IMODE(st.st_mode)))
             kinds.add(os.path.basename(path).split("-")[0].split(".")[0])
         return kinds
+
+
+class FileModes(Private):
+    def run_with_umask(self, mode, umask=0o022):
+        return subprocess.run(self.rot.args(mode), env=self.rot.env(), capture_output=True,
+                              text=True, timeout=300, preexec_fn=lambda: os.umask(umask))
 
     def test_files_0600_in_a_0700_directory(self):
         self.setup_fake(scenario([account(DEV, [user("alice", [key(85)]),
@@ -65,6 +72,112 @@ class FileModes(RotatorTestCase):
         # The report, the state log (intents, deactivation, last run): all checked.
         self.assertIn("report", kinds)
         self.assertGreaterEqual(len(kinds), 2, kinds)
+
+
+PASSWORD_LINE = re.compile(r"^([A-Za-z2-9]{23,128})\r?$", re.M)
+
+
+class SecretHygiene(Private):
+    """After sweeps that rotate, deactivate, delete, remind, fail and roll
+    back, at --verbose: no secret access key (the daemon's own, every key
+    IAM created, the rolled-back one included), session token or zip password
+    in stdout/stderr, the state directory, the report or the SNS alerts."""
+
+    def run_daemon(self, mode, **kw):
+        res = subprocess.run(self.rot.args(mode, **kw) + ["--verbose"],
+                             env=self.rot.env({"AWS_ENDPOINT_URL": self.proxy.url}),
+                             capture_output=True, text=True, timeout=300)
+        self.outputs.append(res.stdout + res.stderr)
+        return res
+
+    def test_no_secret_anywhere(self):
+        self.assertIsNotNone(SEVENZIP, "7zz is needed (Debian package 7zip)")
+        self.setup_fake(scenario([
+            account(DEV, [user("alice", [key(85)]), user("bob", [key(95), key(20)]),
+                          user("carol", [key(95), key(8)]), user("dave", [key(85)]),
+                          user("erin", [key(120, "Inactive"), key(10)])]),
+            account(PROD, [], roles=[])]))
+        self.proxy = hostile.Proxy(self.fake.url)
+        self.addCleanup(self.proxy.close)
+        self.outputs = []
+
+        # dave's CreateAccessKey answer is cut off once: the key it made
+        # (whose secret passed by) is rolled back.
+        self.proxy.add(hostile.Rule("CreateAccessKey", "truncate", user="dave", count=1,
+                                    keep=300))
+        self.run_daemon("--dry-run")
+        res = self.run_daemon("--once")
+        self.assertEqual(res.returncode, 1, res.stderr)
+        self.assertRegex(res.stderr, r"rolled-back")
+        self.fake.clock(advance_days=11)
+        res = self.run_daemon("--once")
+        self.assertEqual(res.returncode, 1, res.stderr)
+
+        # A daemon that dies by a signal leaves no core file behind.
+        cwd = os.path.join(self.rot.dir, "cwd")
+        os.mkdir(cwd)
+        proc = subprocess.Popen(self.rot.args(None, now=True), cwd=cwd,
+                                env=self.rot.env({"AWS_ENDPOINT_URL": self.proxy.url}),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        limits = ""
+        for _ in range(100):
+            with open("/proc/%d/limits" % proc.pid) as f:
+                limits = f.read()
+            if re.search(r"Max core file size\s+0\s+0", limits):
+                break
+            time.sleep(0.05)
+        self.assertRegex(limits, r"Max core file size\s+0\s+0")
+        proc.send_signal(signal.SIGQUIT)
+        out, err = proc.communicate(timeout=60)
+        self.outputs.append(out + err)
+        self.assertEqual(proc.returncode, -signal.SIGQUIT)
+        self.assertEqual([n for n in os.listdir(cwd) if n.startswith("core")], [])
+
+        # What there is to find.
+        secrets = set(self.proxy.secrets) | {EXAMPLE_SECRET}
+        state = self.fake.state()
+        secrets |= {k["secret"] for a in state["accounts"] for u in a["users"]
+                    for k in u["keys"] if k.get("secret")}
+        mails = self.fake.emails()
+        passwords = set()
+        for m in mails:
+            msg = parse(m["raw"])
+            if not zip_of(msg):
+                passwords |= set(PASSWORD_LINE.findall(text_of(msg)))
+        # Every key created was delivered and its password is known: the
+        # search below looks for the real thing.
+        created = [k for k in self.proxy.secrets if len(k) == 40]
+        self.assertGreaterEqual(len(created), 3)     # alice, dave's rolled back, dave
+        self.assertGreaterEqual(len(passwords), 2)
+        self.assertTrue(any(s for s in self.proxy.secrets if len(s) > 100),
+                        "no session token was seen")
+        for addr in ("alice@example.com",):
+            self.assertEqual(len(delivered_credentials(mails, addr)), 1)
+
+        places = {"stdout/stderr #%d" % i: o for i, o in enumerate(self.outputs)}
+        for path, st in state_entries(self.rot.state_dir):
+            if stat.S_ISREG(st.st_mode):
+                with open(path, "rb") as f:
+                    places[path] = f.read().decode("utf-8", "replace")
+        alerts = self.fake.sns()
+        self.assertGreaterEqual(len(alerts), 1)
+        for i, a in enumerate(alerts):
+            places["alert #%d" % i] = a["subject"] + "\n" + a["message"]
+        for m in mails:
+            msg = parse(m["raw"])
+            if zip_of(msg):
+                places["key mail to %s" % m["destinations"]] = m["raw"]
+        self.assertIn("report", {os.path.basename(p).split("-")[0] for p in places})
+
+        for what, needles in (("secret access key or session token", secrets),
+                              ("zip password", passwords)):
+            for needle in needles:
+                for place, text in places.items():
+                    self.assertNotIn(needle, text, "a %s in %s" % (what, place))
+                    # Nor a recognisable part of one.
+                    self.assertNotIn(needle[:16], text, "part of a %s in %s" % (what, place))
+        self.assert_private()
 
 
 if __name__ == "__main__":
