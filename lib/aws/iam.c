@@ -262,7 +262,7 @@ static size_t utf8_chars(const char *s)
 }
 
 /* IAM's own limits on a tag (aws-wire.md §6): an answer past them is no IAM
- * answer, and a CR or LF in a value must never reach a mail header. */
+ * answer. */
 static int check_tag(const struct list_parse *p, const struct akr_iam_tag *t, struct akr_error *err)
 {
 	if (utf8_chars(t->key) > AKR_IAM_TAG_KEY_MAX)
@@ -275,9 +275,9 @@ static int check_tag(const struct list_parse *p, const struct akr_iam_tag *t, st
 		return akr_error_malformed(err, "%s answer: the value of tag '%.128s' is longer "
 					   "than %d characters", p->action, t->key,
 					   AKR_IAM_TAG_VALUE_MAX);
-	if (akr_has_control_chars(t->value))
-		return akr_error_malformed(err, "%s answer: the value of tag '%.128s' holds a "
-					   "control character (CR, LF, ...)", p->action, t->key);
+	/* A CR or LF in a value is left to the validator of what the value is
+	 * used for (the email tag: an invalid address, reported): it never
+	 * reaches a header. */
 	return 0;
 }
 

@@ -15,7 +15,7 @@ struct akr_secret;
 
 #define AKR_IAM_MAX_ITEMS_PER_PAGE 1000
 /* IAM's limits on a tag, in characters; a ListUserTags answer past them, or
- * with a control character in a key or value, fails as malformed. */
+ * with a control character in a key, fails as malformed. */
 #define AKR_IAM_TAG_KEY_MAX 128
 #define AKR_IAM_TAG_VALUE_MAX 256
 

@@ -223,10 +223,10 @@ CASES = [
          failed_accounts=["12\\x0d\\x0a<0>forged", "", "444444444444"],
          check=lambda t, r: t.assertNotRegex(r["stderr"], r"(?m)^<0>")),
     Case("tag_value_crlf", rule("ListUserTags", "answer", user="alice", body=list_tags(
-        ("email", "alice@example.com&#13;&#10;Bcc: evil@example.com"))), 1,
-        [r"User 'alice' in account 222222222222: ListUserTags: MalformedResponse: ListUserTags "
-         r"answer: the value of tag 'email' holds a control character"],
-        failed_users=[(DEV, "alice")], rotated=NOT_ALICE,
+        ("email", "alice@example.com&#13;&#10;Bcc: evil@example.com"))), 0,
+        [r"User 'alice' in account 222222222222 is overdue \(key AKIA\w+, 85 days\): rotation "
+         r"due but the email tag contains CR, LF or control characters"],
+        rotated=NOT_ALICE,
         check=lambda t, r: t.assertNotIn("evil", str(r["emails"]))),
     Case("tag_value_long", rule("ListUserTags", "answer", user="alice", body=list_tags(
         ("email", "alice@example.com"), ("team", "t" * 300))), 1,

@@ -572,10 +572,8 @@ static void test_iam_list_user_tags_bad(void **state)
 	struct akr_buf doc;
 
 	(void)state;
-	expect_tag_error("email", "alice@example.com&#13;&#10;Bcc: evil@example.com",
-			 "the value of tag 'email' holds a control character");
-	expect_tag_error("email", "alice@example.com&#10;", "control character");
 	expect_tag_error("e&#9;mail", "x", "tag key 'e\tmail' holds a control character");
+	expect_tag_error("email&#13;&#10;", "x", "control character");
 	memset(value, 'v', 257);
 	value[257] = '\0';
 	expect_tag_error("email", value, "longer than 256 characters");
@@ -600,6 +598,20 @@ static void test_iam_list_user_tags_bad(void **state)
 	assert_int_equal(akr_iam_parse_list_user_tags(doc.data, doc.len, &page, NULL), 0);
 	assert_int_equal(page.n_tags, 1);
 	assert_int_equal(strlen(page.tags[0].value), 512);
+	akr_iam_tags_page_done(&page);
+	akr_buf_done(&doc);
+
+	/* A CR/LF in a value is read as it is: the address validator refuses
+	 * it as an email (the user is reported), it never reaches a header. */
+	akr_buf_init(&doc, 1 << 16, false);
+	assert_int_equal(akr_buf_append_str(&doc, "<ListUserTagsResponse><ListUserTagsResult><Tags>"
+						  "<member><Key>email</Key><Value>a@example.com"
+						  "&#13;&#10;Bcc: evil@example.com</Value></member>"
+						  "</Tags><IsTruncated>false</IsTruncated>"
+						  "</ListUserTagsResult></ListUserTagsResponse>"),
+			 0);
+	assert_int_equal(akr_iam_parse_list_user_tags(doc.data, doc.len, &page, NULL), 0);
+	assert_string_equal(page.tags[0].value, "a@example.com\r\nBcc: evil@example.com");
 	akr_iam_tags_page_done(&page);
 	akr_buf_done(&doc);
 }
