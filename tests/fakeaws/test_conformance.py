@@ -4,7 +4,7 @@ and compare successes, result fields present, error codes and pagination.
 
 Where moto differs from real AWS, the AWS documentation wins: such steps say
 so in a comment ("moto:") and check the fake against the documented behaviour.
-Skipped (exit 77, meson's SKIP) when boto3 or moto_server is not installed.
+Fails when boto3 or moto_server is not installed (a missing prerequisite is never a skip).
 """
 import datetime
 import os
@@ -374,6 +374,6 @@ class Conformance(unittest.TestCase):
 
 if __name__ == '__main__':
     if ClientError is None or MOTO is None:
-        print('SKIP: needs boto3 and moto_server on PATH')
-        sys.exit(77)
+        print('FAIL: needs boto3 and moto_server on PATH (a missing prerequisite is a failure)')
+        sys.exit(1)
     unittest.main(verbosity=2)

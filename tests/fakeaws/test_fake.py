@@ -15,8 +15,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 try:
     import boto3  # noqa: F401
 except ImportError:
-    print('SKIP: boto3 is not installed')
-    sys.exit(77)
+    print('FAIL: boto3 is not installed (a missing prerequisite is a failure)')
+    sys.exit(1)
 
 from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError  # noqa: E402
 

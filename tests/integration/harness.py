@@ -242,6 +242,19 @@ class RotatorTestCase(unittest.TestCase):
         self.addCleanup(self.rot.close)
         return self.fake, self.rot
 
+    def wait_for_calls(self, action, n, proc, timeout=60):
+        """Waits (bounded) until the fake has answered @action at least @n times
+        (the fake counts a call once it took effect, also when it then hangs or
+        fails it); fails if the daemon exits first or the time runs out."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.fake.stats()["by_action"].get(action, 0) >= n:
+                return
+            if proc.poll() is not None:
+                self.fail(f"the daemon exited before {action} x{n}: {proc.stderr.read()}")
+            time.sleep(0.05)
+        self.fail(f"{action} was not called {n} times within {timeout} s")
+
     def assertNoSecretsIn(self, text, secrets):
         for s in secrets:
             if s:

@@ -2,7 +2,6 @@
 and after CreateAccessKey, during each of the two mails), restart it, and
 check that every key that exists was delivered to its owner."""
 import signal
-import time
 import unittest
 
 from harness import RotatorTestCase, account, key, scenario, user, user_keys
@@ -21,24 +20,15 @@ POINTS = {
 
 
 class Crash(RotatorTestCase):
-    def wait_for(self, action, n, proc, timeout=60):
-        end = time.time() + timeout
-        while time.time() < end:
-            if self.fake.stats()["by_action"].get(action, 0) >= n:
-                return
-            if proc.poll() is not None:
-                self.fail(f"the daemon exited before {action}: {proc.stderr.read()}")
-            time.sleep(0.05)
-        self.fail(f"{action} was never called")
-
     def crash_at(self, point):
         self.setup_fake(scenario([account(DEV, [user("alice", [key(85)])])]))
         before_ids = {k["id"] for k in user_keys(self.fake.state(), DEV, "alice")}
         self.fake.faults(POINTS[point])
         proc = self.rot.start("--once")
         action = POINTS[point][-1]["action"]
-        self.wait_for(action, 2 if point == "during-password-mail" else 1, proc)
-        time.sleep(0.5)
+        # The fake counts the call once it took effect and is holding the
+        # answer back (the hang): the daemon is now inside that call.
+        self.wait_for_calls(action, 2 if point == "during-password-mail" else 1, proc)
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=30)
 
@@ -95,7 +85,8 @@ class Ambiguous(RotatorTestCase):
                            "count": 1},
                           {"action": "ListAccounts", "kind": "throttle", "count": 50}])
         proc = self.rot.start("--once")
-        time.sleep(2.5)
+        # The first page and at least one throttled try of the second.
+        self.wait_for_calls("ListAccounts", 2, proc)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
         self.assertEqual(proc.returncode, 1, err)

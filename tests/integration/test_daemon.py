@@ -127,7 +127,9 @@ class Daemon(RotatorTestCase):
         fire = (fake_now + timedelta(minutes=2)).replace(second=0)
         proc = self.start_daemon(fire - timedelta(seconds=2), f"{fire:%H:%M}")
         self.notify.wait(lambda m: "Sweep running" in m or "Sweep starting" in m, timeout=60)
-        time.sleep(2.5)
+        # Mid-rotation: at least one key created (each call takes 300 ms, so
+        # most of the 12 users are still ahead).
+        self.wait_for_calls("CreateAccessKey", 1, proc)
         proc.send_signal(signal.SIGTERM)
         self.assertEqual(proc.wait(60), 0)
         state = self.fake.state()

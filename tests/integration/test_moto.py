@@ -32,21 +32,29 @@ def free_port():
         return s.getsockname()[1]
 
 
-@unittest.skipIf(boto3 is None or not shutil.which("moto_server"), "boto3/moto_server missing")
 class Moto(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        # A missing prerequisite is a failure, never a skip.
+        if boto3 is None or not shutil.which("moto_server"):
+            raise RuntimeError("boto3 and moto_server are needed (pip: moto[server])")
         cls.port = free_port()
         cls.url = f"http://127.0.0.1:{cls.port}"
         env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT=str(NO_AUTH_CALLS))
         cls.proc = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(cls.port)],
                                     env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # Poll (bounded) until moto answers; never go on without it.
         for _ in range(200):
             try:
                 urllib.request.urlopen(cls.url + "/moto-api/", timeout=1)
                 break
             except Exception:
+                if cls.proc.poll() is not None:
+                    raise RuntimeError(f"moto_server exited: {cls.proc.stderr.read().decode()[-2000:]}")
                 time.sleep(0.1)
+        else:
+            cls.proc.kill()
+            raise RuntimeError(f"moto_server did not answer on {cls.url} within 20 s")
         cls.tmp = tempfile.mkdtemp(prefix="akr-moto-")
         cls.setup_world()
 

@@ -134,10 +134,10 @@ class ReadSide(RotatorTestCase):
                         config={"limits": {"max_requests_in_flight": 4,
                                            "max_requests_per_account": 1}})
         proc = self.rot.start("--dry-run")
-        # Let the first sessions be issued, then move the fake's clock past
-        # their expiry (1 h): every call with them now answers ExpiredToken.
-        import time
-        time.sleep(1.5)
+        # Once the first sessions are in use (a member account's ListUsers),
+        # move the fake's clock past their expiry (1 h): every call with them
+        # now answers ExpiredToken.
+        self.wait_for_calls("ListUsers", 1, proc)
         self.fake.clock(advance_seconds=2 * 3600)
         out, err = proc.communicate(timeout=300)
         self.assertEqual(proc.returncode, 0, err)

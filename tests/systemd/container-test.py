@@ -380,14 +380,11 @@ def journal_entries(ct):
 
 def zip_password(source_dir, mails):
     """The password of the key zip mailed to alice, found by opening the zip
-    with 7-Zip (tests/integration/mails.py); None when 7-Zip is missing."""
+    with 7-Zip (tests/integration/mails.py). A missing 7-Zip is a failure."""
     sys.path.insert(0, os.path.join(source_dir, "tests", "integration"))
-    try:
-        import mails as m
-    except ImportError:
-        return None
+    import mails as m
     if not m.SEVENZIP:
-        return None
+        raise Fail("7zz not found: install the Debian package 7zip (tools/packages.txt)")
     msgs = [m.parse(x["raw"]) for x in mails_to(mails, ALICE)]
     zips = [m.zip_of(x) for x in msgs if m.zip_of(x)]
     for data in zips:
@@ -627,11 +624,7 @@ def test(args, workdir, cleanup):
     for k in old_keys:
         if k.get("secret"):
             secrets_[f"the old key {k['id']}'s secret"] = k["secret"]
-    pw = zip_password(args.source_dir, mails)
-    if pw:
-        secrets_["the zip password"] = pw
-    else:
-        log("note: 7-Zip not found; the zip password is not searched for")
+    secrets_["the zip password"] = zip_password(args.source_dir, mails)
     journal = subprocess.run(["nsenter", "-t", str(ct.init), "-a", "journalctl", "-o", "export",
                               "--no-pager"], capture_output=True, timeout=60).stdout
     state_files = b""

@@ -30,12 +30,12 @@ static bool have_7zz(void)
 	return system("command -v 7zz >/dev/null 2>&1") == 0;
 }
 
-#define SKIP_WITHOUT_7ZZ()                                                                         \
+/* A missing prerequisite is a failure, never a skip. */
+#define REQUIRE_7ZZ()                                                                              \
 	do {                                                                                       \
-		if (!have_7zz()) {                                                                 \
-			print_message("7zz not found (Debian package 7zip): skipping\n");          \
-			skip();                                                                    \
-		}                                                                                  \
+		if (!have_7zz())                                                                   \
+			fail_msg("7zz not found: install the Debian package 7zip "                 \
+				 "(tools/packages.txt)");                                          \
 	} while (0)
 
 struct zipfile {
@@ -127,13 +127,13 @@ static void check_with_7zz(enum akr_zip_encryption enc, const char *method)
 
 static void test_aes256_opened_by_7zz(void **state)
 {
-	SKIP_WITHOUT_7ZZ();
+	REQUIRE_7ZZ();
 	check_with_7zz(AKR_ZIP_ENCRYPTION_AES256, "Method = AES-256");
 }
 
 static void test_zipcrypto_opened_by_7zz(void **state)
 {
-	SKIP_WITHOUT_7ZZ();
+	REQUIRE_7ZZ();
 	check_with_7zz(AKR_ZIP_ENCRYPTION_ZIPCRYPTO, "Method = ZipCrypto");
 }
 
