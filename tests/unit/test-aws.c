@@ -27,6 +27,7 @@
 #include "lib/base/error.h"
 #include "lib/http/engine.h"
 #include "lib/base/secret.h"
+#include "tests/unit/testutil.h"
 
 #define EXAMPLE_AKID "AKIAIOSFODNN7EXAMPLE"
 #define EXAMPLE_SECRET "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -45,59 +46,30 @@ static const char scenario[] =
 	"  \"roles\": [\"provisioning-admin\"]}]}";
 
 struct fake {
-	pid_t pid;
-	char url[128];
+	struct testutil_server srv;
 	char dir[64];
 };
 
-static bool fake_start(struct fake *s)
+/* Starts tests/fakeaws on the scenario above; fails the test if it does not
+ * start (a missing prerequisite is a failure, never a skip). */
+static void fake_start(struct fake *s)
 {
-	const char *py = getenv("PYTHON3") ? getenv("PYTHON3") : "python3";
-	const char *src = getenv("SOURCE_DIR") ? getenv("SOURCE_DIR") : SOURCE_DIR;
-	char script[512], scen[128], log[128], line[256];
-	int pipefd[2];
-	FILE *f;
+	char scen[128], log[128];
+	const char *args[] = { "--port", "0", "--scenario", scen, NULL };
 
 	snprintf(s->dir, sizeof(s->dir), "/tmp/akr-test-aws-XXXXXX");
 	assert_non_null(mkdtemp(s->dir));
 	snprintf(scen, sizeof(scen), "%s/scenario.json", s->dir);
 	snprintf(log, sizeof(log), "%s/fakeaws.log", s->dir);
-	f = fopen(scen, "we");
-	assert_non_null(f);
-	fputs(scenario, f);
-	fclose(f);
-	snprintf(script, sizeof(script), "%s/tests/fakeaws", src);
-	assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
-	s->pid = fork();
-	assert_true(s->pid >= 0);
-	if (s->pid == 0) {
-		FILE *lf = fopen(log, "we");
-
-		dup2(pipefd[1], STDOUT_FILENO);
-		if (lf)
-			dup2(fileno(lf), STDERR_FILENO);
-		execlp(py, py, script, "--port", "0", "--scenario", scen, (char *)NULL);
-		_exit(127);
-	}
-	close(pipefd[1]);
-	f = fdopen(pipefd[0], "r");
-	assert_non_null(f);
-	if (!fgets(line, sizeof(line), f) || sscanf(line, "listening on %127s", s->url) != 1) {
-		fclose(f);
-		kill(s->pid, SIGTERM);
-		waitpid(s->pid, NULL, 0);
-		return false;
-	}
-	fclose(f);
-	return true;
+	testutil_write_file(scen, scenario);
+	testutil_server_start(&s->srv, "tests/fakeaws", args, log);
 }
 
 static void fake_stop(struct fake *s)
 {
 	char path[128];
 
-	kill(s->pid, SIGTERM);
-	waitpid(s->pid, NULL, 0);
+	testutil_server_stop(&s->srv);
 	snprintf(path, sizeof(path), "%s/scenario.json", s->dir);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/fakeaws.log", s->dir);
@@ -190,11 +162,9 @@ static int setup(void **state)
 	struct env *e = calloc(1, sizeof(*e));
 
 	assert_non_null(e);
-	/* A missing prerequisite is a failure, never a skip. */
-	if (!fake_start(&e->fake))
-		fail_msg("aws: tests/fakeaws did not start (see %s/fakeaws.log)", e->fake.dir);
+	fake_start(&e->fake);
 	for (size_t i = 0; i < _AKR_SERVICE_MAX; i++) {
-		e->ep.url[i] = e->fake.url;
+		e->ep.url[i] = e->fake.srv.url;
 		e->ep.signing_region[i] = (char *)"us-east-1";
 		e->ep.custom[i] = true;
 	}
@@ -261,7 +231,7 @@ static char *fake_control(struct env *e, const char *method, const char *what, c
 	struct result res = { 0 };
 	char *text;
 
-	snprintf(url, sizeof(url), "%s/_fake/%s", e->fake.url, what);
+	snprintf(url, sizeof(url), "%s/_fake/%s", e->fake.srv.url, what);
 	assert_int_equal(akr_http_request_start(e->http, &d, control_done, &res, NULL), 0);
 	run_until(e, &res);
 	assert_int_equal(res.r, 0);

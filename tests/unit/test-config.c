@@ -16,6 +16,7 @@
 #include "lib/rotation/config.h"
 #include "lib/base/error.h"
 #include "lib/base/log.h"
+#include "tests/unit/testutil.h"
 
 #define ROLE_ARN "arn:aws:iam::111111111111:role/provisioning-admin"
 #define TOPIC_ARN "arn:aws:sns:us-east-1:111111111111:iam-access-key-rotator-topic"
@@ -50,13 +51,9 @@ static int teardown(void **state)
 static const char *write_file(const char *name, const char *text)
 {
 	static char path[512];
-	FILE *f;
 
-	(void)snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	f = fopen(path, "we");
-	assert_non_null(f);
-	assert_int_equal(fputs(text, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
+	assert_true(snprintf(path, sizeof(path), "%s/%s", tmpdir, name) < (int)sizeof(path));
+	testutil_write_file(path, text);
 	return path;
 }
 

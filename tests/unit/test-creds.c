@@ -23,6 +23,7 @@
 #include "lib/http/engine.h"
 #include "lib/aws/imds.h"
 #include "lib/base/secret.h"
+#include "tests/unit/testutil.h"
 
 #define EXAMPLE_AKID "AKIAIOSFODNN7EXAMPLE"
 #define EXAMPLE_SECRET "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -46,13 +47,9 @@ static void path_in_tmp(char *buf, size_t size, const char *name)
 static void write_file(const char *name, const char *text)
 {
 	char path[512];
-	FILE *f;
 
 	path_in_tmp(path, sizeof(path), name);
-	f = fopen(path, "we");
-	assert_non_null(f);
-	assert_true(fputs(text, f) >= 0);
-	assert_int_equal(fclose(f), 0);
+	testutil_write_file(path, text);
 }
 
 static void use_file(const char *var, const char *name, const char *text)
@@ -404,63 +401,28 @@ static void test_provider_without_network(void **state)
 /* ---- helpers for the python servers -------------------------------------- */
 
 struct server {
-	pid_t pid;
-	char url[128];
-	char log[512];
+	struct testutil_server srv;
+	const char *url; /* srv.url */
+	const char *log; /* srv.log */
 };
 
-static bool server_start(struct server *s, const char *script, const char *arg1,
+/* Starts @script (relative to the source tree) with "@arg1 @arg2", its
+ * stderr in the test directory's @logname; fails the test if it does not start. */
+static void server_start(struct server *s, const char *script, const char *arg1,
 			 const char *arg2, const char *logname)
 {
-	const char *py = getenv("PYTHON3") ? getenv("PYTHON3") : "python3";
-	const char *src = getenv("SOURCE_DIR") ? getenv("SOURCE_DIR") : SOURCE_DIR;
-	char path[512], line[256];
-	int pipefd[2];
-	FILE *f;
+	const char *args[] = { arg1, arg2, NULL };
+	char log[512];
 
-	path_in_tmp(s->log, sizeof(s->log), logname);
-	snprintf(path, sizeof(path), "%s/%s", src, script);
-	assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
-	s->pid = fork();
-	assert_true(s->pid >= 0);
-	if (s->pid == 0) {
-		FILE *log = fopen(s->log, "we");
-
-		dup2(pipefd[1], STDOUT_FILENO);
-		if (log)
-			dup2(fileno(log), STDERR_FILENO);
-		execlp(py, py, path, arg1, arg2, (char *)NULL);
-		_exit(127);
-	}
-	close(pipefd[1]);
-	f = fdopen(pipefd[0], "r");
-	assert_non_null(f);
-	if (!fgets(line, sizeof(line), f) || sscanf(line, "listening on %127s", s->url) != 1) {
-		fclose(f);
-		kill(s->pid, SIGTERM);
-		waitpid(s->pid, NULL, 0);
-		return false;
-	}
-	fclose(f);
-	return true;
+	path_in_tmp(log, sizeof(log), logname);
+	testutil_server_start(&s->srv, script, args, log);
+	s->url = s->srv.url;
+	s->log = s->srv.log;
 }
 
 static void server_stop(struct server *s)
 {
-	kill(s->pid, SIGTERM);
-	waitpid(s->pid, NULL, 0);
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	char *buf = calloc(1, 65536);
-
-	assert_non_null(f);
-	assert_non_null(buf);
-	(void)!fread(buf, 1, 65535, f);
-	fclose(f);
-	return buf;
+	testutil_server_stop(&s->srv);
 }
 
 /* ---- IMDSv2 ------------------------------------------------------------- */
@@ -470,8 +432,7 @@ static void imds_resolve(const char *mode, struct waiter *w, struct akr_creds_pr
 {
 	struct akr_creds_options opts = { 0 };
 
-	if (!server_start(s, "tests/unit/creds_imds_server.py", "--mode", mode, "imds.log"))
-		fail_msg("cannot start creds_imds_server.py with $PYTHON3");
+	server_start(s, "tests/unit/creds_imds_server.py", "--mode", mode, "imds.log");
 	setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", s->url, 1);
 	unsetenv("AWS_EC2_METADATA_DISABLED");
 	assert_int_equal(uv_loop_init(loop), 0);
@@ -507,7 +468,7 @@ static void test_imds(void **state)
 	assert_int_equal(id->creds.expiration_sec, 1894723200); /* 2030-01-15T16:00:00Z */
 	/* The token dance happened: PUT first, then both GETs carried the token
 	 * (the server answers 401 without it). */
-	log = slurp(s.log);
+	log = testutil_slurp(s.log);
 	assert_non_null(strstr(log, "PUT /latest/api/token token=no\n"
 				    "GET /latest/meta-data/iam/security-credentials/ token=yes\n"
 				    "GET /latest/meta-data/iam/security-credentials/"
@@ -551,13 +512,12 @@ static void test_imds_failures(void **state)
 
 /* ---- AssumeRole through the fake AWS endpoint ---------------------------- */
 
-static bool fake_start(struct server *s)
+/* Starts tests/fakeaws; fails the test if it does not start (a missing
+ * prerequisite is a failure, never a skip). */
+static void fake_start(struct server *s)
 {
-	if (!server_start(s, "tests/fakeaws", "--port", "0", "fakeaws.log")) {
-		fail_msg("creds: tests/fakeaws did not start (see %s)", s->log);
-	}
+	server_start(s, "tests/fakeaws", "--port", "0", "fakeaws.log");
 	setenv("AWS_ENDPOINT_URL", s->url, 1);
-	return true;
 }
 
 static void test_profile_assume_role_via_fake(void **state)
@@ -572,7 +532,7 @@ static void test_profile_assume_role_via_fake(void **state)
 	struct waiter w = { 0 };
 	uv_loop_t loop;
 
-	assert_true(fake_start(&s));
+	fake_start(&s);
 	use_file("AWS_SHARED_CREDENTIALS_FILE", "credentials",
 		 "[base]\naws_access_key_id = " EXAMPLE_AKID "\n"
 		 "aws_secret_access_key = " EXAMPLE_SECRET "\n");
@@ -635,7 +595,7 @@ static void test_assumed_role_identity_via_fake(void **state)
 	assert_int_equal(akr_assumed_role_new(&parent, &params, &ar), -EINVAL);
 	params.session_name = "akr-unit-test";
 
-	assert_true(fake_start(&s));
+	fake_start(&s);
 	assert_int_equal(akr_endpoints_resolve(&ep, "us-east-1", NULL, &err), 0);
 	assert_int_equal(uv_loop_init(&loop), 0);
 	assert_int_equal(akr_http_new(&loop, NULL, &http), 0);

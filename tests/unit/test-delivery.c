@@ -18,6 +18,7 @@
 #include "lib/delivery/password.h"
 #include "lib/base/error.h"
 #include "lib/base/secret.h"
+#include "tests/unit/testutil.h"
 
 #define KEY_ID "AKIAI44QH8DHBEXAMPLE"
 #define OLD_KEY_ID "AKIAIOSFODNN7EXAMPLE"
@@ -61,41 +62,8 @@ static struct akr_mail_params base_params(void)
 static void parse_with_python(const struct akr_buf *msg, const char *attachment_path,
 			      struct akr_buf *json)
 {
-	char script[] = "/tmp/akr-test-dlv-py-XXXXXX", input[] = "/tmp/akr-test-dlv-in-XXXXXX";
-	char cmd[512], chunk[4096];
-	const char *py = getenv("PYTHON3");
-	size_t n;
-	int fd, status;
-	FILE *f;
-
-	fd = mkstemp(script);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, parse_py, strlen(parse_py)), (ssize_t)strlen(parse_py));
-	assert_int_equal(close(fd), 0);
-	fd = mkstemp(input);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, msg->data, msg->len), (ssize_t)msg->len);
-	assert_int_equal(close(fd), 0);
-	(void)snprintf(cmd, sizeof(cmd), "'%s' '%s' %s < '%s'", py && *py ? py : "python3", script,
-		       attachment_path ? attachment_path : "", input);
-	f = popen(cmd, "r");
-	assert_non_null(f);
-	akr_buf_init(json, 1 << 24, true);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		assert_int_equal(akr_buf_append(json, chunk, n), 0);
-	status = pclose(f);
-	(void)unlink(script);
-	(void)unlink(input);
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	assert_non_null(strstr(json->data, "\"defects\": 0"));
-}
-
-static void assert_has(const char *hay, const char *needle)
-{
-	if (!strstr(hay, needle)) {
-		print_error("missing '%s' in %s\n", needle, hay);
-		fail();
-	}
+	testutil_run_python(parse_py, attachment_path, msg->data, msg->len, json, 1 << 24);
+	testutil_assert_has(json->data, "\"defects\": 0");
 }
 
 /* ---- templates ---- */
@@ -121,7 +89,7 @@ static void expect_invalid(enum akr_mail_kind k, bool subject, const char *text,
 		assert_int_equal(akr_delivery_subject_validate(k, text, &err), -EINVAL);
 	else
 		assert_int_equal(akr_delivery_template_validate(k, text, &err), -EINVAL);
-	assert_has(err.message, msg);
+	testutil_assert_has(err.message, msg);
 }
 
 static void test_validation(void **state)
@@ -241,8 +209,8 @@ static void test_rotation_end_to_end(void **state)
 	assert_true(e - s >= 20 && (size_t)(e - s) < sizeof(pw));
 	memcpy(pw, s, (size_t)(e - s));
 	pw[e - s] = '\0';
-	assert_has(pjson.data, "PW for " KEY_ID " of 2026-11-27");
-	assert_has(pjson.data, "\"subject\": \"Password for your new AWS access key " KEY_ID "\"");
+	testutil_assert_has(pjson.data, "PW for " KEY_ID " of 2026-11-27");
+	testutil_assert_has(pjson.data, "\"subject\": \"Password for your new AWS access key " KEY_ID "\"");
 	assert_null(strstr(pjson.data, "application/zip"));
 
 	/* Neither the secret nor the password travels in clear with the zip;
@@ -259,12 +227,12 @@ static void test_rotation_end_to_end(void **state)
 	assert_true(fd >= 0);
 	(void)close(fd);
 	parse_with_python(&rot, zip_path, &json);
-	assert_has(json.data, "\"subject\": \"Your new AWS access key for account 222222222222 (dev)\"");
-	assert_has(json.data, "\"filename\": \"credentials-" KEY_ID ".zip\"");
-	assert_has(json.data, "Access key ID: " KEY_ID);
-	assert_has(json.data, "deactivated on 2026-12-07");
-	assert_has(json.data, "deleted on     2026-12-17");
-	assert_has(json.data, "old access key " OLD_KEY_ID);
+	testutil_assert_has(json.data, "\"subject\": \"Your new AWS access key for account 222222222222 (dev)\"");
+	testutil_assert_has(json.data, "\"filename\": \"credentials-" KEY_ID ".zip\"");
+	testutil_assert_has(json.data, "Access key ID: " KEY_ID);
+	testutil_assert_has(json.data, "deactivated on 2026-12-07");
+	testutil_assert_has(json.data, "deleted on     2026-12-17");
+	testutil_assert_has(json.data, "old access key " OLD_KEY_ID);
 	assert_null(strstr(json.data, SECRET));
 	assert_null(strstr(json.data, pw));
 
@@ -310,8 +278,8 @@ static void test_rotation_default_password_mail(void **state)
 	assert_int_equal(akr_delivery_compose_rotation(&p, secret, AKR_ZIP_ENCRYPTION_ZIPCRYPTO,
 						       &rot, &pwm, NULL), 0);
 	parse_with_python(&pwm, NULL, &json);
-	assert_has(json.data, "sent on 2026-11-27");
-	assert_has(json.data, "for the access key " KEY_ID);
+	testutil_assert_has(json.data, "sent on 2026-11-27");
+	testutil_assert_has(json.data, "for the access key " KEY_ID);
 	/* The password stands on a line of its own, letters and digits only. */
 	assert_true(has_password_line(json.data));
 	assert_null(memmem(pwm.data, pwm.len, SECRET, strlen(SECRET)));
@@ -342,7 +310,7 @@ static void test_rotation_refused(void **state)
 	t.kind[AKR_MAIL_ROTATION].body = "Here is everything: {password}";
 	p.templates = &t;
 	assert_int_equal(akr_delivery_compose_rotation(&p, secret, 0, &rot, &pwm, &err), -EINVAL);
-	assert_has(err.message, "{password}");
+	testutil_assert_has(err.message, "{password}");
 
 	p = base_params();
 	p.access_key_id = "AKIA\r\nX";
@@ -377,9 +345,9 @@ static void test_notices(void **state)
 		assert_int_equal(akr_delivery_compose_notice(cases[i].kind, &p, &msg, &err), 0);
 		parse_with_python(&msg, NULL, &json);
 		(void)snprintf(subject, sizeof(subject), "\"subject\": \"%s\"", cases[i].subject);
-		assert_has(json.data, subject);
-		assert_has(json.data, cases[i].text);
-		assert_has(json.data, "last used: 2026-11-20 08:00 UTC (service s3, region\\neu-west-1)");
+		testutil_assert_has(json.data, subject);
+		testutil_assert_has(json.data, cases[i].text);
+		testutil_assert_has(json.data, "last used: 2026-11-20 08:00 UTC (service s3, region\\neu-west-1)");
 		assert_null(strstr(json.data, "application/zip"));
 		akr_buf_done(&msg);
 	}
@@ -412,11 +380,11 @@ static void test_address_changed_notice(void **state)
 	p.deliver_on_sec = p.now_sec + 3 * 86400;
 	assert_int_equal(akr_delivery_compose_notice(AKR_MAIL_ADDRESS_CHANGED, &p, &msg, &err), 0);
 	parse_with_python(&msg, NULL, &json);
-	assert_has(json.data,
+	testutil_assert_has(json.data,
 		   "\"subject\": \"Security notice: the email address of IAM user alice");
-	assert_has(json.data, "    mallory@example.com");
-	assert_has(json.data, "on or after\\n2026-11-30");
-	assert_has(json.data, "on 2026-11-27 we found");
+	testutil_assert_has(json.data, "    mallory@example.com");
+	testutil_assert_has(json.data, "on or after\\n2026-11-30");
+	testutil_assert_has(json.data, "on 2026-11-27 we found");
 	assert_null(strstr(json.data, "application/zip"));
 	akr_buf_done(&msg);
 	assert_string_equal(akr_mail_kind_to_string(AKR_MAIL_ADDRESS_CHANGED), "address-changed");

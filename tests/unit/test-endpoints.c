@@ -13,6 +13,7 @@
 #include "lib/aws/sharedconfig.h"
 #include "lib/aws/endpoints.h"
 #include "lib/base/error.h"
+#include "tests/unit/testutil.h"
 
 static char tmpdir[] = "/tmp/akr-endpoints-XXXXXX";
 static char config_path[256];
@@ -24,18 +25,9 @@ static const char *const env_vars[] = {
 	"AWS_CONFIG_FILE",         "AWS_SHARED_CREDENTIALS_FILE",
 };
 
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "we");
-
-	assert_non_null(f);
-	assert_true(fputs(text, f) >= 0);
-	assert_int_equal(fclose(f), 0);
-}
-
 static void write_config(const char *text)
 {
-	write_file(config_path, text);
+	testutil_write_file(config_path, text);
 	assert_int_equal(setenv("AWS_CONFIG_FILE", config_path, 1), 0);
 }
 
@@ -235,7 +227,7 @@ static void test_awsconfig_parser(void **state)
 	unsigned line = 0;
 
 	snprintf(path, sizeof(path), "%s/credentials", tmpdir);
-	write_file(path, "[default]\r\n"
+	testutil_write_file(path, "[default]\r\n"
 			 "aws_access_key_id = AKIAOLD\r\n"
 			 "AWS_ACCESS_KEY_ID=AKIANEW\n"
 			 "; comment\n"
@@ -266,13 +258,13 @@ static void test_awsconfig_parser(void **state)
 	c = akr_awsconfig_free(c);
 
 	/* Errors carry path:line. */
-	write_file(path, "key = outside\n");
+	testutil_write_file(path, "key = outside\n");
 	akr_error_clear(&err);
 	assert_int_equal(akr_awsconfig_load(path, AKR_AWSCONFIG_CREDENTIALS, &c, &err), -EBADMSG);
 	assert_non_null(strstr(err.message, "credentials:1"));
-	write_file(path, "[a\nk=v\n");
+	testutil_write_file(path, "[a\nk=v\n");
 	assert_int_equal(akr_awsconfig_load(path, AKR_AWSCONFIG_CREDENTIALS, &c, &err), -EBADMSG);
-	write_file(path, "[a]\n  k = v\n");
+	testutil_write_file(path, "[a]\n  k = v\n");
 	assert_int_equal(akr_awsconfig_load(path, AKR_AWSCONFIG_CREDENTIALS, &c, &err), -EBADMSG);
 	assert_null(c);
 	snprintf(path, sizeof(path), "%s/does-not-exist", tmpdir);

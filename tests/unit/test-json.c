@@ -12,6 +12,7 @@
 #include "lib/base/buf.h"
 #include "lib/base/error.h"
 #include "lib/base/json.h"
+#include "tests/unit/testutil.h"
 
 struct collect {
 	struct akr_buf log;
@@ -115,10 +116,7 @@ static void expect_error(const char *doc, const struct akr_json_limits *l, int w
 	struct collect c = { 0 };
 	struct akr_error err = { 0 };
 
-	assert_int_equal(parse(&c, doc, l, &err), want);
-	assert_int_equal(err.kind, AKR_ERROR_PARSE);
-	if (!strstr(err.message, needle))
-		fail_msg("'%s' does not contain '%s'", err.message, needle);
+	testutil_expect_error(parse(&c, doc, l, &err), &err, want, AKR_ERROR_PARSE, needle);
 	collect_done(&c);
 }
 

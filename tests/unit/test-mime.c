@@ -18,6 +18,7 @@
 #include "lib/base/error.h"
 #include "lib/delivery/mime.h"
 #include "lib/base/strutil.h"
+#include "tests/unit/testutil.h"
 
 static const char parse_py[] =
 	"import sys, json, email, email.policy\n"
@@ -52,40 +53,11 @@ static const char parse_py[] =
 	"       'ascii_only': all(b < 128 for b in raw)}\n"
 	"print(json.dumps(out, sort_keys=True, ensure_ascii=False))\n";
 
-static const char *python3(void)
-{
-	const char *p = getenv("PYTHON3");
-	return p && *p ? p : "python3";
-}
 
 /* Feeds @msg to the Python parser and returns its JSON in @json. */
 static void parse_with_python(const struct akr_buf *msg, struct akr_buf *json)
 {
-	char script[] = "/tmp/akr-test-mime-py-XXXXXX", input[] = "/tmp/akr-test-mime-in-XXXXXX";
-	char cmd[512], chunk[4096];
-	size_t n;
-	int fd, status;
-	FILE *f;
-
-	fd = mkstemp(script);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, parse_py, strlen(parse_py)), (ssize_t)strlen(parse_py));
-	assert_int_equal(close(fd), 0);
-	fd = mkstemp(input);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, msg->data, msg->len), (ssize_t)msg->len);
-	assert_int_equal(close(fd), 0);
-
-	(void)snprintf(cmd, sizeof(cmd), "'%s' '%s' < '%s'", python3(), script, input);
-	f = popen(cmd, "r");
-	assert_non_null(f);
-	akr_buf_init(json, 64 << 20, false);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		assert_int_equal(akr_buf_append(json, chunk, n), 0);
-	status = pclose(f);
-	(void)unlink(script);
-	(void)unlink(input);
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	testutil_run_python(parse_py, NULL, msg->data, msg->len, json, 64 << 20);
 }
 
 static void assert_json_has(const struct akr_buf *json, const char *needle)

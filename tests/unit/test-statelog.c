@@ -17,6 +17,7 @@
 #include "lib/base/log.h"
 #include "lib/base/macro.h"
 #include "lib/rotation/statelog.h"
+#include "tests/unit/testutil.h"
 
 #define T0 INT64_C(1795698000) /* 2026-11-26T13:00:00Z */
 #define DAY INT64_C(86400)
@@ -50,21 +51,6 @@ static int teardown(void **state)
 	(void)rmdir(c->dir);
 	free(c);
 	return 0;
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	char *buf;
-	size_t n;
-
-	assert_non_null(f);
-	buf = calloc(1, 1 << 20);
-	assert_non_null(buf);
-	n = fread(buf, 1, (1 << 20) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
 }
 
 static void spit(const char *path, const char *content, const char *mode)
@@ -107,7 +93,7 @@ static void test_new_and_reload(void **state)
 	/* Created at once, private, with only the header. */
 	assert_int_equal(stat(c->path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
-	content = slurp(c->path);
+	content = testutil_slurp(c->path);
 	assert_string_equal(content, "STATELOG\t1\t1\n");
 	assert_false(akr_statelog_has_open_intents(log));
 	assert_int_equal(akr_statelog_last_run_sec(log), 0);
@@ -130,7 +116,7 @@ static void test_new_and_reload(void **state)
 
 	/* Every line reached the file, in order. */
 	free(content);
-	content = slurp(c->path);
+	content = testutil_slurp(c->path);
 	assert_string_equal(content, "STATELOG\t1\t1\n"
 				     "INTENT\t1\t1795698000\trun-1\t222222222222\talice\n"
 				     "CREATED\t1\tAKIANEWKEY0000000001\n"
@@ -251,7 +237,7 @@ static void test_torn_last_line(void **state)
 	assert_int_equal(n, 1);
 	assert_null(akr_statelog_open_intents(log, &n)[0].key_id);
 	/* The torn tail is gone, so the next record starts on its own line. */
-	content = slurp(c->path);
+	content = testutil_slurp(c->path);
 	assert_null(strstr(content, "AKIA"));
 	assert_int_equal(content[strlen(content) - 1], '\n');
 	assert_int_equal(akr_statelog_mark_created(log, id, "AKIANEW0000000000001"), 0);
@@ -289,7 +275,7 @@ static void expect_corrupt(const struct ctx *c, const char *content, const char 
 	}
 	/* Refused, not repaired: the file is left for a human. */
 	{
-		_cleanup_free_ char *now = slurp(c->path);
+		_cleanup_free_ char *now = testutil_slurp(c->path);
 
 		assert_string_equal(now, content);
 	}
@@ -379,7 +365,7 @@ static void test_compaction(void **state)
 	assert_int_equal(akr_statelog_compact(log), 0);
 	assert_int_equal(stat(c->path, &after), 0);
 	assert_true(after.st_size * 20 < before.st_size);
-	content = slurp(c->path);
+	content = testutil_slurp(c->path);
 	assert_string_equal(content,
 			    "STATELOG\t1\t202\n"
 			    "LASTRUN\t1795702000\tr\tok\n"
@@ -400,7 +386,7 @@ static void test_compaction(void **state)
 	akr_statelog_free(log);
 	log = open_ok(c);
 	free(content);
-	content = slurp(c->path);
+	content = testutil_slurp(c->path);
 	assert_non_null(strstr(content, "DELIVERED\t201\n"));
 	assert_int_equal(akr_statelog_deactivated_at(log, ACC, "AKIAMID0000000000001"),
 			 T0 - 300 * DAY);
@@ -447,12 +433,12 @@ static void test_lock_and_read_only(void **state)
 	assert_int_equal(akr_statelog_open(c->dir, true, &ro, &err), 0);
 	(void)akr_statelog_open_intents(ro, &n);
 	assert_int_equal(n, 1);
-	before = slurp(c->path);
+	before = testutil_slurp(c->path);
 	assert_int_equal(akr_statelog_append_intent(ro, T0, "r", ACC, "bob", &id), -EROFS);
 	assert_int_equal(akr_statelog_record_deactivated(ro, T0, ACC, "bob", "AKIAB0000000000001"),
 			 -EROFS);
 	assert_int_equal(akr_statelog_compact(ro), -EROFS);
-	after = slurp(c->path);
+	after = testutil_slurp(c->path);
 	assert_string_equal(before, after);
 	assert_int_equal(akr_statelog_deactivated_at(ro, ACC, "AKIAB0000000000001"), 0);
 	akr_statelog_free(ro);
@@ -486,7 +472,7 @@ static void test_invalid_records(void **state)
 	uint64_t id, x = 77;
 
 	assert_int_equal(akr_statelog_append_intent(log, T0, "r", ACC, "alice", &id), 0);
-	before = slurp(c->path);
+	before = testutil_slurp(c->path);
 
 	memset(longname, 'a', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
@@ -504,7 +490,7 @@ static void test_invalid_records(void **state)
 	assert_int_equal(akr_statelog_mark_done(log, 999), -ENOENT);
 	assert_int_equal(akr_statelog_record_last_run(log, T0, "r", "a\r\n"), -EINVAL);
 	assert_int_equal(akr_statelog_record_deleted(log, T0, ACC, "alice", ""), -EINVAL);
-	after = slurp(c->path);
+	after = testutil_slurp(c->path);
 	assert_string_equal(before, after);
 
 	assert_int_equal(akr_statelog_mark_created(log, id, "AKIAX0000000000001"), 0);

@@ -12,6 +12,7 @@
 #include "lib/base/buf.h"
 #include "lib/base/error.h"
 #include "lib/base/xml.h"
+#include "tests/unit/testutil.h"
 
 struct collect {
 	struct akr_buf log;
@@ -112,10 +113,7 @@ static void expect_error(const char *doc, const struct akr_xml_limits *l, int wa
 	struct collect c = { .fail_at_end = 1 };
 	struct akr_error err = { 0 };
 
-	assert_int_equal(parse(&c, doc, l, &err), want);
-	assert_int_equal(err.kind, AKR_ERROR_PARSE);
-	if (!strstr(err.message, needle))
-		fail_msg("'%s' does not contain '%s'", err.message, needle);
+	testutil_expect_error(parse(&c, doc, l, &err), &err, want, AKR_ERROR_PARSE, needle);
 	collect_done(&c);
 }
 
