@@ -61,7 +61,8 @@ def main():
             print(f"FAIL: {name} found a problem; the input is in {a.artifacts}", file=sys.stderr)
             return 1
         if a.merge and new:
-            subprocess.run([a.fuzzer, "-merge=1", a.corpus, work], check=True,
+            subprocess.run([a.fuzzer, "-merge=1", f"-artifact_prefix={work}/", *a.extra,
+                            a.corpus, work], check=True, env=env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             print(f"{name}: merged into {a.corpus}")
         return 0
