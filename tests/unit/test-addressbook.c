@@ -20,6 +20,7 @@
 #include "lib/base/error.h"
 #include "lib/base/log.h"
 #include "lib/rotation/addressbook.h"
+#include "tests/unit/testutil.h"
 
 #define T0 INT64_C(1795698000) /* 2026-11-26T13:00:00Z */
 #define DAY INT64_C(86400)
@@ -54,29 +55,6 @@ static int teardown(void **state)
 	(void)rmdir(c->dir);
 	free(c);
 	return 0;
-}
-
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "we");
-
-	assert_non_null(f);
-	assert_int_equal(fputs(text, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	char *buf = calloc(1, 65536);
-	size_t n;
-
-	assert_non_null(f);
-	assert_non_null(buf);
-	n = fread(buf, 1, 65535, f);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
 }
 
 static void test_store_and_load(void **state)
@@ -189,13 +167,13 @@ static void test_compact_rewrite(void **state)
 		    akr_addressbook_record_delivered(ab, T0 + i, ACC, "alice", "alice@example.com"),
 		    0);
 	ab = akr_addressbook_free(ab);
-	text = slurp(c->path);
+	text = testutil_slurp(c->path);
 	assert_non_null(strstr(text, "DELIVERED\t1795698004\t" ACC "\talice\talice@example.com\n"));
 	free(text);
 	/* A read-write open rewrites it with one line per fact. */
 	assert_int_equal(akr_addressbook_open(c->dir, false, &ab, NULL), 0);
 	ab = akr_addressbook_free(ab);
-	text = slurp(c->path);
+	text = testutil_slurp(c->path);
 	assert_string_equal(text, "ADDRESSBOOK\t1\nDELIVERED\t1795698004\t" ACC
 				  "\talice\talice@example.com\n");
 	free(text);
@@ -207,7 +185,7 @@ static void test_torn_last_line(void **state)
 	struct akr_addressbook *ab = NULL;
 	const struct akr_address_entry *e;
 
-	write_file(c->path, "ADDRESSBOOK\t1\n"
+	testutil_write_file(c->path, "ADDRESSBOOK\t1\n"
 			    "DELIVERED\t1795698000\t" ACC "\talice\talice@example.com\n"
 			    "NOTIFIED\t17956980");
 	assert_int_equal(akr_addressbook_open(c->dir, false, &ab, NULL), 0);
@@ -228,15 +206,15 @@ static void expect_damaged(struct ctx *c, const char *text, const char *where)
 	struct akr_error err = {0};
 	char *before;
 
-	write_file(c->path, text);
-	before = slurp(c->path);
+	testutil_write_file(c->path, text);
+	before = testutil_slurp(c->path);
 	assert_int_equal(akr_addressbook_open(c->dir, false, &ab, &err), -EBADMSG);
 	assert_null(ab);
 	if (!strstr(err.message, where) || !strstr(err.message, c->path))
 		fail_msg("error '%s' does not name '%s' and the file", err.message, where);
 	/* Fails closed: read-only too, and the file is left as it was. */
 	assert_int_equal(akr_addressbook_open(c->dir, true, &ab, NULL), -EBADMSG);
-	char *after = slurp(c->path);
+	char *after = testutil_slurp(c->path);
 	assert_string_equal(before, after);
 	free(before);
 	free(after);
