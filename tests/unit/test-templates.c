@@ -98,14 +98,14 @@ static void test_files_replace_their_kind(void **state)
 
 	(void)state;
 	put("reminder.txt", "Subject:   Key {access_key_id} expires\n\nHi {user},\nsee {deactivate_date}.\n");
-	put("password.txt", "Subject: Password\r\n\r\nIt is {password}\r\n");
+	put("password.txt", "Subject: Password\r\n\r\nIt is:\r\n{password}\r\n");
 	assert_int_equal(akr_templates_load(dir, &t, &err), 0);
 	/* Leading blanks of the subject dropped; the body is all after the blank line. */
 	assert_string_equal(t->kind[AKR_MAIL_REMINDER].subject, "Key {access_key_id} expires");
 	assert_string_equal(t->kind[AKR_MAIL_REMINDER].body, "Hi {user},\nsee {deactivate_date}.\n");
 	/* CRLF works like LF. */
 	assert_string_equal(t->kind[AKR_MAIL_PASSWORD].subject, "Password");
-	assert_string_equal(t->kind[AKR_MAIL_PASSWORD].body, "It is {password}\r\n");
+	assert_string_equal(t->kind[AKR_MAIL_PASSWORD].body, "It is:\r\n{password}\r\n");
 	/* The others keep their defaults. */
 	assert_ptr_equal(t->kind[AKR_MAIL_ROTATION].body, akr_delivery_default_template(AKR_MAIL_ROTATION)->body);
 	assert_ptr_equal(t->kind[AKR_MAIL_DELETED].subject, akr_delivery_default_template(AKR_MAIL_DELETED)->subject);
