@@ -331,7 +331,7 @@ static int call_resolve(struct aws_call *call, const struct akr_endpoints *e, co
 	const char *sreg = e->signing_region[s];
 	const char *region = sreg;
 	const char *cr = call->client.region;
-	_cleanup_buf_ struct akr_buf url;
+	_cleanup_buf_ struct akr_buf url = { 0 };
 	int r;
 
 	akr_buf_init(&url, 8192, false);

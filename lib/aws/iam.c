@@ -808,7 +808,7 @@ static struct iam_call *iam_call_new(enum iam_op op, const char *action, void *u
 int akr_iam_list_users(const struct akr_aws_client *c, const char *marker, int max_items,
 		       akr_iam_list_users_cb cb, void *userdata)
 {
-	_cleanup_buf_ struct akr_buf body;
+	_cleanup_buf_ struct akr_buf body = { 0 };
 	struct iam_call *call;
 
 	if (!cb)
@@ -825,7 +825,7 @@ int akr_iam_list_user_tags(const struct akr_aws_client *c, const char *user_name
 			   const char *marker, int max_items, akr_iam_list_user_tags_cb cb,
 			   void *userdata)
 {
-	_cleanup_buf_ struct akr_buf body;
+	_cleanup_buf_ struct akr_buf body = { 0 };
 	struct iam_call *call;
 
 	if (!cb)
@@ -843,7 +843,7 @@ int akr_iam_list_access_keys(const struct akr_aws_client *c, const char *user_na
 			     const char *marker, int max_items, akr_iam_list_access_keys_cb cb,
 			     void *userdata)
 {
-	_cleanup_buf_ struct akr_buf body;
+	_cleanup_buf_ struct akr_buf body = { 0 };
 	struct iam_call *call;
 
 	if (!cb)
@@ -860,7 +860,7 @@ int akr_iam_list_access_keys(const struct akr_aws_client *c, const char *user_na
 int akr_iam_create_access_key(const struct akr_aws_client *c, const char *user_name,
 			      akr_iam_create_access_key_cb cb, void *userdata)
 {
-	_cleanup_buf_ struct akr_buf body;
+	_cleanup_buf_ struct akr_buf body = { 0 };
 	struct iam_call *call;
 
 	if (!cb)
@@ -877,7 +877,7 @@ int akr_iam_update_access_key(const struct akr_aws_client *c, const char *user_n
 			      const char *access_key_id, enum akr_iam_key_status status,
 			      akr_iam_done_cb cb, void *userdata)
 {
-	_cleanup_buf_ struct akr_buf body;
+	_cleanup_buf_ struct akr_buf body = { 0 };
 	struct iam_call *call;
 
 	if (!cb)
@@ -895,7 +895,7 @@ int akr_iam_update_access_key(const struct akr_aws_client *c, const char *user_n
 int akr_iam_delete_access_key(const struct akr_aws_client *c, const char *user_name,
 			      const char *access_key_id, akr_iam_done_cb cb, void *userdata)
 {
-	_cleanup_buf_ struct akr_buf body;
+	_cleanup_buf_ struct akr_buf body = { 0 };
 	struct iam_call *call;
 
 	if (!cb)
@@ -912,7 +912,7 @@ int akr_iam_delete_access_key(const struct akr_aws_client *c, const char *user_n
 int akr_iam_get_access_key_last_used(const struct akr_aws_client *c, const char *access_key_id,
 				     akr_iam_get_access_key_last_used_cb cb, void *userdata)
 {
-	_cleanup_buf_ struct akr_buf body;
+	_cleanup_buf_ struct akr_buf body = { 0 };
 	struct iam_call *call;
 
 	if (!cb)

@@ -390,7 +390,7 @@ static int orgs_send(const struct akr_aws_client *c, const char *op, struct akr_
 int akr_orgs_list_accounts(const struct akr_aws_client *c, const char *next_token, int max_results,
 			   akr_orgs_list_accounts_cb cb, void *userdata)
 {
-	_cleanup_buf_ struct akr_buf body;
+	_cleanup_buf_ struct akr_buf body = { 0 };
 	struct orgs_call *call;
 	int r;
 
@@ -411,7 +411,7 @@ int akr_orgs_list_accounts(const struct akr_aws_client *c, const char *next_toke
 int akr_orgs_describe_organization(const struct akr_aws_client *c,
 				   akr_orgs_describe_organization_cb cb, void *userdata)
 {
-	_cleanup_buf_ struct akr_buf body;
+	_cleanup_buf_ struct akr_buf body = { 0 };
 	struct orgs_call *call;
 	int r;
 

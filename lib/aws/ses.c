@@ -23,7 +23,7 @@ static bool param_ok(const char *s)
 
 int akr_ses_build_send_raw_email(const struct akr_ses_raw_email *m, struct akr_buf *out)
 {
-	_cleanup_buf_ struct akr_buf b64;
+	_cleanup_buf_ struct akr_buf b64 = { 0 };
 	size_t b64_len;
 	char *p;
 	int n, r;
@@ -71,7 +71,7 @@ int akr_ses_parse_send_raw_email(const char *body, size_t len, char **ret_messag
 int akr_ses_send_raw_email(const struct akr_aws_client *c, const struct akr_ses_raw_email *m,
 			   akr_ses_send_cb cb, void *userdata)
 {
-	_cleanup_buf_ struct akr_buf body;
+	_cleanup_buf_ struct akr_buf body = { 0 };
 	int r;
 
 	if (!cb)

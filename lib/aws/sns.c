@@ -75,7 +75,7 @@ int akr_sns_parse_publish(const char *body, size_t len, char **ret_message_id, s
 int akr_sns_publish(const struct akr_aws_client *c, const struct akr_sns_publish_params *p,
 		    akr_sns_publish_cb cb, void *userdata)
 {
-	_cleanup_buf_ struct akr_buf body;
+	_cleanup_buf_ struct akr_buf body = { 0 };
 	int r;
 
 	if (!cb)

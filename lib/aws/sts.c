@@ -259,7 +259,7 @@ static int sts_send(const struct akr_aws_client *c, const char *action, struct a
 int akr_sts_assume_role(const struct akr_aws_client *c, const struct akr_sts_assume_role_params *p,
 			akr_sts_assume_role_cb cb, void *userdata)
 {
-	_cleanup_buf_ struct akr_buf body;
+	_cleanup_buf_ struct akr_buf body = { 0 };
 	struct sts_call *call;
 	int r;
 
@@ -298,7 +298,7 @@ static void identity_done(void *userdata, int r, const char *body, size_t len,
 int akr_sts_get_caller_identity(const struct akr_aws_client *c, akr_sts_get_caller_identity_cb cb,
 				void *userdata)
 {
-	_cleanup_buf_ struct akr_buf body;
+	_cleanup_buf_ struct akr_buf body = { 0 };
 	struct sts_call *call;
 	int r;
 

@@ -448,7 +448,7 @@ static int render(enum akr_mail_kind kind, const char *text, bool subject,
 		  const struct akr_mail_params *p, const struct akr_secret *password,
 		  struct akr_buf *ret, struct akr_error *reterr)
 {
-	_cleanup_buf_ struct akr_buf out;
+	_cleanup_buf_ struct akr_buf out = { 0 };
 	struct render_ctx c = { .out = &out, .p = p, .password = password };
 	struct walk w = {
 		.kind = kind, .subject = subject, .lit = render_lit, .ph = render_ph, .ctx = &c,

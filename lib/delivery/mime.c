@@ -360,7 +360,7 @@ static const char *domain_of(const char *addr)
 int akr_mime_build(const struct akr_mime_message *m, struct akr_buf *ret,
 		   struct akr_error *reterr)
 {
-	_cleanup_buf_ struct akr_buf out;
+	_cleanup_buf_ struct akr_buf out = { 0 };
 	char date[40], msgid[33], boundary[33];
 	const struct akr_mime_attachment *a;
 	int r;

@@ -146,7 +146,7 @@ int akr_zip_credentials(const char *access_key_id, const struct akr_secret *secr
 			const struct akr_secret *password, enum akr_zip_encryption enc,
 			struct akr_secret **ret_zip, struct akr_error *reterr)
 {
-	_cleanup_buf_ struct akr_buf csv;
+	_cleanup_buf_ struct akr_buf csv = { 0 };
 	zip_source_t *src = NULL, *entry = NULL;
 	zip_t *za = NULL;
 	zip_error_t ze;

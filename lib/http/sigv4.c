@@ -512,7 +512,7 @@ int akr_sigv4_signature(const char *secret_access_key, const char *amz_date, con
 			const char *service, const char *string_to_sign, size_t len,
 			char ret_hex[static AKR_SIGV4_HEX_LEN + 1])
 {
-	_cleanup_(key_material_wipe) struct sigv4_key_material km;
+	_cleanup_(key_material_wipe) struct sigv4_key_material km = { 0 };
 	size_t slen;
 	int r;
 
@@ -544,7 +544,8 @@ int akr_sigv4_sign_request_at(const struct akr_sigv4_signer *signer,
 			      const struct akr_sigv4_request *req, const char *amz_date,
 			      const struct akr_sigv4_options *opts, struct akr_sigv4_result *ret)
 {
-	_cleanup_buf_ struct akr_buf canonical, sts, signed_headers, auth;
+	_cleanup_buf_ struct akr_buf canonical = { 0 }, sts = { 0 };
+	_cleanup_buf_ struct akr_buf signed_headers = { 0 }, auth = { 0 };
 	struct akr_sigv4_creds creds = { 0 };
 	char signature[AKR_SIGV4_HEX_LEN + 1];
 	char *token = NULL, *authorization = NULL;

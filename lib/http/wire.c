@@ -124,7 +124,7 @@ static int slist_add(struct curl_slist **l, struct akr_buf *line, const char *na
 
 static int headers_build(struct akr_http_request *req, struct curl_slist **ret)
 {
-	_cleanup_buf_ struct akr_buf line;
+	_cleanup_buf_ struct akr_buf line = { 0 };
 	struct akr_sigv4_result sig = { 0 };
 	struct curl_slist *l = NULL;
 	bool signed_ = false;

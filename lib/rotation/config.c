@@ -481,9 +481,11 @@ struct akr_config *akr_config_free(struct akr_config *c)
 	return NULL;
 }
 
+/* A zeroed config_t was never config_init()ed: nothing to destroy. */
 static void config_destroyp(config_t *cfg)
 {
-	config_destroy(cfg);
+	if (cfg->root)
+		config_destroy(cfg);
 }
 
 static void fclosep(FILE **f)
@@ -495,7 +497,7 @@ static void fclosep(FILE **f)
 int akr_config_load(const char *path, struct akr_config **ret_config, struct akr_error *reterr)
 {
 	_cleanup_config_ struct akr_config *c = NULL;
-	_cleanup_(config_destroyp) config_t cfg;
+	_cleanup_(config_destroyp) config_t cfg = { 0 };
 	_cleanup_(fclosep) FILE *f = NULL;
 	_cleanup_free_ char *dir = NULL;
 	struct config_ctx x = { .path = path, .reterr = reterr };

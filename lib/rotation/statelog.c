@@ -264,7 +264,7 @@ int akr_statelog_compact(struct akr_statelog *log)
 		return -EINVAL;
 	if (log->read_only)
 		return -EROFS;
-	_cleanup_buf_ struct akr_buf b;
+	_cleanup_buf_ struct akr_buf b = { 0 };
 	akr_buf_init(&b, AKR_STATELOG_FILE_MAX, false);
 	r = akr__statelog_render(log, &b, &n_records);
 	if (r < 0)

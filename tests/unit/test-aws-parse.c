@@ -149,7 +149,7 @@ static void test_sts_assume_role_bad(void **state)
 
 static void test_sts_build(void **state)
 {
-	_cleanup_buf_ struct akr_buf b;
+	_cleanup_buf_ struct akr_buf b = { 0 };
 	struct akr_sts_assume_role_params p = {
 		.role_arn = "arn:aws:iam::111111111111:role/provisioning-admin",
 		.session_name = "rotator@host",
@@ -347,7 +347,7 @@ static void test_orgs_build_and_describe(void **state)
 		"\"MasterAccountId\": \"111111111111\", \"MasterAccountEmail\": \"root@example.com\", "
 		"\"AvailablePolicyTypes\": []}}";
 	static const char bad[] = "{\"Organization\": {\"Id\": \"o-x\"}}";
-	_cleanup_buf_ struct akr_buf b;
+	_cleanup_buf_ struct akr_buf b = { 0 };
 	struct akr_orgs_organization org = { 0 };
 	struct akr_error err;
 
@@ -740,7 +740,7 @@ static void test_iam_last_used(void **state)
 
 static void test_iam_build(void **state)
 {
-	_cleanup_buf_ struct akr_buf b;
+	_cleanup_buf_ struct akr_buf b = { 0 };
 	static const char empty_answer[] =
 		"<UpdateAccessKeyResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">"
 		"<ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></UpdateAccessKeyResponse>";
@@ -812,7 +812,7 @@ static void test_ses(void **state)
 		.raw = raw,
 		.raw_len = sizeof(raw),
 	};
-	_cleanup_buf_ struct akr_buf b;
+	_cleanup_buf_ struct akr_buf b = { 0 };
 	struct akr_error err;
 	char *id = NULL;
 
@@ -861,7 +861,7 @@ static void test_sns(void **state)
 		.subject = "Sweep: 2 failures",
 		.message = "line 1\nline 2 & more",
 	};
-	_cleanup_buf_ struct akr_buf b;
+	_cleanup_buf_ struct akr_buf b = { 0 };
 	struct akr_error err;
 	char subject[120];
 	char *s = NULL;

@@ -160,7 +160,7 @@ static void test_limits(void **state)
 
 static void test_writer(void **state)
 {
-	_cleanup_buf_ struct akr_buf b;
+	_cleanup_buf_ struct akr_buf b = { 0 };
 
 	(void)state;
 	akr_buf_init(&b, 64, false);

@@ -82,7 +82,7 @@ static long json_int(const struct akr_buf *json, const char *key)
 static void assert_json_has_hex(const struct akr_buf *json, const char *key, const void *data,
 				size_t len)
 {
-	_cleanup_buf_ struct akr_buf needle;
+	_cleanup_buf_ struct akr_buf needle = { 0 };
 	char *hex = malloc(2 * len + 1);
 
 	assert_non_null(hex);
@@ -135,7 +135,7 @@ static void test_multipart_with_zip(void **state)
 		.body = BODY,
 		.attachment = &a,
 	};
-	_cleanup_buf_ struct akr_buf msg, json;
+	_cleanup_buf_ struct akr_buf msg = { 0 }, json = { 0 };
 	struct akr_error err = { 0 };
 	char *p;
 
@@ -186,7 +186,7 @@ static void test_single_part(void **state)
 		.body = "The password is: Gx7-kP2q_Rz+Tm9.vW4:hN3e\n",
 		.sensitive = true,
 	};
-	_cleanup_buf_ struct akr_buf msg, json;
+	_cleanup_buf_ struct akr_buf msg = { 0 }, json = { 0 };
 
 	assert_int_equal(akr_mime_build(&m, &msg, NULL), 0);
 	assert_true(msg.sensitive);
@@ -221,7 +221,7 @@ static void test_encoded_subject_and_name(void **state)
 		.date_sec = 951782400,
 		.body = "x",
 	};
-	_cleanup_buf_ struct akr_buf msg, json;
+	_cleanup_buf_ struct akr_buf msg = { 0 }, json = { 0 };
 
 	assert_int_equal(akr_mime_build(&m, &msg, NULL), 0);
 	assert_non_null(strstr(msg.data, "Subject: =?UTF-8?B?"));
@@ -343,7 +343,7 @@ static void test_random_ids(void **state)
 		.body = "b",
 		.attachment = &a,
 	};
-	_cleanup_buf_ struct akr_buf one, two;
+	_cleanup_buf_ struct akr_buf one = { 0 }, two = { 0 };
 	char *b1, *b2;
 
 	assert_int_equal(akr_mime_build(&m, &one, NULL), 0);

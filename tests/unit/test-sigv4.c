@@ -175,7 +175,7 @@ static bool run_vector(const char *dir, const char *name)
 	char path[2048], ts[64], akid[64], secret[128], token[2048], region[64], service[64];
 	char amz_date[AKR_SIGV4_AMZ_DATE_LEN + 1], sig[AKR_SIGV4_HEX_LEN + 1], needle[128];
 	_cleanup_free_ char *ctx = NULL, *want_creq = NULL, *want_sts = NULL, *want_sig = NULL;
-	_cleanup_buf_ struct akr_buf creq, sts;
+	_cleanup_buf_ struct akr_buf creq = { 0 }, sts = { 0 };
 	struct parsed_request pr;
 	struct akr_sigv4_options opts;
 	struct akr_sigv4_result res;

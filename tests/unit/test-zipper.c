@@ -91,7 +91,7 @@ static int run(const char *cmd, struct akr_buf *out)
 static void check_with_7zz(enum akr_zip_encryption enc, const char *method)
 {
 	struct zipfile z = { 0 };
-	_cleanup_buf_ struct akr_buf out;
+	_cleanup_buf_ struct akr_buf out = { 0 };
 	char cmd[512];
 
 	akr_buf_init(&out, 1 << 20, true);
