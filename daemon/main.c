@@ -11,6 +11,10 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <uv.h>
 
 #include "daemon/notify.h"
@@ -82,6 +86,23 @@ static void protect_memory(void)
 #ifndef __SANITIZE_ADDRESS__
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 #endif
+}
+
+/* The libraries' global state, set up once before the state directory is
+ * locked: libcurl, and OpenSSL's random generator and digests, which would
+ * otherwise be set up lazily in the middle of a sweep, where OpenSSL 3 does
+ * not survive an allocation failure (it goes on with a NULL lock). */
+static int init_libraries(void)
+{
+	unsigned char probe[EVP_MAX_MD_SIZE];
+	unsigned int len;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return akr_log_error_errno(-ENOMEM, "Cannot initialise libcurl");
+	if (OPENSSL_init_crypto(OPENSSL_INIT_ADD_ALL_DIGESTS | OPENSSL_INIT_ADD_ALL_CIPHERS, NULL) != 1 ||
+	    RAND_bytes(probe, 1) != 1 || EVP_Digest("", 0, probe, &len, EVP_sha256(), NULL) != 1)
+		return akr_log_error_errno(-ENOMEM, "Cannot initialise OpenSSL");
+	return 0;
 }
 
 static int parse_argv(int argc, char **argv)
@@ -526,16 +547,19 @@ int main(int argc, char **argv)
 	}
 
 	d.daemon_mode = !arg_once && !arg_dry_run;
-	if (open_state(&d, arg_dry_run) < 0) {
-		akr_config_free(d.config);
-		return EXIT_CANNOT_RUN;
-	}
 	r = uv_loop_init(&loop);
 	if (r < 0) {
 		akr_log_error("Cannot create the event loop: %s", uv_strerror(r));
+		akr_config_free(d.config);
 		return EXIT_CANNOT_RUN;
 	}
 	d.loop = &loop;
+	if (init_libraries() < 0 || open_state(&d, arg_dry_run) < 0) {
+		(void)uv_loop_close(&loop);
+		curl_global_cleanup();
+		akr_config_free(d.config);
+		return EXIT_CANNOT_RUN;
+	}
 	r = run(&d);
 	if (r < 0 && d.exit_code == 0)
 		d.exit_code = EXIT_CANNOT_RUN;
@@ -544,6 +568,7 @@ int main(int argc, char **argv)
 		akr_log_debug("Event loop still had handles at exit");
 	akr_statelog_free(d.statelog);
 	akr_config_free(d.config);
+	curl_global_cleanup();
 	if (d.daemon_mode)
 		return d.exit_code == EXIT_CANNOT_RUN ? EXIT_CANNOT_RUN : 0;
 	return d.exit_code;

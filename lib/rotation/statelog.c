@@ -510,24 +510,24 @@ bool akr_statelog_reminded(const struct akr_statelog *log, const char *account_i
 	return f && f->reminded_sec != 0;
 }
 
-const struct akr_statelog_intent *akr_statelog_open_intents(struct akr_statelog *log,
-							    size_t *ret_n)
+int akr_statelog_open_intents(struct akr_statelog *log, const struct akr_statelog_intent **ret,
+			      size_t *ret_n)
 {
 	struct akr_statelog_intent *snap;
 
-	*ret_n = 0;
-	if (!log)
-		return NULL;
+	if (!log || !ret || !ret_n)
+		return -EINVAL;
 	akr__statelog_purge_closed(log);
 	/* A copy, so that closing intents while walking it moves nothing. */
 	snap = reallocarray(log->snapshot, log->n_intents ? log->n_intents : 1, sizeof(*snap));
 	if (!snap)
-		return NULL;
+		return -ENOMEM;
 	log->snapshot = snap;
 	for (size_t i = 0; i < log->n_intents; i++)
 		snap[i] = log->intents[i].pub;
+	*ret = snap;
 	*ret_n = log->n_intents;
-	return snap;
+	return 0;
 }
 
 bool akr_statelog_has_open_intents(const struct akr_statelog *log)

@@ -125,10 +125,11 @@ int64_t akr_statelog_deactivated_at(const struct akr_statelog *log, const char *
 /** Whether a reminder was sent for the key (feeds akr_policy_key.reminded). */
 bool akr_statelog_reminded(const struct akr_statelog *log, const char *account_id,
 			   const char *key_id);
-/** The open intents, oldest first; *@ret_n their number (0 and NULL also on
- * ENOMEM). Borrowed: see struct akr_statelog_intent. */
-const struct akr_statelog_intent *akr_statelog_open_intents(struct akr_statelog *log,
-							    size_t *ret_n);
+/** The open intents, oldest first, in *@ret (borrowed: see struct
+ * akr_statelog_intent) and their number in *@ret_n. Returns 0, or -ENOMEM
+ * (then nothing is written: a caller must not take that for "none open"). */
+int akr_statelog_open_intents(struct akr_statelog *log, const struct akr_statelog_intent **ret,
+			      size_t *ret_n);
 bool akr_statelog_has_open_intents(const struct akr_statelog *log);
 /** The time of the last LASTRUN, or 0 when no sweep has finished yet. */
 int64_t akr_statelog_last_run_sec(const struct akr_statelog *log);

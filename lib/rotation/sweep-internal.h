@@ -67,6 +67,7 @@ struct akr_sweep {
 	/* Users that could not be reconciled: never rotated again in this run. */
 	char **blocked_users; /* "account/user" */
 	size_t n_blocked_users;
+	bool block_everyone; /* the list could not grow: nobody is changed any more */
 
 	uv_timer_t done_timer;
 	bool stopping, finishing, finished, done_called;

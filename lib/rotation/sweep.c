@@ -77,6 +77,8 @@ bool sweep_user_blocked(const struct akr_sweep *s, const char *account_id, const
 {
 	size_t la = strlen(account_id);
 
+	if (s->block_everyone)
+		return true;
 	for (size_t i = 0; i < s->n_blocked_users; i++)
 		if (strncmp(s->blocked_users[i], account_id, la) == 0 && s->blocked_users[i][la] == '/' &&
 		    strcmp(s->blocked_users[i] + la + 1, user) == 0)
@@ -89,11 +91,18 @@ int sweep_block_user(struct akr_sweep *s, const char *account_id, const char *us
 	char **p = realloc(s->blocked_users, (s->n_blocked_users + 1) * sizeof(*p));
 	char *e;
 
-	if (!p)
+	if (p)
+		s->blocked_users = p;
+	if (!p || asprintf(&e, "%s/%s", account_id, user) < 0) {
+		/* Failing closed: without the list nobody can be told apart. */
+		s->block_everyone = true;
+		akr_log_full(LOG_CRIT, -ENOMEM, AKR_FIELDS(.run_id = s->run_id),
+			     "Cannot remember that user '%s' in account %s must not be changed: "
+			     "no key is changed for anyone in this run, stopping the sweep",
+			     user, account_id);
+		akr_sweep_stop(s);
 		return -ENOMEM;
-	s->blocked_users = p;
-	if (asprintf(&e, "%s/%s", account_id, user) < 0)
-		return -ENOMEM;
+	}
 	s->blocked_users[s->n_blocked_users++] = e;
 	return 0;
 }

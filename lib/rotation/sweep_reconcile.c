@@ -213,34 +213,84 @@ struct intent_task {
 	char *user;
 };
 
+/* A failure while reconciling never lets the sweep go on as if nothing were
+ * open: the user is blocked (reported, nothing done to them in this run).
+ * When even that cannot be remembered, sweep_block_user() blocks everyone
+ * and stops the sweep. @account_id and @user are borrowed. */
+static void reconcile_failed(struct akr_sweep *s, const char *account_id, const char *user, int r,
+			     const struct akr_error *err)
+{
+	char detail[768];
+
+	(void)snprintf(detail, sizeof(detail), "%s",
+		       err && err->message[0] ? err->message : strerror(-r));
+	akr_log_full(LOG_ERR, 0,
+		     AKR_FIELDS(.message_id = AKR_MID_RECONCILED, .run_id = s->run_id,
+				.account_id = account_id, .user_name = user, .action = "reconcile",
+				.result = "failed"),
+		     "Cannot reconcile the unfinished rotation of user '%s' in account %s: %s; "
+		     "the user is not rotated in this run",
+		     user, account_id, detail);
+	(void)sweep_block_user(s, account_id, user);
+	(void)sweep_report_row(s, account_id, NULL, user, NULL, "reconcile", -1,
+			       "an interrupted rotation left a key that may be undelivered",
+			       AKR_OUTCOME_FAILED, detail, NULL);
+}
+
+static void reconcile_one_done(struct akr_sweep *s)
+{
+	if (--s->reconcile_pending == 0)
+		sweep_reconcile_done(s);
+}
+
 static void on_intent_reconciled(void *userdata, int r, const struct akr_error *err)
 {
 	struct intent_task *it = userdata;
 	struct akr_sweep *s = it->s;
-	char detail[768];
 
-	if (r < 0) {
-		(void)snprintf(detail, sizeof(detail), "%s", err ? err->message : strerror(-r));
-		akr_log_full(LOG_ERR, 0,
-			     AKR_FIELDS(.message_id = AKR_MID_RECONCILED, .run_id = s->run_id,
-						       .account_id = it->account_id, .user_name = it->user,
-						       .action = "reconcile", .result = "failed"),
-			     "Cannot reconcile the unfinished rotation of user '%s' in account %s: %s; "
-			     "the user is not rotated in this run",
-			     it->user, it->account_id, detail);
-		(void)sweep_block_user(s, it->account_id, it->user);
+	if (r < 0)
+		reconcile_failed(s, it->account_id, it->user, r, err);
+	else
 		(void)sweep_report_row(s, it->account_id, NULL, it->user, NULL, "reconcile", -1,
-				       "an interrupted rotation left a key that may be undelivered",
-				       AKR_OUTCOME_FAILED, detail, NULL);
-	} else {
-		(void)sweep_report_row(s, it->account_id, NULL, it->user, NULL, "reconcile", -1,
-				       "an interrupted rotation was rolled back", AKR_OUTCOME_DONE, NULL, NULL);
-	}
+				       "an interrupted rotation was rolled back", AKR_OUTCOME_DONE,
+				       NULL, NULL);
 	akr_assumed_role_free(it->role);
 	free(it->user);
 	free(it);
-	if (--s->reconcile_pending == 0)
-		sweep_reconcile_done(s);
+	reconcile_one_done(s);
+}
+
+/* Starts the reconciliation of one open intent; whatever happens, the
+ * pending count goes down exactly once for it. */
+static void reconcile_intent(struct akr_sweep *s, const struct akr_statelog_intent *in)
+{
+	struct intent_task *it = calloc(1, sizeof(*it));
+	int r;
+
+	if (!it || !(it->user = strdup(in->user_name))) {
+		free(it);
+		/* The intent's strings stay valid while the list is walked. */
+		reconcile_failed(s, in->account_id, in->user_name, -ENOMEM, NULL);
+		reconcile_one_done(s);
+		return;
+	}
+	it->s = s;
+	(void)snprintf(it->account_id, sizeof(it->account_id), "%s", in->account_id);
+	if (in->delivered || in->rolled_back) {
+		/* The user has the secret (the key stays), or the key is gone
+		 * already: either way the intent just closes. */
+		r = akr_statelog_mark_done(s->o.statelog, in->id);
+		on_intent_reconciled(it, r, NULL);
+		return;
+	}
+	r = sweep_account_client(s, it->account_id, &it->role, &it->client);
+	if (r >= 0) {
+		it->client.key = it->account_id;
+		r = sweep_rollback_intent(s, &it->client, in->id, in->user_name, in->key_id,
+					  in->time_sec, NULL, 0, on_intent_reconciled, it);
+	}
+	if (r < 0)
+		on_intent_reconciled(it, r, NULL);
 }
 
 int sweep_reconcile_start(struct akr_sweep *s)
@@ -249,8 +299,13 @@ int sweep_reconcile_start(struct akr_sweep *s)
 	size_t n = 0;
 	int r;
 
-	if (s->o.statelog)
-		intents = akr_statelog_open_intents(s->o.statelog, &n);
+	if (s->o.statelog) {
+		/* Not knowing what is open is not "nothing is open": the sweep
+		 * cannot run. */
+		r = akr_statelog_open_intents(s->o.statelog, &intents, &n);
+		if (r < 0)
+			return r;
+	}
 	if (n == 0 || s->o.mode == AKR_SWEEP_DRY_RUN) {
 		if (n)
 			akr_log_warning("%zu unfinished rotations in the state log; a dry run leaves them",
@@ -263,35 +318,8 @@ int sweep_reconcile_start(struct akr_sweep *s)
 		     "%zu rotations were interrupted; removing any key they created before anything else", n);
 	/* Counted first, so that a synchronous failure cannot finish early. */
 	s->reconcile_pending = n + 1;
-	for (size_t i = 0; i < n; i++) {
-		const struct akr_statelog_intent *in = &intents[i];
-		struct intent_task *it = calloc(1, sizeof(*it));
-
-		if (!it || !(it->user = strdup(in->user_name))) {
-			free(it);
-			r = -ENOMEM;
-			s->reconcile_pending--;
-			continue;
-		}
-		it->s = s;
-		(void)snprintf(it->account_id, sizeof(it->account_id), "%s", in->account_id);
-		if (in->delivered || in->rolled_back) {
-			/* The user has the secret (the key stays), or the key is
-			 * gone already: either way the intent just closes. */
-			r = akr_statelog_mark_done(s->o.statelog, in->id);
-			on_intent_reconciled(it, r, NULL);
-			continue;
-		}
-		r = sweep_account_client(s, it->account_id, &it->role, &it->client);
-		if (r >= 0) {
-			it->client.key = it->account_id;
-			r = sweep_rollback_intent(s, &it->client, in->id, in->user_name, in->key_id,
-						  in->time_sec, NULL, 0, on_intent_reconciled, it);
-		}
-		if (r < 0)
-			on_intent_reconciled(it, r, NULL);
-	}
-	if (--s->reconcile_pending == 0)
-		sweep_reconcile_done(s);
+	for (size_t i = 0; i < n; i++)
+		reconcile_intent(s, &intents[i]);
+	reconcile_one_done(s);
 	return 0;
 }

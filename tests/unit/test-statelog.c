@@ -81,6 +81,16 @@ static struct akr_statelog *open_ok(const struct ctx *c)
 	return log;
 }
 
+static const struct akr_statelog_intent *open_intents(struct akr_statelog *log)
+{
+	const struct akr_statelog_intent *in = NULL;
+	size_t n = 0;
+
+	assert_int_equal(akr_statelog_open_intents(log, &in, &n), 0);
+	assert_true(n > 0);
+	return in;
+}
+
 static void test_new_and_reload(void **state)
 {
 	struct ctx *c = *state;
@@ -88,6 +98,7 @@ static void test_new_and_reload(void **state)
 	_cleanup_free_ char *content = NULL;
 	struct stat st;
 	uint64_t id;
+	const struct akr_statelog_intent *in;
 	size_t n;
 
 	/* Created at once, private, with only the header. */
@@ -128,7 +139,7 @@ static void test_new_and_reload(void **state)
 
 	log = open_ok(c);
 	assert_false(akr_statelog_has_open_intents(log));
-	(void)akr_statelog_open_intents(log, &n);
+	assert_int_equal(akr_statelog_open_intents(log, &in, &n), 0);
 	assert_int_equal(n, 0);
 	assert_int_equal(akr_statelog_deactivated_at(log, ACC, "AKIAOLDKEY0000000001"), T0 + 10);
 	assert_int_equal(akr_statelog_deactivated_at(log, ACC, "AKIABOBKEY0000000001"), 0);
@@ -178,7 +189,7 @@ static void test_open_intents_after_crash(void **state)
 
 	log = open_ok(c);
 	assert_true(akr_statelog_has_open_intents(log));
-	in = akr_statelog_open_intents(log, &n);
+	assert_int_equal(akr_statelog_open_intents(log, &in, &n), 0);
 	assert_int_equal(n, 4);
 	assert_int_equal(in[0].id, a);
 	assert_int_equal(in[0].time_sec, T0);
@@ -208,7 +219,7 @@ static void test_open_intents_after_crash(void **state)
 	}
 	assert_int_equal(akr_statelog_mark_done(log, d), -ENOENT);
 	assert_false(akr_statelog_has_open_intents(log));
-	(void)akr_statelog_open_intents(log, &n);
+	assert_int_equal(akr_statelog_open_intents(log, &in, &n), 0);
 	assert_int_equal(n, 0);
 	akr_statelog_free(log);
 
@@ -225,6 +236,7 @@ static void test_torn_last_line(void **state)
 	struct akr_statelog *log = open_ok(c);
 	_cleanup_free_ char *content = NULL;
 	uint64_t id;
+	const struct akr_statelog_intent *in;
 	size_t n;
 
 	assert_int_equal(akr_statelog_append_intent(log, T0, "run-1", ACC, "alice", &id), 0);
@@ -233,9 +245,9 @@ static void test_torn_last_line(void **state)
 	spit(c->path, "CREATED\t1\tAKIA", "ae");
 
 	log = open_ok(c);
-	(void)akr_statelog_open_intents(log, &n);
+	assert_int_equal(akr_statelog_open_intents(log, &in, &n), 0);
 	assert_int_equal(n, 1);
-	assert_null(akr_statelog_open_intents(log, &n)[0].key_id);
+	assert_null(open_intents(log)[0].key_id);
 	/* The torn tail is gone, so the next record starts on its own line. */
 	content = testutil_slurp(c->path);
 	assert_null(strstr(content, "AKIA"));
@@ -244,7 +256,7 @@ static void test_torn_last_line(void **state)
 	akr_statelog_free(log);
 
 	log = open_ok(c);
-	assert_string_equal(akr_statelog_open_intents(log, &n)[0].key_id, "AKIANEW0000000000001");
+	assert_string_equal(open_intents(log)[0].key_id, "AKIANEW0000000000001");
 	akr_statelog_free(log);
 
 	/* A torn line of NUL bytes (the size grew, the data never came). */
@@ -257,7 +269,7 @@ static void test_torn_last_line(void **state)
 		close(fd);
 	}
 	log = open_ok(c);
-	assert_int_equal(akr_statelog_open_intents(log, &n)[0].id, id);
+	assert_int_equal(open_intents(log)[0].id, id);
 	akr_statelog_free(log);
 }
 
@@ -422,6 +434,7 @@ static void test_lock_and_read_only(void **state)
 	struct akr_error err = { 0 };
 	_cleanup_free_ char *before = NULL, *after = NULL;
 	uint64_t id;
+	const struct akr_statelog_intent *in;
 	size_t n;
 
 	assert_int_equal(akr_statelog_append_intent(log, T0, "r", ACC, "alice", &id), 0);
@@ -431,7 +444,7 @@ static void test_lock_and_read_only(void **state)
 
 	/* A dry run reads alongside, and writes nothing. */
 	assert_int_equal(akr_statelog_open(c->dir, true, &ro, &err), 0);
-	(void)akr_statelog_open_intents(ro, &n);
+	assert_int_equal(akr_statelog_open_intents(ro, &in, &n), 0);
 	assert_int_equal(n, 1);
 	before = testutil_slurp(c->path);
 	assert_int_equal(akr_statelog_append_intent(ro, T0, "r", ACC, "bob", &id), -EROFS);

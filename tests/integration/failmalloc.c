@@ -1,0 +1,181 @@
+/* An LD_PRELOAD library for the allocation failure test
+ * (tests/integration/test_alloc_failure.py): malloc, calloc and realloc fail
+ * (return NULL, errno ENOMEM) exactly once, at the Nth call after arming.
+ *
+ *   AKR_FAILMALLOC_AT=N        the call to fail, counted from 1 after arming;
+ *                              unset or 0: never fail, only count
+ *   AKR_FAILMALLOC_ARM=flock   arm at the first flock() (the daemon takes the
+ *                              state directory's lock just before its sweep);
+ *                              "start": arm at once
+ *   AKR_FAILMALLOC_REPORT=path at exit, write "<calls after arming> <failed 0/1>"
+ *   AKR_FAILMALLOC_BACKTRACE=1 print the failing call's stack to stderr
+ *
+ * Test tooling only: never linked into the daemon. */
+#include <dlfcn.h>
+#include <execinfo.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+typedef void *(*malloc_fn)(size_t);
+typedef void *(*calloc_fn)(size_t, size_t);
+typedef void *(*realloc_fn)(void *, size_t);
+typedef int (*flock_fn)(int, int);
+
+static malloc_fn real_malloc;
+static calloc_fn real_calloc;
+static realloc_fn real_realloc;
+static flock_fn real_flock;
+
+static atomic_bool armed;
+static atomic_uint_fast64_t calls;
+static atomic_bool failed;
+static uint64_t fail_at;
+static bool initialising, initialised;
+
+/* dlsym() may calloc() before real_calloc is known: serve it from here. */
+static _Alignas(16) unsigned char bootstrap[4096];
+static size_t bootstrap_used;
+
+static bool in_bootstrap(const void *p)
+{
+	return (const unsigned char *)p >= bootstrap &&
+	       (const unsigned char *)p < bootstrap + sizeof(bootstrap);
+}
+
+static void init(void)
+{
+	const char *at, *arm;
+
+	if (initialised || initialising)
+		return;
+	initialising = true;
+	real_malloc = (malloc_fn)dlsym(RTLD_NEXT, "malloc");
+	real_calloc = (calloc_fn)dlsym(RTLD_NEXT, "calloc");
+	real_realloc = (realloc_fn)dlsym(RTLD_NEXT, "realloc");
+	real_flock = (flock_fn)dlsym(RTLD_NEXT, "flock");
+	at = getenv("AKR_FAILMALLOC_AT");
+	fail_at = at ? strtoull(at, NULL, 10) : 0;
+	arm = getenv("AKR_FAILMALLOC_ARM");
+	if (arm && strcmp(arm, "start") == 0)
+		atomic_store(&armed, true);
+	initialising = false;
+	initialised = true;
+}
+
+/* Whether this allocation is the one that fails. */
+static bool should_fail(void)
+{
+	uint64_t n;
+
+	if (!atomic_load(&armed))
+		return false;
+	n = atomic_fetch_add(&calls, 1) + 1;
+	if (fail_at == 0 || n != fail_at)
+		return false;
+	atomic_store(&failed, true);
+	if (getenv("AKR_FAILMALLOC_BACKTRACE")) {
+		void *frames[32];
+
+		backtrace_symbols_fd(frames, backtrace(frames, 32), STDERR_FILENO);
+	}
+	return true;
+}
+
+void *malloc(size_t size)
+{
+	init();
+	if (!real_malloc)
+		return NULL;
+	if (should_fail()) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return real_malloc(size);
+}
+
+void *calloc(size_t n, size_t size)
+{
+	if (!real_calloc) {
+		size_t need = n * size, off = (bootstrap_used + 15) & ~(size_t)15;
+
+		init();
+		if (!real_calloc) {
+			if (size && need / size != n)
+				return NULL;
+			if (off + need > sizeof(bootstrap))
+				return NULL;
+			bootstrap_used = off + need;
+			return bootstrap + off; /* static storage: already zero */
+		}
+	}
+	if (should_fail()) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return real_calloc(n, size);
+}
+
+void *realloc(void *p, size_t size)
+{
+	init();
+	if (in_bootstrap(p)) {
+		/* Never happens in practice (dlsym's buffers are not grown). */
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (!real_realloc)
+		return NULL;
+	if (should_fail()) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return real_realloc(p, size);
+}
+
+void free(void *p);
+void free(void *p)
+{
+	static void (*real_free)(void *);
+
+	if (!p || in_bootstrap(p))
+		return;
+	if (!real_free) {
+		init();
+		real_free = (void (*)(void *))dlsym(RTLD_NEXT, "free");
+	}
+	real_free(p);
+}
+
+int flock(int fd, int op)
+{
+	init();
+	atomic_store(&armed, true);
+	return real_flock ? real_flock(fd, op) : (errno = ENOSYS, -1);
+}
+
+__attribute__((destructor)) static void report(void)
+{
+	const char *path = getenv("AKR_FAILMALLOC_REPORT");
+	char line[64];
+	int fd, n;
+
+	if (!path)
+		return;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	n = snprintf(line, sizeof(line), "%llu %d\n", (unsigned long long)atomic_load(&calls),
+		     atomic_load(&failed) ? 1 : 0);
+	if (n > 0)
+		(void)!write(fd, line, (size_t)n);
+	(void)close(fd);
+}

@@ -1,0 +1,178 @@
+"""Allocation failure: a rotating sweep (--once against the fake, users due
+for rotation, and an intent left open by an earlier crash) in which malloc,
+calloc or realloc fails once, at the Nth allocation after the daemon locks
+its state directory, for N over a range (tests/integration/failmalloc.c,
+LD_PRELOAD). After each run:
+
+- the daemon exited 0, 1 or 2 (no signal), without a sanitizer report;
+- no key exists whose secret was not delivered to its owner (the zip opened
+  by 7zz with the password from the other mail), except the key of the open
+  intent while that intent is still open in the state log, and then nothing
+  was done to its user (failing closed: reported, not touched);
+- no user holds more than two keys, and every user keeps an active key they
+  hold (an original or a delivered one);
+
+then a clean sweep finishes the job: exit 0, the undelivered key is gone,
+and every due user holds exactly one new key, delivered.
+
+Short mode (CI): every N of the first HEAD allocations (state log, start-up,
+reconciliation), then SAMPLE points spread over the rest of the sweep from a
+seed (1 unless AKR_ALLOC_SEED says otherwise; "random" picks one). Long mode (AKR_ALLOC_LONG=1, by
+hand): every N of the sweep. Prints the number of failure points tried."""
+import datetime
+import os
+import random
+import shutil
+import subprocess
+import sys
+import unittest
+
+from harness import BINARY, RotatorTestCase, account, key, scenario, user, user_keys
+from mails import SEVENZIP, delivered_credentials
+
+FAILMALLOC = os.environ.get("AKR_FAILMALLOC") or os.path.join(
+    os.path.dirname(os.environ.get("AKR_BINARY", "")), "..", "tests", "integration",
+    "failmalloc.so")
+DEV = "222222222222"
+DUE = ("alice", "carol")  # carol's rotation was interrupted, then she is due again
+HEAD = int(os.environ.get("AKR_ALLOC_HEAD", "100"))
+SAMPLE = int(os.environ.get("AKR_ALLOC_SAMPLE", "100"))
+LONG = os.environ.get("AKR_ALLOC_LONG") == "1"
+RUN_TIMEOUT = 60  # a sweep of three users takes well under a second
+
+
+def epoch(iso):
+    return int(datetime.datetime.strptime(iso, "%Y-%m-%dT%H:%M:%SZ")
+               .replace(tzinfo=datetime.timezone.utc).timestamp())
+
+
+class AllocationFailure(RotatorTestCase):
+    def setUp(self):
+        self.assertTrue(os.path.exists(FAILMALLOC), f"{FAILMALLOC} is not built")
+        self.assertIsNotNone(SEVENZIP, "7zz is needed (Debian package 7zip)")
+        # carol's second key (11 days old) was made by a rotation that
+        # crashed before delivery: her state log still holds the intent.
+        self.setup_fake(scenario([account(DEV, [
+            user("alice", [key(85)]),
+            user("bob", [key(30)]),
+            user("carol", [key(95), key(11)]),
+        ])]), config={"email": {"max_send_rate": 1000}})
+        self.report_path = os.path.join(self.rot.dir, "failmalloc-report")
+        ldd = subprocess.run(["ldd", BINARY], capture_output=True, text=True)
+        self.asan = "libasan" in ldd.stdout
+
+    def fresh(self):
+        """The fake and the state directory as before the first run."""
+        self.fake.call("POST", "reset")
+        shutil.rmtree(self.rot.state_dir)
+        os.makedirs(self.rot.state_dir)
+        st = self.fake.state()
+        carol = user_keys(st, DEV, "carol")
+        undelivered = max(carol, key=lambda k: k["create_date"])
+        with open(os.path.join(self.rot.state_dir, "statelog"), "w") as f:
+            f.write("STATELOG\t1\t2\n"
+                    f"INTENT\t1\t{epoch(undelivered['create_date'])}\trun-0\t{DEV}\tcarol\n")
+        before = {u["name"]: u["keys"] for a in st["accounts"] if a["id"] == DEV
+                  for u in a["users"]}
+        return before, undelivered["id"]
+
+    def run_failing(self, n):
+        """Returns (exit status, allocations counted, whether N was reached)."""
+        if os.path.exists(self.report_path):
+            os.unlink(self.report_path)
+        env = {"LD_PRELOAD": FAILMALLOC, "AKR_FAILMALLOC_AT": str(n),
+               "AKR_FAILMALLOC_REPORT": self.report_path}
+        if self.asan:
+            # failmalloc.so comes before the sanitizer's malloc.
+            env["ASAN_OPTIONS"] = (os.environ.get("ASAN_OPTIONS", "") +
+                                   ":verify_asan_link_order=0").lstrip(":")
+        try:
+            res = self.rot.run("--once", env=env, timeout=RUN_TIMEOUT)
+        except subprocess.TimeoutExpired as e:
+            self.fail(f"allocation {n}: the sweep did not end within {RUN_TIMEOUT} s\n"
+                      f"{(e.stderr or b'')[-3000:]}")
+        where = f"allocation {n}: exit {res.returncode}\n{res.stderr[-3000:]}"
+        self.assertIn(res.returncode, (0, 1, 2), where)
+        self.assertNotIn("Sanitizer", res.stderr, where)
+        self.assertNotIn("runtime error:", res.stderr, where)
+        with open(self.report_path) as f:
+            calls, fired = f.read().split()
+        return res, int(calls), fired == "1"
+
+    def statelog_holds_intent(self, user_name):
+        with open(os.path.join(self.rot.state_dir, "statelog")) as f:
+            return any(l.startswith("INTENT\t") and l.rstrip("\n").endswith("\t" + user_name)
+                       for l in f)
+
+    def check(self, where, before, undelivered, final):
+        st = self.fake.state()
+        mails = self.fake.emails()
+        users = {u["name"]: u["keys"] for a in st["accounts"] if a["id"] == DEV
+                 for u in a["users"]}
+        for name, keys in users.items():
+            old = {k["id"] for k in before[name]}
+            self.assertLessEqual(len(keys), 2, f"{where}: {name} holds {keys}")
+            new = [k for k in keys if k["id"] not in old]
+            if new:
+                delivered = set(delivered_credentials(mails, f"{name}@example.com"))
+                for k in new:
+                    self.assertIn((k["id"], k["secret"]), delivered,
+                                  f"{where}: key {k['id']} of {name} exists, its secret "
+                                  f"was never delivered")
+            held = [k for k in keys if k["status"] == "Active" and k["id"] != undelivered]
+            self.assertTrue(held, f"{where}: {name} has no active key they hold: {keys}")
+            if final and name in DUE:
+                self.assertEqual(len(new), 1, f"{where}: {name} should hold one new key: "
+                                              f"{keys}")
+        carol = users["carol"]
+        if any(k["id"] == undelivered for k in carol):
+            self.assertFalse(final, f"{where}: the undelivered key survived a clean sweep")
+            # Failing closed: the intent stays open and carol is untouched.
+            self.assertTrue(self.statelog_holds_intent("carol"),
+                            f"{where}: the undelivered key exists but its intent was closed")
+            self.assertEqual(sorted((k["id"], k["status"]) for k in carol),
+                             sorted((k["id"], k["status"]) for k in before["carol"]),
+                             f"{where}: carol was changed while her intent was open")
+
+    def point(self, n):
+        before, undelivered = self.fresh()
+        res, calls, fired = self.run_failing(n)
+        self.check(f"allocation {n} failed", before, undelivered, final=False)
+        clean = self.rot.run("--once")
+        self.assertEqual(clean.returncode, 0,
+                         f"clean sweep after allocation {n}:\n{clean.stderr[-3000:]}")
+        self.check(f"clean sweep after allocation {n}", before, undelivered, final=True)
+        return calls, fired
+
+    def test_every_allocation_fails_closed(self):
+        # Counting run: how many allocations the sweep makes.
+        total, fired = self.point(0)
+        self.assertFalse(fired)
+        self.assertGreater(total, HEAD, "the preload library counted no allocation")
+        if LONG:
+            points = range(1, total + 1)
+        else:
+            seed = os.environ.get("AKR_ALLOC_SEED") or "1"
+            seed = random.randrange(1 << 30) if seed == "random" else int(seed)
+            print(f"allocation failure: seed {seed} (AKR_ALLOC_SEED={seed} replays it)",
+                  file=sys.stderr)
+            rng = random.Random(seed)
+            step = max(1, (total - HEAD) // max(SAMPLE, 1))
+            points = list(range(1, HEAD + 1)) + [
+                HEAD + 1 + i * step + rng.randrange(step) for i in range(SAMPLE)]
+        tried = 0
+        for n in points:
+            if n > total:
+                break
+            calls, fired = self.point(n)
+            tried += 1
+            if not fired:
+                # This run made fewer allocations than N: the sweep is over.
+                break
+        print(f"allocation failure points tried: {tried} of {total} allocations in the sweep",
+              file=sys.stderr)
+        self.assertGreaterEqual(tried, min(total, HEAD))
+
+
+if __name__ == "__main__":
+    unittest.main()
