@@ -19,6 +19,9 @@ struct akr_buf {
 	bool sensitive;
 };
 
+/** An empty buffer that may grow to @max bytes, for initialising where declared. */
+#define AKR_BUF_INIT(max_, sensitive_) ((struct akr_buf){ .max = (max_), .sensitive = (sensitive_) })
+
 /** Initialises an empty buffer that may grow to @max bytes. Allocates nothing. */
 void akr_buf_init(struct akr_buf *b, size_t max, bool sensitive);
 /** Frees the memory (wiped first if sensitive) and resets to empty; keeps max. */

@@ -1,8 +1,10 @@
 #pragma once
-/* Shared between the files of the statelog module: statelog.c (the log in
- * memory, the file, compaction and the public API) and statelog_record.c
- * (the records: validating, writing and parsing each line, and rendering the
- * whole log for compaction). */
+/* Shared between the files of the statelog module, split by concern, each
+ * using only those before it:
+ *   statelog_format.c  one record type and its line format (parse, render)
+ *   statelog_state.c   the log in memory: what each record changes, lookups,
+ *                      the live facts compaction keeps
+ *   statelog.c         the file (load, append, compact) and the public API */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -11,6 +13,42 @@
 #include "lib/rotation/statelog.h"
 
 struct akr_buf;
+
+/* ---- statelog_format.c ---- */
+
+enum statelog_record_type {
+	STATELOG_REC_HEADER, /* id: the next intent id */
+	STATELOG_REC_INTENT, /* id, time, str: run id, account id, user name */
+	STATELOG_REC_CREATED, /* id, str: access key id */
+	STATELOG_REC_DELIVERED, /* id */
+	STATELOG_REC_ROLLED_BACK, /* id */
+	STATELOG_REC_DONE, /* id */
+	STATELOG_REC_DEACTIVATED, /* time, str: account id, user name, access key id */
+	STATELOG_REC_REMINDED, /* same */
+	STATELOG_REC_DELETED, /* same */
+	STATELOG_REC_LAST_RUN, /* time, str: run id, result */
+	_STATELOG_REC_MAX,
+};
+
+/* One line of the log. The strings are borrowed. */
+struct statelog_record {
+	enum statelog_record_type type;
+	uint64_t id;
+	int64_t time_sec;
+	const char *str[3];
+};
+
+/* Whether @s may be a field (statelog.h "Format"). */
+bool akr__statelog_field_ok(const char *s);
+/* Appends the record's line (with its newline) to @b. -EINVAL for a field
+ * outside the format; -E2BIG, -ENOMEM from the buffer. */
+int akr__statelog_record_render(const struct statelog_record *rec, struct akr_buf *b);
+/* Parses one line (NUL-terminated, without its newline), splitting it in
+ * place: the record's strings point into @line. Returns 0, or -EBADMSG with
+ * *@what saying why. */
+int akr__statelog_record_parse(char *line, struct statelog_record *ret, const char **what);
+
+/* ---- statelog_state.c ---- */
 
 /* What the log remembers about one key. */
 struct statelog_fact {
@@ -52,43 +90,34 @@ struct akr_statelog {
 	char *last_result;
 };
 
-/* The records about one key: DEACTIVATED, REMINDED, DELETED. */
-enum statelog_key_event { KEY_DEACTIVATED, KEY_REMINDED, KEY_DELETED };
+/* A record checked against the log, with everything committing it needs
+ * already allocated: committing cannot fail. */
+struct statelog_change {
+	const struct statelog_record *rec;
+	struct statelog_intent *intent; /* the intent the record is about */
+	struct statelog_fact *fact;     /* the key's fact (DEACTIVATED, REMINDED) */
+	char *str[3];                   /* owned copies of rec->str */
+};
 
-void akr__statelog_intent_clear(struct akr_statelog_intent *in);
-void akr__statelog_fact_clear(struct statelog_fact *f);
-struct akr_statelog_intent *akr__statelog_intent_find(const struct akr_statelog *log, uint64_t id);
+/* Checks @rec against the log (-ENOENT: no such open intent; -EEXIST: the
+ * intent or its key exists already; -EINVAL: not allowed in the intent's
+ * state) and allocates (-ENOMEM). Changes nothing the lookups see. On success
+ * either commit or discard @ret. */
+int akr__statelog_prepare(struct akr_statelog *log, const struct statelog_record *rec,
+			  struct statelog_change *ret);
+void akr__statelog_commit(struct akr_statelog *log, struct statelog_change *c);
+void akr__statelog_discard(struct statelog_change *c);
+
+/* Drops the closed intents (invalidates the list open_intents() returned). */
 void akr__statelog_purge_closed(struct akr_statelog *log);
-struct statelog_fact *akr__statelog_fact_find(const struct akr_statelog *log,
-					      const char *account_id, const char *key_id);
-/* Makes room for one more element in *@p (@n used of *@cap). */
-int akr__statelog_grow(void **p, size_t *cap, size_t n, size_t size);
-/* Finds the key's fact or adds an empty one (which compaction drops). */
-int akr__statelog_fact_get(struct akr_statelog *log, const char *account_id,
-			   const char *user_name, const char *key_id, struct statelog_fact **ret);
-/* Appends one line durably. On failure the file is cut back to where it was. */
-int akr__statelog_append_line(struct akr_statelog *log, const char *line, size_t len);
-/* Whether the time @t of a fact is still kept by compaction. */
-bool akr__statelog_fact_time_live(const struct akr_statelog *log, int64_t t);
-
-/* Each record has one function used both to load it (@write false) and to
- * append it (@write true). */
-int akr__statelog_rec_intent(struct akr_statelog *log, bool write, uint64_t id, int64_t time_sec,
-			     const char *run_id, const char *account_id, const char *user_name);
-int akr__statelog_rec_created(struct akr_statelog *log, bool write, uint64_t id,
-			      const char *key_id);
-int akr__statelog_rec_delivered(struct akr_statelog *log, bool write, uint64_t id);
-int akr__statelog_rec_rolled_back(struct akr_statelog *log, bool write, uint64_t id);
-int akr__statelog_rec_done(struct akr_statelog *log, bool write, uint64_t id);
-int akr__statelog_rec_key(struct akr_statelog *log, bool write, enum statelog_key_event ev,
-			  int64_t time_sec, const char *account_id, const char *user_name,
-			  const char *key_id);
-int akr__statelog_rec_last_run(struct akr_statelog *log, bool write, int64_t time_sec,
-			       const char *run_id, const char *result);
-
-/* Loads line @lineno (NUL-terminated, without its newline; split in place).
- * Returns 0, -ENOMEM, or -EBADMSG with *@what saying why. */
-int akr__statelog_load_line(struct akr_statelog *log, char *line, size_t lineno,
-			    const char **what);
-/* Renders the live facts as a new file into @b. */
-int akr__statelog_render(const struct akr_statelog *log, struct akr_buf *b, size_t *ret_records);
+const struct statelog_fact *akr__statelog_fact_find(const struct akr_statelog *log,
+						    const char *account_id, const char *key_id);
+/* Forgets facts older than the log keeps (after compaction). */
+void akr__statelog_prune(struct akr_statelog *log);
+/* Calls @emit for every live record, the header first; stops at and returns
+ * the first negative return. */
+int akr__statelog_live_records(const struct akr_statelog *log,
+			       int (*emit)(void *userdata, const struct statelog_record *rec),
+			       void *userdata);
+/* Frees everything the log holds in memory (not the log itself). */
+void akr__statelog_state_done(struct akr_statelog *log);

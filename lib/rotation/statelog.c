@@ -15,99 +15,7 @@
 #include "lib/rotation/statelog.h"
 
 #define TMP_FILE AKR_STATELOG_FILE ".tmp"
-
-void akr__statelog_intent_clear(struct akr_statelog_intent *in)
-{
-	free((char *)in->run_id);
-	free((char *)in->account_id);
-	free((char *)in->user_name);
-	free((char *)in->key_id);
-	*in = (struct akr_statelog_intent){ 0 };
-}
-
-void akr__statelog_fact_clear(struct statelog_fact *f)
-{
-	free(f->account_id);
-	free(f->user_name);
-	free(f->key_id);
-}
-
-struct akr_statelog_intent *akr__statelog_intent_find(const struct akr_statelog *log, uint64_t id)
-{
-	for (size_t i = 0; i < log->n_intents; i++)
-		if (!log->intents[i].closed && log->intents[i].pub.id == id)
-			return &log->intents[i].pub;
-	return NULL;
-}
-
-void akr__statelog_purge_closed(struct akr_statelog *log)
-{
-	size_t j = 0;
-
-	for (size_t i = 0; i < log->n_intents; i++) {
-		if (log->intents[i].closed)
-			akr__statelog_intent_clear(&log->intents[i].pub);
-		else
-			log->intents[j++] = log->intents[i];
-	}
-	log->n_intents = j;
-}
-
-struct statelog_fact *akr__statelog_fact_find(const struct akr_statelog *log,
-					      const char *account_id, const char *key_id)
-{
-	/* Linear: a few thousand keys per organization, one lookup per key and
-	 * sweep. Key ids are unique across AWS; the account is checked too. */
-	for (size_t i = 0; i < log->n_facts; i++)
-		if (strcmp(log->facts[i].key_id, key_id) == 0 &&
-		    strcmp(log->facts[i].account_id, account_id) == 0)
-			return &log->facts[i];
-	return NULL;
-}
-
-int akr__statelog_grow(void **p, size_t *cap, size_t n, size_t size)
-{
-	size_t c;
-	void *q;
-
-	if (n < *cap)
-		return 0;
-	c = *cap ? *cap * 2 : 16;
-	if (c <= n || __builtin_mul_overflow(c, size, &(size_t){ 0 }))
-		return -ENOMEM;
-	q = realloc(*p, c * size);
-	if (!q)
-		return -ENOMEM;
-	*p = q;
-	*cap = c;
-	return 0;
-}
-
-/* Finds the key's fact or adds an empty one (which compaction drops). */
-int akr__statelog_fact_get(struct akr_statelog *log, const char *account_id, const char *user_name,
-			   const char *key_id, struct statelog_fact **ret)
-{
-	struct statelog_fact *f = akr__statelog_fact_find(log, account_id, key_id);
-	struct statelog_fact n = { 0 };
-
-	if (f) {
-		*ret = f;
-		return 0;
-	}
-	if (akr__statelog_grow((void **)&log->facts, &log->cap_facts, log->n_facts,
-			       sizeof(*log->facts)) < 0)
-		return -ENOMEM;
-	n.account_id = strdup(account_id);
-	n.user_name = strdup(user_name);
-	n.key_id = strdup(key_id);
-	if (!n.account_id || !n.user_name || !n.key_id) {
-		akr__statelog_fact_clear(&n);
-		return -ENOMEM;
-	}
-	log->facts[log->n_facts] = n;
-	*ret = &log->facts[log->n_facts++];
-	return 0;
-}
+#define LINE_MAX_LEN 2048
 
 static int write_all(int fd, const char *p, size_t n)
 {
@@ -136,7 +44,7 @@ static void compact_if_needed(struct akr_statelog *log);
 
 /* Appends one line durably. On failure the file is cut back to where it was,
  * so that a half-written line never precedes the next record. */
-int akr__statelog_append_line(struct akr_statelog *log, const char *line, size_t len)
+static int append_line(struct akr_statelog *log, const char *line, size_t len)
 {
 	int r;
 
@@ -159,7 +67,81 @@ int akr__statelog_append_line(struct akr_statelog *log, const char *line, size_t
 	return 0;
 }
 
+/* The one way a record gets into the log: checked and allocated in memory,
+ * rendered, written and fsynced; only then does what the lookups answer
+ * change. */
+static int append(struct akr_statelog *log, const struct statelog_record *rec)
+{
+	_cleanup_buf_ struct akr_buf line = AKR_BUF_INIT(LINE_MAX_LEN, false);
+	struct statelog_change c;
+	int r;
+
+	if (!log)
+		return -EINVAL;
+	if (log->read_only)
+		return -EROFS;
+	/* Rendering checks every field, before anything uses them. */
+	r = akr__statelog_record_render(rec, &line);
+	if (r < 0)
+		return r == -E2BIG ? -EINVAL : r;
+	r = akr__statelog_prepare(log, rec, &c);
+	if (r < 0)
+		return r;
+	r = append_line(log, line.data, line.len);
+	if (r < 0) {
+		akr__statelog_discard(&c);
+		return r;
+	}
+	akr__statelog_commit(log, &c);
+	compact_if_needed(log);
+	return 0;
+}
+
 /* Loading. */
+
+static const char *refusal(const struct statelog_record *rec, int r)
+{
+	switch (r) {
+	case -ENOENT:
+		return "record for an intent that is not open";
+	case -EEXIST:
+		return rec->type == STATELOG_REC_INTENT ? "intent id already open"
+							: "second CREATED for one intent";
+	case -EINVAL:
+		return rec->type == STATELOG_REC_DELIVERED ? "DELIVERED without CREATED"
+			: rec->type == STATELOG_REC_ROLLED_BACK
+				? "ROLLEDBACK of a delivered or rolled back intent"
+				: "invalid record";
+	default:
+		return "invalid record";
+	}
+}
+
+/* Loads line @lineno (NUL-terminated, without its newline; split in place).
+ * Returns 0, -ENOMEM, or -EBADMSG with *@what saying why. */
+static int load_line(struct akr_statelog *log, char *line, size_t lineno, const char **what)
+{
+	struct statelog_record rec;
+	struct statelog_change c;
+	int r;
+
+	r = akr__statelog_record_parse(line, &rec, what);
+	if (r < 0)
+		return r;
+	if ((lineno == 1) != (rec.type == STATELOG_REC_HEADER)) {
+		*what = "the header must be the first line, and only it";
+		return -EBADMSG;
+	}
+	r = akr__statelog_prepare(log, &rec, &c);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
+		*what = refusal(&rec, r);
+		return -EBADMSG;
+	}
+	akr__statelog_commit(log, &c);
+	return 0;
+}
 
 static int load(struct akr_statelog *log, struct akr_error *reterr)
 {
@@ -212,7 +194,7 @@ static int load(struct akr_statelog *log, struct akr_error *reterr)
 			what = p == end ? "empty line" : "NUL byte";
 			r = -EBADMSG;
 		} else {
-			r = akr__statelog_load_line(log, p, lineno, &what);
+			r = load_line(log, p, lineno, &what);
 		}
 		if (r == -ENOMEM)
 			return r;
@@ -230,43 +212,31 @@ static int load(struct akr_statelog *log, struct akr_error *reterr)
 
 /* Compaction. */
 
-bool akr__statelog_fact_time_live(const struct akr_statelog *log, int64_t t)
+struct render_ctx {
+	struct akr_buf *b;
+	size_t n;
+};
+
+static int render_one(void *userdata, const struct statelog_record *rec)
 {
-	return t != 0 && t >= log->newest_sec - (int64_t)AKR_STATELOG_KEEP_DAYS * 86400;
-}
+	struct render_ctx *x = userdata;
 
-static void prune(struct akr_statelog *log)
-{
-	size_t j = 0;
-
-	for (size_t i = 0; i < log->n_facts; i++) {
-		struct statelog_fact *f = &log->facts[i];
-
-		if (!akr__statelog_fact_time_live(log, f->deactivated_sec))
-			f->deactivated_sec = 0;
-		if (!akr__statelog_fact_time_live(log, f->reminded_sec))
-			f->reminded_sec = 0;
-		if (f->deactivated_sec == 0 && f->reminded_sec == 0)
-			akr__statelog_fact_clear(f);
-		else
-			log->facts[j++] = *f;
-	}
-	log->n_facts = j;
+	x->n++;
+	return akr__statelog_record_render(rec, x->b);
 }
 
 int akr_statelog_compact(struct akr_statelog *log)
 {
+	_cleanup_buf_ struct akr_buf b = AKR_BUF_INIT(AKR_STATELOG_FILE_MAX, false);
 	_cleanup_close_ int fd = -1;
-	size_t n_records;
+	struct render_ctx x = { .b = &b };
 	int r;
 
 	if (!log)
 		return -EINVAL;
 	if (log->read_only)
 		return -EROFS;
-	_cleanup_buf_ struct akr_buf b = { 0 };
-	akr_buf_init(&b, AKR_STATELOG_FILE_MAX, false);
-	r = akr__statelog_render(log, &b, &n_records);
+	r = akr__statelog_live_records(log, render_one, &x);
 	if (r < 0)
 		return r;
 
@@ -289,10 +259,10 @@ int akr_statelog_compact(struct akr_statelog *log)
 	log->fd = fd;
 	fd = -1;
 	log->size = b.len;
-	log->n_records = n_records;
+	log->n_records = x.n;
 	log->broken = false;
-	prune(log);
-	akr_log_debug("State log '%s' compacted to %zu records", log->path, n_records);
+	akr__statelog_prune(log);
+	akr_log_debug("State log '%s' compacted to %zu records", log->path, x.n);
 	return fsync_dir(log);
 }
 
@@ -318,15 +288,7 @@ struct akr_statelog *akr_statelog_free(struct akr_statelog *log)
 		(void)close(log->fd);
 	if (log->dir_fd >= 0)
 		(void)close(log->dir_fd); /* releases the lock */
-	for (size_t i = 0; i < log->n_intents; i++)
-		akr__statelog_intent_clear(&log->intents[i].pub);
-	free(log->snapshot);
-	for (size_t i = 0; i < log->n_facts; i++)
-		akr__statelog_fact_clear(&log->facts[i]);
-	free(log->intents);
-	free(log->facts);
-	free(log->last_run_id);
-	free(log->last_result);
+	akr__statelog_state_done(log);
 	free(log->path);
 	free(log);
 	return NULL;
@@ -400,13 +362,6 @@ size_t akr_statelog_n_records(const struct akr_statelog *log)
 	return log->n_records;
 }
 
-static int after_append(struct akr_statelog *log, int r)
-{
-	if (r >= 0)
-		compact_if_needed(log);
-	return r;
-}
-
 int akr_statelog_append_intent(struct akr_statelog *log, int64_t time_sec, const char *run_id,
 			       const char *account_id, const char *user_name,
 			       uint64_t *ret_intent_id)
@@ -417,75 +372,80 @@ int akr_statelog_append_intent(struct akr_statelog *log, int64_t time_sec, const
 	if (!log || !ret_intent_id)
 		return -EINVAL;
 	id = log->next_intent_id;
-	r = akr__statelog_rec_intent(log, true, id, time_sec, run_id, account_id, user_name);
+	if (!log->read_only)
+		akr__statelog_purge_closed(log);
+	r = append(log, &(struct statelog_record){ .type = STATELOG_REC_INTENT, .id = id,
+						   .time_sec = time_sec,
+						   .str = { run_id, account_id, user_name } });
 	if (r < 0)
 		return r;
 	*ret_intent_id = id;
-	return after_append(log, 0);
+	return 0;
+}
+
+static int append_intent_record(struct akr_statelog *log, enum statelog_record_type type,
+				uint64_t intent_id, const char *key_id)
+{
+	return append(log, &(struct statelog_record){ .type = type, .id = intent_id,
+						      .str = { key_id } });
 }
 
 int akr_statelog_mark_created(struct akr_statelog *log, uint64_t intent_id, const char *key_id)
 {
-	if (!log)
-		return -EINVAL;
-	return after_append(log, akr__statelog_rec_created(log, true, intent_id, key_id));
+	return append_intent_record(log, STATELOG_REC_CREATED, intent_id, key_id);
 }
 
 int akr_statelog_mark_delivered(struct akr_statelog *log, uint64_t intent_id)
 {
-	if (!log)
-		return -EINVAL;
-	return after_append(log, akr__statelog_rec_delivered(log, true, intent_id));
+	return append_intent_record(log, STATELOG_REC_DELIVERED, intent_id, NULL);
 }
 
 int akr_statelog_mark_rolled_back(struct akr_statelog *log, uint64_t intent_id)
 {
-	if (!log)
-		return -EINVAL;
-	return after_append(log, akr__statelog_rec_rolled_back(log, true, intent_id));
+	return append_intent_record(log, STATELOG_REC_ROLLED_BACK, intent_id, NULL);
 }
 
 int akr_statelog_mark_done(struct akr_statelog *log, uint64_t intent_id)
 {
-	if (!log)
-		return -EINVAL;
-	return after_append(log, akr__statelog_rec_done(log, true, intent_id));
+	return append_intent_record(log, STATELOG_REC_DONE, intent_id, NULL);
+}
+
+static int append_key_record(struct akr_statelog *log, enum statelog_record_type type,
+			     int64_t time_sec, const char *account_id, const char *user_name,
+			     const char *key_id)
+{
+	return append(log, &(struct statelog_record){ .type = type, .time_sec = time_sec,
+						      .str = { account_id, user_name, key_id } });
 }
 
 int akr_statelog_record_deactivated(struct akr_statelog *log, int64_t time_sec,
 				    const char *account_id, const char *user_name,
 				    const char *key_id)
 {
-	if (!log)
-		return -EINVAL;
-	return after_append(log, akr__statelog_rec_key(log, true, KEY_DEACTIVATED, time_sec,
-						       account_id, user_name, key_id));
+	return append_key_record(log, STATELOG_REC_DEACTIVATED, time_sec, account_id, user_name,
+				 key_id);
 }
 
 int akr_statelog_record_reminded(struct akr_statelog *log, int64_t time_sec,
 				 const char *account_id, const char *user_name, const char *key_id)
 {
-	if (!log)
-		return -EINVAL;
-	return after_append(log, akr__statelog_rec_key(log, true, KEY_REMINDED, time_sec,
-						       account_id, user_name, key_id));
+	return append_key_record(log, STATELOG_REC_REMINDED, time_sec, account_id, user_name,
+				 key_id);
 }
 
 int akr_statelog_record_deleted(struct akr_statelog *log, int64_t time_sec,
 				const char *account_id, const char *user_name, const char *key_id)
 {
-	if (!log)
-		return -EINVAL;
-	return after_append(log, akr__statelog_rec_key(log, true, KEY_DELETED, time_sec, account_id,
-						       user_name, key_id));
+	return append_key_record(log, STATELOG_REC_DELETED, time_sec, account_id, user_name,
+				 key_id);
 }
 
 int akr_statelog_record_last_run(struct akr_statelog *log, int64_t time_sec, const char *run_id,
 				 const char *result)
 {
-	if (!log)
-		return -EINVAL;
-	return after_append(log, akr__statelog_rec_last_run(log, true, time_sec, run_id, result));
+	return append(log, &(struct statelog_record){ .type = STATELOG_REC_LAST_RUN,
+						      .time_sec = time_sec,
+						      .str = { run_id, result } });
 }
 
 int64_t akr_statelog_deactivated_at(const struct akr_statelog *log, const char *account_id,
