@@ -16,6 +16,7 @@
 #include "lib/aws/ses.h"
 #include "lib/aws/sns.h"
 #include "lib/rotation/config.h"
+#include "lib/aws/assumed_role.h"
 #include "lib/aws/creds.h"
 #include "lib/delivery/delivery.h"
 #include "lib/http/engine.h"

@@ -11,7 +11,7 @@
 
 #include "lib/aws/iam.h"
 #include "lib/rotation/config.h"
-#include "lib/aws/creds.h"
+#include "lib/aws/assumed_role.h"
 #include "lib/base/log.h"
 #include "lib/rotation/statelog.h"
 #include "lib/rotation/sweep-internal.h"

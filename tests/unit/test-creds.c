@@ -17,6 +17,7 @@
 
 #include "lib/aws/client.h"
 #include "lib/aws/sts.h"
+#include "lib/aws/assumed_role.h"
 #include "lib/aws/creds.h"
 #include "lib/aws/endpoints.h"
 #include "lib/base/error.h"
