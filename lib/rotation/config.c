@@ -92,6 +92,22 @@ static int get_string(struct config_ctx *x, const config_setting_t *group, const
 	return 0;
 }
 
+/* email.zip_encryption, held as the enum the zip module takes. */
+static int get_zip_encryption(struct config_ctx *x, const config_setting_t *g,
+			      enum akr_zip_encryption *target)
+{
+	_cleanup_free_ char *v = NULL;
+	int r;
+
+	r = get_string(x, g, "zip_encryption", akr__config_valid_zip_encryption, false, &v);
+	if (r < 0 || !v)
+		return r;
+	r = akr_zip_encryption_from_string(v, target);
+	return r < 0 ? akr__config_fail_at(x, config_setting_get_member(g, "zip_encryption"),
+					   "'%s' is not a zip encryption", v)
+		     : 0;
+}
+
 static const config_setting_t *line_setting(const config_setting_t *group, const char *name)
 {
 	const config_setting_t *s = group ? config_setting_get_member(group, name) : NULL;
@@ -260,8 +276,7 @@ static int load_email(struct config_ctx *x, const config_setting_t *g, struct ak
 	if (r >= 0)
 		r = get_string(x, g, "region", akr__config_valid_region, false, &c->email.region);
 	if (r >= 0)
-		r = get_string(x, g, "zip_encryption", akr__config_valid_zip_encryption, false,
-			       &c->email.zip_encryption);
+		r = get_zip_encryption(x, g, &c->email.zip_encryption);
 	if (r >= 0)
 		r = get_number(x, g, "max_send_rate", 0, true, 1000, &c->email.max_send_rate);
 	if (r >= 0)
@@ -441,10 +456,10 @@ struct akr_config *akr_config_new_default(void)
 	c->users.exempt_tag = strdup("Exempt");
 	c->email.configuration_set = strdup("iam-access-key-rotator-configset");
 	c->email.region = strdup("us-east-1");
-	c->email.zip_encryption = strdup("aes256");
+	c->email.zip_encryption = AKR_ZIP_ENCRYPTION_AES256;
 	if (!c->state_directory || !c->organization.member_role_name ||
 	    !c->organization.session_name || !c->users.email_tag || !c->users.exempt_tag ||
-	    !c->email.configuration_set || !c->email.region || !c->email.zip_encryption)
+	    !c->email.configuration_set || !c->email.region)
 		return NULL;
 	return TAKE_PTR(c);
 }
@@ -472,7 +487,6 @@ struct akr_config *akr_config_free(struct akr_config *c)
 	free(c->email.sender);
 	free(c->email.configuration_set);
 	free(c->email.region);
-	free(c->email.zip_encryption);
 	free(c->email.template_directory);
 	free(c->alerts.sns_topic_arn);
 	free(c->aws.region);
@@ -568,7 +582,7 @@ int akr_config_load(const char *path, struct akr_config **ret_config, struct akr
 				"domain the email tag names, and anyone allowed to tag users can "
 				"redirect it",
 				path);
-	if (strcmp(c->email.zip_encryption, "zipcrypto") == 0)
+	if (c->email.zip_encryption == AKR_ZIP_ENCRYPTION_ZIPCRYPTO)
 		akr_log_warning("%s: email.zip_encryption is \"zipcrypto\", which is weak: "
 				"prefer \"aes256\"",
 				path);
@@ -668,7 +682,8 @@ int akr_config_dump(const struct akr_config *c, FILE *f)
 	dump_key_string(f, "configuration_set", c->email.configuration_set,
 			c->email.configuration_set ? NULL : "none");
 	dump_key_string(f, "region", c->email.region, NULL);
-	dump_key_string(f, "zip_encryption", c->email.zip_encryption, NULL);
+	dump_key_string(f, "zip_encryption", akr_zip_encryption_to_string(c->email.zip_encryption),
+			NULL);
 	dump_key_number(f, "max_send_rate", c->email.max_send_rate, "messages per second");
 	dump_key_string(f, "template_directory", c->email.template_directory,
 			c->email.template_directory ? NULL : "built-in templates");

@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "lib/base/macro.h"
+#include "lib/delivery/zip.h"
 
 struct akr_error;
 
@@ -82,7 +83,7 @@ struct akr_config {
 		char *sender;             /* required: the verified SES identity */
 		char *configuration_set;  /* "iam-access-key-rotator-configset"; NULL = none */
 		char *region;             /* "us-east-1" */
-		char *zip_encryption;     /* "aes256" (default) or "zipcrypto" */
+		enum akr_zip_encryption zip_encryption; /* AES-256 by default */
 		double max_send_rate;     /* messages per second, 1 (0 < rate <= 1000) */
 		char *template_directory; /* NULL = built-in templates; else an absolute path */
 	} email;

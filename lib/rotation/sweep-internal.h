@@ -14,6 +14,7 @@
 #include "lib/aws/paging.h"
 #include "lib/base/error.h"
 #include "lib/base/seen.h"
+#include "lib/delivery/zip.h"
 #include "lib/rotation/policy.h"
 #include "lib/rotation/report.h"
 #include "lib/rotation/sweep.h"
@@ -46,7 +47,7 @@ struct akr_sweep {
 
 	struct akr_delivery_sender *mailer;
 	struct akr_delivery_templates *templates; /* owned; NULL = the built-in ones */
-	int zip_encryption; /* enum akr_zip_encryption */
+	enum akr_zip_encryption zip_encryption;
 
 	struct akr_report *report;
 	struct akr_sweep_progress progress;

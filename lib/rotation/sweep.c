@@ -808,7 +808,6 @@ static int parse_partition(struct akr_sweep *s)
 int akr_sweep_start(uv_loop_t *loop, const struct akr_sweep_options *opts, struct akr_sweep **ret)
 {
 	struct akr_http_options ho = { 0 };
-	enum akr_zip_encryption enc;
 	struct akr_error err = { 0 };
 	struct akr_sweep *s;
 	const struct akr_config *cfg = opts->config;
@@ -891,10 +890,7 @@ int akr_sweep_start(uv_loop_t *loop, const struct akr_sweep_options *opts, struc
 	r = akr_http_new(loop, &ho, &s->http);
 	if (r < 0)
 		goto fail;
-	r = akr_zip_encryption_from_string(cfg->email.zip_encryption, &enc);
-	if (r < 0)
-		goto fail;
-	s->zip_encryption = enc;
+	s->zip_encryption = cfg->email.zip_encryption;
 	if (cfg->email.template_directory) {
 		r = akr_templates_load(cfg->email.template_directory, &s->templates, &err);
 		if (r < 0) {

@@ -98,7 +98,7 @@ static void test_defaults(void **state)
 	assert_null(c->email.sender);
 	assert_string_equal(c->email.configuration_set, "iam-access-key-rotator-configset");
 	assert_string_equal(c->email.region, "us-east-1");
-	assert_string_equal(c->email.zip_encryption, "aes256");
+	assert_int_equal(c->email.zip_encryption, AKR_ZIP_ENCRYPTION_AES256);
 	assert_true(c->email.max_send_rate == 1.0);
 	assert_null(c->email.template_directory);
 	assert_null(c->alerts.sns_topic_arn);
@@ -143,7 +143,7 @@ static void assert_same_settings(const struct akr_config *a, const struct akr_co
 	STR_EQ(email.sender);
 	STR_EQ(email.configuration_set);
 	STR_EQ(email.region);
-	STR_EQ(email.zip_encryption);
+	assert_int_equal(a->email.zip_encryption, b->email.zip_encryption);
 	assert_true(a->email.max_send_rate == b->email.max_send_rate);
 	STR_EQ(email.template_directory);
 	STR_EQ(alerts.sns_topic_arn);
@@ -244,7 +244,7 @@ static void test_values_are_read(void **state)
 	assert_string_equal(c->email.sender, "keys@corp.example");
 	assert_null(c->email.configuration_set);
 	assert_string_equal(c->email.region, "eu-west-1");
-	assert_string_equal(c->email.zip_encryption, "zipcrypto");
+	assert_int_equal(c->email.zip_encryption, AKR_ZIP_ENCRYPTION_ZIPCRYPTO);
 	assert_true(c->email.max_send_rate == 14.0);
 	assert_string_equal(c->alerts.sns_topic_arn, "arn:aws:sns:eu-west-1:123456789012:alerts.fifo");
 	assert_int_equal(c->limits.max_requests_in_flight, 1024);
