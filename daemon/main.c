@@ -279,7 +279,6 @@ static void on_progress(void *userdata, const struct akr_sweep_progress *p)
 static void on_sweep_done(void *userdata, int r, struct akr_report *report)
 {
 	struct daemon *d = userdata;
-	char summary[1024];
 
 	d->sweep = akr_sweep_free(d->sweep);
 	if (r < 0) {
@@ -287,7 +286,6 @@ static void on_sweep_done(void *userdata, int r, struct akr_report *report)
 			       strerror(-r));
 		d->exit_code = EXIT_CANNOT_RUN;
 	} else if (report) {
-		(void)akr_report_summary(report, summary, sizeof(summary));
 		(void)snprintf(d->last_result, sizeof(d->last_result), "last sweep %s",
 			       akr_report_has_failures(report) ? "had failures (see report)" : "succeeded");
 		d->exit_code = akr_report_has_failures(report) ? EXIT_FAILURES : 0;

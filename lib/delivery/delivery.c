@@ -574,7 +574,7 @@ int akr_delivery_compose_rotation(const struct akr_mail_params *p, const struct 
 
 	if ((size_t)snprintf(filename, sizeof(filename), "credentials-%s.zip", p->access_key_id) >=
 	    sizeof(filename))
-		strcpy(filename, "credentials.zip");
+		(void)snprintf(filename, sizeof(filename), "credentials.zip");
 	a = (struct akr_mime_attachment){
 		.filename = filename,
 		.content_type = "application/zip",

@@ -54,7 +54,8 @@ struct akr_report_totals {
 
 struct akr_report;
 
-/** Creates a report. @mode is "dry-run", "once" or "scheduled". Borrowed
+/** Creates a report. @mode is "dry-run", "once", "scheduled" or "reconcile"
+ * (akr_sweep_mode_to_string()). Borrowed
  * strings are copied. Returns NULL only on ENOMEM. */
 struct akr_report *akr_report_new(const char *run_id, const char *mode, int64_t started_sec);
 struct akr_report *akr_report_free(struct akr_report *r);

@@ -33,11 +33,12 @@ struct akr_sweep_progress {
 };
 
 typedef void (*akr_sweep_progress_cb)(void *userdata, const struct akr_sweep_progress *p);
-/** Completion. @r: 0 when the sweep ran (the report says what failed),
- * -errno when it could not run at all (no credentials, the organization could
- * not be listed, the state log failed); -ECANCELED when stopped before it
- * started work. @report is handed over (caller frees with akr_report_free);
- * it is NULL only when r < 0 and nothing was reported. */
+/** Completion. @r: 0 when the sweep ran, also when it was stopped (the
+ * report says what failed or was left undone); -errno when it could not run
+ * at all (no credentials, the management role, the mail sender, the
+ * organization could not be listed, or the open intents of the state log
+ * could not be read). @report is handed over (caller frees with
+ * akr_report_free); it may be NULL when r < 0. */
 typedef void (*akr_sweep_done_cb)(void *userdata, int r, struct akr_report *report);
 
 struct akr_sweep_options {
