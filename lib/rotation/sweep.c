@@ -805,36 +805,10 @@ static int parse_partition(struct akr_sweep *s)
 	return 0;
 }
 
-int akr_sweep_start(uv_loop_t *loop, const struct akr_sweep_options *opts, struct akr_sweep **ret)
+/* The policy's thresholds, from the configuration. */
+static int setup_policy(struct akr_sweep *s)
 {
-	struct akr_http_options ho = { 0 };
-	struct akr_error err = { 0 };
-	struct akr_sweep *s;
-	const struct akr_config *cfg = opts->config;
-	char detail[768];
-	int r;
-
-	if (!cfg || !opts->done || (opts->mode != AKR_SWEEP_DRY_RUN && !opts->statelog))
-		return -EINVAL;
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		return -ENOMEM;
-	s->loop = loop;
-	s->o = *opts;
-	s->cfg = cfg;
-	akr_paging_init(&s->accounts_paging, "ListAccounts", 0);
-	akr_seen_init(&s->account_ids, SWEEP_MAX_ACCOUNTS);
-	r = uv_timer_init(loop, &s->done_timer);
-	if (r < 0) {
-		free(s);
-		return r;
-	}
-	s->done_timer.data = s;
-
-	if (opts->run_id)
-		(void)snprintf(s->run_id, sizeof(s->run_id), "%s", opts->run_id);
-	else
-		make_run_id(s);
+	const struct akr_config *cfg = s->cfg;
 
 	akr_policy_config_init(&s->policy);
 	s->policy.rotate_after_days = cfg->policy.rotate_after_days;
@@ -847,38 +821,43 @@ int akr_sweep_start(uv_loop_t *loop, const struct akr_sweep_options *opts, struc
 	s->policy.exempt_tag = cfg->users.exempt_tag;
 	s->policy.allowed_email_domains = (const char *const *)cfg->users.allowed_email_domains;
 	s->policy.n_allowed_email_domains = cfg->users.n_allowed_email_domains;
-	r = akr_policy_config_validate(&s->policy);
-	if (r < 0)
-		goto fail;
-	r = parse_partition(s);
-	if (r < 0)
-		goto fail;
+	return akr_policy_config_validate(&s->policy);
+}
 
-	s->report = akr_report_new(s->run_id, akr_sweep_mode_to_string(opts->mode), sweep_now(s));
-	if (!s->report) {
-		r = -ENOMEM;
-		goto fail;
-	}
+static const char *describe_or_errno(const struct akr_error *err, int r, char *buf, size_t size)
+{
+	if (err->kind == AKR_ERROR_NONE && !err->message[0])
+		return strerror(-r);
+	return akr_error_describe(err, buf, size);
+}
+
+/* The AWS side: region, endpoints, the http engine, the base credentials
+ * provider and the client that signs with them. */
+static int setup_aws(struct akr_sweep *s)
+{
+	const struct akr_config *cfg = s->cfg;
+	struct akr_http_options ho = { 0 };
+	struct akr_error err = { 0 };
+	char detail[768];
+	int r;
 
 	if (cfg->aws.region) {
 		s->region = strdup(cfg->aws.region);
-		if (!s->region) {
-			r = -ENOMEM;
-			goto fail;
-		}
+		if (!s->region)
+			return -ENOMEM;
 	} else {
 		r = akr_creds_resolve_region(cfg->aws.profile, &s->region, &err);
 		if (r < 0) {
 			akr_log_error("Cannot determine the AWS region: %s",
-				      akr_error_describe(&err, detail, sizeof(detail)));
-			goto fail;
+				      describe_or_errno(&err, r, detail, sizeof(detail)));
+			return r;
 		}
 	}
 	r = akr_endpoints_resolve(&s->endpoints, s->region, cfg->aws.profile, &err);
 	if (r < 0) {
 		akr_log_error("Bad AWS endpoint configuration: %s",
-			      akr_error_describe(&err, detail, sizeof(detail)));
-		goto fail;
+			      describe_or_errno(&err, r, detail, sizeof(detail)));
+		return r;
 	}
 	s->endpoints_ready = true;
 	if (cfg->alerts.sns_topic_arn)
@@ -887,39 +866,17 @@ int akr_sweep_start(uv_loop_t *loop, const struct akr_sweep_options *opts, struc
 	ho.max_in_flight = (size_t)cfg->limits.max_requests_in_flight;
 	ho.max_per_key = (size_t)cfg->limits.max_requests_per_account;
 	ho.max_attempts = (unsigned)cfg->limits.max_attempts;
-	r = akr_http_new(loop, &ho, &s->http);
+	r = akr_http_new(s->loop, &ho, &s->http);
 	if (r < 0)
-		goto fail;
-	s->zip_encryption = cfg->email.zip_encryption;
-	if (cfg->email.template_directory) {
-		r = akr_templates_load(cfg->email.template_directory, &s->templates, &err);
-		if (r < 0) {
-			akr_log_error("Cannot load the mail templates: %s",
-				      err.message[0] ? err.message : strerror(-r));
-			goto fail;
-		}
-	}
-
-	if (opts->mode != AKR_SWEEP_RECONCILE) {
-		/* The takeover defence's memory: damaged, it fails the sweep
-		 * rather than trust the email tags. */
-		r = akr_addressbook_open(cfg->state_directory, opts->mode == AKR_SWEEP_DRY_RUN,
-					 &s->addresses, &err);
-		if (r < 0) {
-			akr_log_error("Cannot open the address book: %s",
-				      err.message[0] ? err.message : strerror(-r));
-			goto fail;
-		}
-	}
-
-	r = akr_creds_provider_new(&(struct akr_creds_options){ .loop = loop, .http = s->http,
+		return r;
+	r = akr_creds_provider_new(&(struct akr_creds_options){ .loop = s->loop, .http = s->http,
 								 .endpoints = &s->endpoints,
 								 .clock = NULL,
 								 .profile = cfg->aws.profile,
 								 .region = s->region },
 				   &s->creds);
 	if (r < 0)
-		goto fail;
+		return r;
 	s->base_client = (struct akr_aws_client){
 		.http = s->http,
 		.endpoints = &s->endpoints,
@@ -934,10 +891,85 @@ int akr_sweep_start(uv_loop_t *loop, const struct akr_sweep_options *opts, struc
 	/* Enough accounts at once to fill the global cap with each account's own cap. */
 	s->max_parallel_accounts = (size_t)cfg->limits.max_requests_in_flight /
 					   (size_t)cfg->limits.max_requests_per_account * 2 + 2;
+	return 0;
+}
+
+/* The delivery side known before any credentials: the zip encryption, the
+ * mail templates and the address book. The sender needs the SES client
+ * (on_base_creds). */
+static int setup_delivery(struct akr_sweep *s)
+{
+	const struct akr_config *cfg = s->cfg;
+	struct akr_error err = { 0 };
+	int r;
+
+	s->zip_encryption = cfg->email.zip_encryption;
+	if (cfg->email.template_directory) {
+		r = akr_templates_load(cfg->email.template_directory, &s->templates, &err);
+		if (r < 0) {
+			akr_log_error("Cannot load the mail templates: %s",
+				      err.message[0] ? err.message : strerror(-r));
+			return r;
+		}
+	}
+	if (s->o.mode != AKR_SWEEP_RECONCILE) {
+		/* The takeover defence's memory: damaged, it fails the sweep
+		 * rather than trust the email tags. */
+		r = akr_addressbook_open(cfg->state_directory, s->o.mode == AKR_SWEEP_DRY_RUN,
+					 &s->addresses, &err);
+		if (r < 0) {
+			akr_log_error("Cannot open the address book: %s",
+				      err.message[0] ? err.message : strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+int akr_sweep_start(uv_loop_t *loop, const struct akr_sweep_options *opts, struct akr_sweep **ret)
+{
+	struct akr_sweep *s;
+	int r;
+
+	if (!opts->config || !opts->done || (opts->mode != AKR_SWEEP_DRY_RUN && !opts->statelog))
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->loop = loop;
+	s->o = *opts;
+	s->cfg = opts->config;
+	akr_paging_init(&s->accounts_paging, "ListAccounts", 0);
+	akr_seen_init(&s->account_ids, SWEEP_MAX_ACCOUNTS);
+	r = uv_timer_init(loop, &s->done_timer);
+	if (r < 0) {
+		free(s);
+		return r;
+	}
+	s->done_timer.data = s;
+
+	if (opts->run_id)
+		(void)snprintf(s->run_id, sizeof(s->run_id), "%s", opts->run_id);
+	else
+		make_run_id(s);
+	r = setup_policy(s);
+	if (r >= 0)
+		r = parse_partition(s);
+	if (r < 0)
+		goto fail;
+	s->report = akr_report_new(s->run_id, akr_sweep_mode_to_string(opts->mode), sweep_now(s));
+	if (!s->report) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = setup_aws(s);
+	if (r >= 0)
+		r = setup_delivery(s);
+	if (r < 0)
+		goto fail;
 
 	akr_log_full(LOG_INFO, 0, AKR_FIELDS(.message_id = AKR_MID_SWEEP_STARTED, .run_id = s->run_id),
 		     "Sweep %s started (%s)", s->run_id, akr_sweep_mode_to_string(opts->mode));
-
 	r = akr_creds_provider_resolve(s->creds, on_base_creds, s);
 	if (r < 0)
 		goto fail;
