@@ -357,18 +357,11 @@ static const char *domain_of(const char *addr)
 	return strchr(addr, '@') + 1;
 }
 
-int akr_mime_build(const struct akr_mime_message *m, struct akr_buf *ret,
-		   struct akr_error *reterr)
+/* Every part of the message that comes from outside, checked before
+ * anything is written. */
+static int check_message(const struct akr_mime_message *m, struct akr_error *reterr)
 {
-	_cleanup_buf_ struct akr_buf out = { 0 };
-	char date[40], msgid[33], boundary[33];
-	const struct akr_mime_attachment *a;
 	int r;
-
-	akr_buf_init(&out, AKR_MIME_MAX_BYTES, m && (m->sensitive || m->attachment));
-	if (!m || !ret)
-		return -EINVAL;
-	a = m->attachment;
 
 	r = akr_mime_check_address("From address", m->from, reterr);
 	if (r < 0)
@@ -394,23 +387,23 @@ int akr_mime_build(const struct akr_mime_message *m, struct akr_buf *ret,
 			      "the message body is missing or not valid UTF-8");
 		return -EINVAL;
 	}
-	if (a) {
-		r = check_attachment(a, reterr);
-		if (r < 0)
-			return r;
-	}
-	if (random_hex(msgid, 16) < 0 || random_hex(boundary, 16) < 0) {
-		akr_error_set(reterr, AKR_ERROR_LOCAL, 0, "RandomFailed", "the CSPRNG failed");
-		return -EIO;
-	}
+	return m->attachment ? check_attachment(m->attachment, reterr) : 0;
+}
 
-	r = append_from(&out, m->from_name, m->from);
+/* From, To, Subject, Date, Message-ID and the fixed headers. */
+static int append_message_headers(struct akr_buf *out, const struct akr_mime_message *m,
+				  const char *msgid)
+{
+	char date[40];
+	int r;
+
+	r = append_from(out, m->from_name, m->from);
 	if (r >= 0)
-		r = akr_buf_appendf(&out, "To: %s\r\n", m->to);
+		r = akr_buf_appendf(out, "To: %s\r\n", m->to);
 	if (r >= 0)
-		r = append_subject(&out, m->subject);
+		r = append_subject(out, m->subject);
 	if (r >= 0)
-		r = akr_buf_appendf(&out,
+		r = akr_buf_appendf(out,
 				    "Date: %s\r\n"
 				    "Message-ID: <%s@%s>\r\n"
 				    "MIME-Version: 1.0\r\n"
@@ -418,62 +411,86 @@ int akr_mime_build(const struct akr_mime_message *m, struct akr_buf *ret,
 				    "Auto-Submitted: auto-generated\r\n",
 				    akr_mime_format_date(m->date_sec, date, sizeof(date)), msgid,
 				    domain_of(m->from));
+	return r;
+}
+
+/* The text part's headers and its quoted-printable body. */
+static int append_text_part(struct akr_buf *out, const char *body)
+{
+	int r = append_text_part_headers(out);
+
+	if (r >= 0)
+		r = akr_buf_append(out, "\r\n", 2);
+	if (r >= 0)
+		r = append_qp_body(out, body);
+	return r;
+}
+
+/* multipart/mixed: the text part, then the attachment in base64. */
+static int append_multipart(struct akr_buf *out, const char *body,
+			    const struct akr_mime_attachment *a, const char *boundary)
+{
+	int r;
+
+	/* "=_" cannot occur in quoted-printable or base64 text, so the
+	 * boundary never collides with a part's content (RFC 2045 §6.7). */
+	r = akr_buf_appendf(out,
+			    "Content-Type: multipart/mixed;\r\n"
+			    " boundary=\"=_akr_%s\"\r\n"
+			    "\r\n"
+			    "This is a multi-part message in MIME format.\r\n"
+			    "\r\n"
+			    "--=_akr_%s\r\n",
+			    boundary, boundary);
+	if (r >= 0)
+		r = append_text_part(out, body);
+	if (r >= 0)
+		r = akr_buf_appendf(out,
+				    "\r\n--=_akr_%s\r\n"
+				    "Content-Type: %s;\r\n"
+				    " name=\"%s\"\r\n"
+				    "Content-Disposition: attachment;\r\n"
+				    " filename=\"%s\"\r\n"
+				    "Content-Transfer-Encoding: base64\r\n"
+				    "\r\n",
+				    boundary,
+				    a->content_type ? a->content_type : "application/octet-stream",
+				    a->filename, a->filename);
+	if (r >= 0)
+		r = append_base64_lines(out, a->data, a->len);
+	if (r >= 0)
+		r = akr_buf_appendf(out, "--=_akr_%s--\r\n", boundary);
+	return r;
+}
+
+int akr_mime_build(const struct akr_mime_message *m, struct akr_buf *ret,
+		   struct akr_error *reterr)
+{
+	_cleanup_buf_ struct akr_buf out = { 0 };
+	char msgid[33], boundary[33];
+	int r;
+
+	if (!m || !ret)
+		return -EINVAL;
+	akr_buf_init(&out, AKR_MIME_MAX_BYTES, m->sensitive || m->attachment);
+	r = check_message(m, reterr);
 	if (r < 0)
-		goto fail;
-
-	if (!a) {
-		r = append_text_part_headers(&out);
-		if (r >= 0)
-			r = akr_buf_append(&out, "\r\n", 2);
-		if (r >= 0)
-			r = append_qp_body(&out, m->body);
-		if (r < 0)
-			goto fail;
-	} else {
-		/* "=_" cannot occur in quoted-printable or base64 text, so the
-		 * boundary never collides with a part's content (RFC 2045 §6.7). */
-		r = akr_buf_appendf(&out,
-				    "Content-Type: multipart/mixed;\r\n"
-				    " boundary=\"=_akr_%s\"\r\n"
-				    "\r\n"
-				    "This is a multi-part message in MIME format.\r\n"
-				    "\r\n"
-				    "--=_akr_%s\r\n",
-				    boundary, boundary);
-		if (r >= 0)
-			r = append_text_part_headers(&out);
-		if (r >= 0)
-			r = akr_buf_append(&out, "\r\n", 2);
-		if (r >= 0)
-			r = append_qp_body(&out, m->body);
-		if (r >= 0)
-			r = akr_buf_appendf(&out,
-					    "\r\n--=_akr_%s\r\n"
-					    "Content-Type: %s;\r\n"
-					    " name=\"%s\"\r\n"
-					    "Content-Disposition: attachment;\r\n"
-					    " filename=\"%s\"\r\n"
-					    "Content-Transfer-Encoding: base64\r\n"
-					    "\r\n",
-					    boundary,
-					    a->content_type ? a->content_type
-							    : "application/octet-stream",
-					    a->filename, a->filename);
-		if (r >= 0)
-			r = append_base64_lines(&out, a->data, a->len);
-		if (r >= 0)
-			r = akr_buf_appendf(&out, "--=_akr_%s--\r\n", boundary);
-		if (r < 0)
-			goto fail;
+		return r;
+	if (random_hex(msgid, 16) < 0 || random_hex(boundary, 16) < 0) {
+		akr_error_set(reterr, AKR_ERROR_LOCAL, 0, "RandomFailed", "the CSPRNG failed");
+		return -EIO;
 	}
-
+	r = append_message_headers(&out, m, msgid);
+	if (r >= 0)
+		r = m->attachment ? append_multipart(&out, m->body, m->attachment, boundary)
+				  : append_text_part(&out, m->body);
+	if (r < 0) {
+		if (r == -E2BIG)
+			akr_error_set(reterr, AKR_ERROR_LOCAL, 0, "MessageTooLarge",
+				      "the message would exceed %u bytes", AKR_MIME_MAX_BYTES);
+		return r;
+	}
 	*ret = out;
 	out = (struct akr_buf){ 0 };
 	return 0;
-
-fail:
-	if (r == -E2BIG)
-		akr_error_set(reterr, AKR_ERROR_LOCAL, 0, "MessageTooLarge",
-			      "the message would exceed %u bytes", AKR_MIME_MAX_BYTES);
-	return r;
 }
