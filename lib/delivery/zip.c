@@ -142,20 +142,10 @@ static int read_source(zip_source_t *src, struct akr_secret **ret, struct akr_er
 	return 0;
 }
 
-int akr_zip_credentials(const char *access_key_id, const struct akr_secret *secret,
+static int check_inputs(const char *access_key_id, const struct akr_secret *secret,
 			const struct akr_secret *password, enum akr_zip_encryption enc,
-			struct akr_secret **ret_zip, struct akr_error *reterr)
+			struct akr_error *reterr)
 {
-	_cleanup_buf_ struct akr_buf csv = { 0 };
-	zip_source_t *src = NULL, *entry = NULL;
-	zip_t *za = NULL;
-	zip_error_t ze;
-	zip_int64_t idx;
-	int r;
-
-	/* Sensitive: wiped on every path by the cleanup attribute. */
-	akr_buf_init(&csv, 4096, true);
-
 	if (!access_key_id || !akr_is_access_key_id(access_key_id)) {
 		akr_error_set(reterr, AKR_ERROR_LOCAL, 0, "InvalidParameter",
 			      "not a valid access key id");
@@ -171,7 +161,7 @@ int akr_zip_credentials(const char *access_key_id, const struct akr_secret *secr
 			      "the zip password is empty or holds control characters");
 		return -EINVAL;
 	}
-	if ((unsigned)enc >= _AKR_ZIP_ENCRYPTION_MAX || !ret_zip) {
+	if ((unsigned)enc >= _AKR_ZIP_ENCRYPTION_MAX) {
 		akr_error_set(reterr, AKR_ERROR_LOCAL, 0, "InvalidParameter",
 			      "unknown zip encryption");
 		return -EINVAL;
@@ -181,39 +171,37 @@ int akr_zip_credentials(const char *access_key_id, const struct akr_secret *secr
 			      "this libzip cannot encrypt with %s", encryption_names[enc]);
 		return -EOPNOTSUPP;
 	}
+	return 0;
+}
 
-	r = akr_buf_append_str(&csv, AKR_ZIP_CSV_HEADER);
-	if (r >= 0)
-		r = akr_buf_append_str(&csv, access_key_id);
-	if (r >= 0)
-		r = akr_buf_append(&csv, ",", 1);
-	if (r >= 0)
-		r = akr_buf_append(&csv, secret->buf, secret->len);
-	if (r >= 0)
-		r = akr_buf_append(&csv, "\r\n", 2);
-	if (r < 0)
-		return r;
+/* credentials.csv: the header line, then "<key id>,<secret>". */
+static int build_csv(const char *access_key_id, const struct akr_secret *secret,
+		     struct akr_buf *csv)
+{
+	int r = akr_buf_append_str(csv, AKR_ZIP_CSV_HEADER);
 
-	zip_error_init(&ze);
-	src = zip_source_buffer_create(NULL, 0, 0, &ze);
-	if (!src) {
-		r = fail_zip(&ze, "cannot create the in-memory archive", reterr);
-		zip_error_fini(&ze);
-		return r;
-	}
-	za = zip_open_from_source(src, ZIP_TRUNCATE, &ze);
-	if (!za) {
-		r = fail_zip(&ze, "cannot open the in-memory archive", reterr);
-		zip_error_fini(&ze);
-		zip_source_free(src);
-		return r;
-	}
-	zip_error_fini(&ze);
-	/* Keep the buffer source alive past zip_close(): it holds the result. */
-	zip_source_keep(src);
+	if (r >= 0)
+		r = akr_buf_append_str(csv, access_key_id);
+	if (r >= 0)
+		r = akr_buf_append(csv, ",", 1);
+	if (r >= 0)
+		r = akr_buf_append(csv, secret->buf, secret->len);
+	if (r >= 0)
+		r = akr_buf_append(csv, "\r\n", 2);
+	return r;
+}
+
+/* Adds @csv as the one stored, encrypted entry and writes the archive into
+ * its source. Consumes @za: closed on success, discarded on failure. */
+static int write_archive(zip_t *za, const struct akr_buf *csv, const struct akr_secret *password,
+			 enum akr_zip_encryption enc, struct akr_error *reterr)
+{
+	zip_source_t *entry;
+	zip_int64_t idx;
+	int r;
 
 	/* Borrowed by libzip until zip_close() or zip_discard(). */
-	entry = zip_source_buffer(za, csv.data, csv.len, 0);
+	entry = zip_source_buffer(za, csv->data, csv->len, 0);
 	if (!entry) {
 		r = fail_za(za, "cannot add the CSV", reterr);
 		goto fail;
@@ -238,14 +226,54 @@ int akr_zip_credentials(const char *access_key_id, const struct akr_secret *secr
 		r = fail_za(za, "cannot write the archive", reterr);
 		goto fail;
 	}
-	za = NULL;
-
-	r = read_source(src, ret_zip, reterr);
-	zip_source_free(src);
-	return r;
-
+	return 0;
 fail:
 	zip_discard(za);
+	return r;
+}
+
+int akr_zip_credentials(const char *access_key_id, const struct akr_secret *secret,
+			const struct akr_secret *password, enum akr_zip_encryption enc,
+			struct akr_secret **ret_zip, struct akr_error *reterr)
+{
+	/* Sensitive: wiped on every path by the cleanup attribute. */
+	_cleanup_buf_ struct akr_buf csv = AKR_BUF_INIT(4096, true);
+	zip_source_t *src;
+	zip_t *za;
+	zip_error_t ze;
+	int r;
+
+	if (!ret_zip) {
+		akr_error_set(reterr, AKR_ERROR_LOCAL, 0, "InvalidParameter", "no result pointer");
+		return -EINVAL;
+	}
+	r = check_inputs(access_key_id, secret, password, enc, reterr);
+	if (r >= 0)
+		r = build_csv(access_key_id, secret, &csv);
+	if (r < 0)
+		return r;
+
+	zip_error_init(&ze);
+	src = zip_source_buffer_create(NULL, 0, 0, &ze);
+	if (!src) {
+		r = fail_zip(&ze, "cannot create the in-memory archive", reterr);
+		zip_error_fini(&ze);
+		return r;
+	}
+	za = zip_open_from_source(src, ZIP_TRUNCATE, &ze);
+	if (!za) {
+		r = fail_zip(&ze, "cannot open the in-memory archive", reterr);
+		zip_error_fini(&ze);
+		zip_source_free(src);
+		return r;
+	}
+	zip_error_fini(&ze);
+	/* Keep the buffer source alive past zip_close(): it holds the result. */
+	zip_source_keep(src);
+
+	r = write_archive(za, &csv, password, enc, reterr);
+	if (r >= 0)
+		r = read_source(src, ret_zip, reterr);
 	zip_source_free(src);
 	return r;
 }

@@ -35,8 +35,8 @@ FAILMALLOC = os.environ.get("AKR_FAILMALLOC") or os.path.join(
     "failmalloc.so")
 DEV = "222222222222"
 DUE = ("alice", "carol")  # carol's rotation was interrupted, then she is due again
-HEAD = int(os.environ.get("AKR_ALLOC_HEAD", "100"))
-SAMPLE = int(os.environ.get("AKR_ALLOC_SAMPLE", "100"))
+HEAD = int(os.environ.get("AKR_ALLOC_HEAD", "80"))
+SAMPLE = int(os.environ.get("AKR_ALLOC_SAMPLE", "60"))
 LONG = os.environ.get("AKR_ALLOC_LONG") == "1"
 RUN_TIMEOUT = 60  # a sweep of three users takes well under a second
 
