@@ -177,6 +177,17 @@ static int load_config(const char *path, struct akr_config **ret)
 		return akr_log_full(LOG_ERR, r, &f, "Cannot load configuration '%s': %s", path,
 				    strerror(-r));
 	}
+	/* The region and the endpoints are resolved once per load: every sweep
+	 * of this configuration runs in the same AWS environment. */
+	r = akr_config_resolve_aws(*ret, &err);
+	if (r < 0) {
+		*ret = akr_config_free(*ret);
+		if (r == -ENOMEM)
+			return akr_log_error_errno(r, "Cannot resolve the AWS environment: %m");
+		return akr_log_full(LOG_ERR, r, AKR_FIELDS(.message_id = AKR_MID_CONFIG_INVALID),
+				    "Bad AWS region or endpoint configuration: %s",
+				    err.message[0] ? err.message : strerror(-r));
+	}
 	return 0;
 }
 

@@ -76,3 +76,7 @@ const char *akr__config_valid_configuration_set(const char *v);
 const char *akr__config_valid_region(const char *v);
 const char *akr__config_valid_zip_encryption(const char *v);
 const char *akr__config_valid_profile(const char *v);
+
+/* config_aws.c: frees what akr_config_resolve_aws() resolved. */
+struct akr_config;
+void akr__config_aws_env_done(struct akr_config *c);

@@ -468,6 +468,7 @@ struct akr_config *akr_config_free(struct akr_config *c)
 {
 	if (!c)
 		return NULL;
+	akr__config_aws_env_done(c);
 	free(c->path);
 	free(c->state_directory);
 	free(c->organization.management_role_arn);

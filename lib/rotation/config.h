@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "lib/aws/endpoints.h"
 #include "lib/base/macro.h"
 #include "lib/delivery/zip.h"
 
@@ -104,6 +105,15 @@ struct akr_config {
 		char *region;  /* NULL = from the AWS environment ($AWS_REGION, the profile) */
 		char *profile; /* NULL = $AWS_PROFILE or "default" */
 	} aws;
+
+	/* The AWS environment this configuration runs in, filled by
+	 * akr_config_resolve_aws() (not by akr_config_load()), once per load. */
+	struct {
+		bool resolved;
+		char *region;                  /* aws.region, or from the environment */
+		struct akr_endpoints endpoints; /* every service's URL and signing region */
+		char *sns_region;              /* of alerts.sns_topic_arn; NULL = region */
+	} aws_env;
 };
 
 /** A configuration with every default filled in. organization.management_role_arn
@@ -125,6 +135,15 @@ int akr_config_load(const char *path, struct akr_config **ret_config, struct akr
 
 /** Frees @c and everything it owns; NULL does nothing. Returns NULL. */
 struct akr_config *akr_config_free(struct akr_config *c);
+
+/** Resolves the AWS environment of @c (aws_env): the region (aws.region, or
+ * $AWS_REGION, $AWS_DEFAULT_REGION, the profile, "us-east-1"), every service
+ * endpoint ($AWS_ENDPOINT_URL*, the profile) and the SNS topic's region.
+ * Called once after akr_config_load(), before the config is shared; the sweep
+ * only reads the result. Returns 0; -EINVAL with @reterr (may be NULL) for a
+ * bad region or endpoint setting; -ENOMEM. On failure aws_env stays unresolved. */
+int akr_config_resolve_aws(struct akr_config *c, struct akr_error *reterr);
+
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct akr_config *, akr_config_free)
 #define _cleanup_config_ _cleanup_(akr_config_freep)
 

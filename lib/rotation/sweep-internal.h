@@ -37,13 +37,12 @@ struct akr_sweep {
 	char partition[32]; /* of the management role ARN: "aws" */
 
 	struct akr_http *http;
-	struct akr_endpoints endpoints;
-	bool endpoints_ready;
-	char *region;
+	const struct akr_endpoints *endpoints; /* the config's aws_env */
+	const char *region;                    /* the config's aws_env */
 	struct akr_creds_provider *creds;
 	struct akr_assumed_role *mgmt_role;
 	struct akr_aws_client base_client, mgmt_client, ses_client, sns_client;
-	char *sns_region;
+	const char *sns_region; /* the config's aws_env; NULL = region */
 
 	struct akr_delivery_sender *mailer;
 	struct akr_delivery_templates *templates; /* owned; NULL = the built-in ones */

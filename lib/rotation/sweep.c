@@ -824,44 +824,20 @@ static int setup_policy(struct akr_sweep *s)
 	return akr_policy_config_validate(&s->policy);
 }
 
-static const char *describe_or_errno(const struct akr_error *err, int r, char *buf, size_t size)
-{
-	if (err->kind == AKR_ERROR_NONE && !err->message[0])
-		return strerror(-r);
-	return akr_error_describe(err, buf, size);
-}
-
-/* The AWS side: region, endpoints, the http engine, the base credentials
- * provider and the client that signs with them. */
+/* The AWS side: the http engine, the base credentials provider and the
+ * client that signs with them, in the configuration's AWS environment. */
 static int setup_aws(struct akr_sweep *s)
 {
 	const struct akr_config *cfg = s->cfg;
 	struct akr_http_options ho = { 0 };
-	struct akr_error err = { 0 };
-	char detail[768];
 	int r;
 
-	if (cfg->aws.region) {
-		s->region = strdup(cfg->aws.region);
-		if (!s->region)
-			return -ENOMEM;
-	} else {
-		r = akr_creds_resolve_region(cfg->aws.profile, &s->region, &err);
-		if (r < 0) {
-			akr_log_error("Cannot determine the AWS region: %s",
-				      describe_or_errno(&err, r, detail, sizeof(detail)));
-			return r;
-		}
-	}
-	r = akr_endpoints_resolve(&s->endpoints, s->region, cfg->aws.profile, &err);
-	if (r < 0) {
-		akr_log_error("Bad AWS endpoint configuration: %s",
-			      describe_or_errno(&err, r, detail, sizeof(detail)));
-		return r;
-	}
-	s->endpoints_ready = true;
-	if (cfg->alerts.sns_topic_arn)
-		(void)akr_sns_topic_region(cfg->alerts.sns_topic_arn, &s->sns_region);
+	/* Resolved once per configuration load (akr_config_resolve_aws()). */
+	if (!cfg->aws_env.resolved)
+		return -EINVAL;
+	s->region = cfg->aws_env.region;
+	s->endpoints = &cfg->aws_env.endpoints;
+	s->sns_region = cfg->aws_env.sns_region;
 
 	ho.max_in_flight = (size_t)cfg->limits.max_requests_in_flight;
 	ho.max_per_key = (size_t)cfg->limits.max_requests_per_account;
@@ -870,7 +846,7 @@ static int setup_aws(struct akr_sweep *s)
 	if (r < 0)
 		return r;
 	r = akr_creds_provider_new(&(struct akr_creds_options){ .loop = s->loop, .http = s->http,
-								 .endpoints = &s->endpoints,
+								 .endpoints = s->endpoints,
 								 .clock = NULL,
 								 .profile = cfg->aws.profile,
 								 .region = s->region },
@@ -879,7 +855,7 @@ static int setup_aws(struct akr_sweep *s)
 		return r;
 	s->base_client = (struct akr_aws_client){
 		.http = s->http,
-		.endpoints = &s->endpoints,
+		.endpoints = s->endpoints,
 		.identity = akr_creds_provider_identity(s->creds),
 		/* Credentials expire in the real world: their expiry is judged
 		 * by the real clock, never by --now. */
@@ -1014,11 +990,7 @@ struct akr_sweep *akr_sweep_free(struct akr_sweep *s)
 	akr_addressbook_free(s->addresses);
 	s->creds = akr_creds_provider_free(s->creds);
 	akr_http_free(s->http);
-	if (s->endpoints_ready)
-		akr_endpoints_done(&s->endpoints);
 	akr_report_free(s->report);
-	free(s->region);
-	free(s->sns_region);
 	free(s->next_token);
 	free(s->report_path);
 	/* The timer is embedded in the sweep: free the memory from its close callback. */
