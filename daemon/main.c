@@ -164,7 +164,7 @@ static int parse_argv(int argc, char **argv)
 	return 1;
 }
 
-static int load_config(const char *path, struct akr_config **ret)
+static int load_config(const char *path, bool strict, struct akr_config **ret)
 {
 	struct akr_error err = { 0 };
 	int r;
@@ -178,15 +178,23 @@ static int load_config(const char *path, struct akr_config **ret)
 				    strerror(-r));
 	}
 	/* The region and the endpoints are resolved once per load: every sweep
-	 * of this configuration runs in the same AWS environment. */
+	 * of this configuration runs in the same AWS environment. A daemon
+	 * started with a bad one still runs (each sweep then fails to start,
+	 * loudly, and the schedule goes on); --check-config and a reload (which
+	 * keeps the configuration in force) refuse it. */
 	r = akr_config_resolve_aws(*ret, &err);
-	if (r < 0) {
+	if (r == -ENOMEM) {
 		*ret = akr_config_free(*ret);
-		if (r == -ENOMEM)
-			return akr_log_error_errno(r, "Cannot resolve the AWS environment: %m");
-		return akr_log_full(LOG_ERR, r, AKR_FIELDS(.message_id = AKR_MID_CONFIG_INVALID),
-				    "Bad AWS region or endpoint configuration: %s",
-				    err.message[0] ? err.message : strerror(-r));
+		return akr_log_error_errno(r, "Cannot resolve the AWS environment: %m");
+	}
+	if (r < 0) {
+		akr_log_full(LOG_ERR, r, AKR_FIELDS(.message_id = AKR_MID_CONFIG_INVALID),
+			     "Bad AWS region or endpoint configuration: %s; no sweep can run",
+			     err.message[0] ? err.message : strerror(-r));
+		if (strict) {
+			*ret = akr_config_free(*ret);
+			return r;
+		}
 	}
 	return 0;
 }
@@ -396,7 +404,7 @@ static void on_sighup(uv_signal_t *s, int signum)
 
 	(void)signum;
 	notify_reloading();
-	if (load_config(arg_config, &nc) < 0) {
+	if (load_config(arg_config, true, &nc) < 0) {
 		akr_log_full(LOG_ERR, 0, AKR_FIELDS(.message_id = AKR_MID_CONFIG_INVALID),
 			     "Reload failed, keeping the configuration in force");
 	} else {
@@ -546,7 +554,7 @@ int main(int argc, char **argv)
 		akr_clock_init_at(&d.clock, at);
 	}
 
-	if (load_config(arg_config, &d.config) < 0)
+	if (load_config(arg_config, arg_check_config, &d.config) < 0)
 		return arg_check_config ? EXIT_FAILURES : EXIT_CANNOT_RUN;
 	if (arg_check_config) {
 		fprintf(stderr, "Configuration '%s' is valid.\n", arg_config);

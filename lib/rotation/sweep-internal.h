@@ -116,14 +116,20 @@ void sweep_account_throttled(struct sweep_account *a, const struct akr_error *er
 int64_t sweep_now(const struct akr_sweep *s);
 void sweep_account_user_done(struct sweep_account *a);
 void sweep_reconcile_done(struct akr_sweep *s);
-bool sweep_user_blocked(const struct akr_sweep *s, const char *account_id, const char *user);
-int sweep_block_user(struct akr_sweep *s, const char *account_id, const char *user);
 int sweep_account_client(struct akr_sweep *s, const char *account_id, struct akr_assumed_role **ret_role,
 			 struct akr_aws_client *ret_client);
 int sweep_report_row(struct akr_sweep *s, const char *account_id, const char *account_name,
 		     const char *user, const char *key_id, const char *action, int64_t age_days,
 		     const char *reason, enum akr_outcome outcome, const char *error,
 		     const char *detail);
+
+/* sweep_blocked.c: users not to be changed any more in this run. */
+/** Whether @user of @account_id is blocked (everyone is, after a failure
+ * to remember one). */
+bool sweep_user_blocked(const struct akr_sweep *s, const char *account_id, const char *user);
+/** Blocks @user of @account_id (borrowed, copied). -ENOMEM: everyone is
+ * blocked and the sweep is stopped instead. */
+int sweep_block_user(struct akr_sweep *s, const char *account_id, const char *user);
 
 /* sweep_user.c: one user of an account. */
 int sweep_user_start(struct sweep_account *a, const struct akr_iam_user *u);

@@ -74,40 +74,6 @@ int sweep_report_row(struct akr_sweep *s, const char *account_id, const char *ac
 	return akr_report_add(s->report, &row);
 }
 
-bool sweep_user_blocked(const struct akr_sweep *s, const char *account_id, const char *user)
-{
-	size_t la = strlen(account_id);
-
-	if (s->block_everyone)
-		return true;
-	for (size_t i = 0; i < s->n_blocked_users; i++)
-		if (strncmp(s->blocked_users[i], account_id, la) == 0 && s->blocked_users[i][la] == '/' &&
-		    strcmp(s->blocked_users[i] + la + 1, user) == 0)
-			return true;
-	return false;
-}
-
-int sweep_block_user(struct akr_sweep *s, const char *account_id, const char *user)
-{
-	char **p = realloc(s->blocked_users, (s->n_blocked_users + 1) * sizeof(*p));
-	char *e;
-
-	if (p)
-		s->blocked_users = p;
-	if (!p || asprintf(&e, "%s/%s", account_id, user) < 0) {
-		/* Failing closed: without the list nobody can be told apart. */
-		s->block_everyone = true;
-		akr_log_full(LOG_CRIT, -ENOMEM, AKR_FIELDS(.run_id = s->run_id),
-			     "Cannot remember that user '%s' in account %s must not be changed: "
-			     "no key is changed for anyone in this run, stopping the sweep",
-			     user, account_id);
-		akr_sweep_stop(s);
-		return -ENOMEM;
-	}
-	s->blocked_users[s->n_blocked_users++] = e;
-	return 0;
-}
-
 struct deferred {
 	uv_timer_t timer;
 	void (*fn)(void *arg);
@@ -833,8 +799,11 @@ static int setup_aws(struct akr_sweep *s)
 	int r;
 
 	/* Resolved once per configuration load (akr_config_resolve_aws()). */
-	if (!cfg->aws_env.resolved)
+	if (!cfg->aws_env.resolved) {
+		akr_log_error("No usable AWS region or endpoint configuration (see the error "
+			      "logged when the configuration was loaded)");
 		return -EINVAL;
+	}
 	s->region = cfg->aws_env.region;
 	s->endpoints = &cfg->aws_env.endpoints;
 	s->sns_region = cfg->aws_env.sns_region;
