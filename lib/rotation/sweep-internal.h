@@ -107,18 +107,18 @@ struct sweep_account {
 /* sweep.c */
 /** Runs @fn(@arg) from the loop after @delay_ms. Returns 0 or -errno (then
  * @fn never runs). */
-int sweep_defer(struct akr_sweep *s, int64_t delay_ms, void (*fn)(void *arg), void *arg);
+int akr__sweep_defer(struct akr_sweep *s, int64_t delay_ms, void (*fn)(void *arg), void *arg);
 /** Whether a failed read is worth another try (attempt counts from 0). */
-bool sweep_retry_read(const struct akr_error *err, unsigned attempt, int64_t *ret_delay_ms);
+bool akr__sweep_retry_read(const struct akr_error *err, unsigned attempt, int64_t *ret_delay_ms);
 /** Called when a call of the account was throttled past the http engine's
  * retries: halves the account's request rate (adaptive rate control). */
-void sweep_account_throttled(struct sweep_account *a, const struct akr_error *err);
-int64_t sweep_now(const struct akr_sweep *s);
-void sweep_account_user_done(struct sweep_account *a);
-void sweep_reconcile_done(struct akr_sweep *s);
-int sweep_account_client(struct akr_sweep *s, const char *account_id, struct akr_assumed_role **ret_role,
+void akr__sweep_account_throttled(struct sweep_account *a, const struct akr_error *err);
+int64_t akr__sweep_now(const struct akr_sweep *s);
+void akr__sweep_account_user_done(struct sweep_account *a);
+void akr__sweep_reconcile_done(struct akr_sweep *s);
+int akr__sweep_account_client(struct akr_sweep *s, const char *account_id, struct akr_assumed_role **ret_role,
 			 struct akr_aws_client *ret_client);
-int sweep_report_row(struct akr_sweep *s, const char *account_id, const char *account_name,
+int akr__sweep_report_row(struct akr_sweep *s, const char *account_id, const char *account_name,
 		     const char *user, const char *key_id, const char *action, int64_t age_days,
 		     const char *reason, enum akr_outcome outcome, const char *error,
 		     const char *detail);
@@ -126,13 +126,13 @@ int sweep_report_row(struct akr_sweep *s, const char *account_id, const char *ac
 /* sweep_blocked.c: users not to be changed any more in this run. */
 /** Whether @user of @account_id is blocked (everyone is, after a failure
  * to remember one). */
-bool sweep_user_blocked(const struct akr_sweep *s, const char *account_id, const char *user);
+bool akr__sweep_user_blocked(const struct akr_sweep *s, const char *account_id, const char *user);
 /** Blocks @user of @account_id (borrowed, copied). -ENOMEM: everyone is
  * blocked and the sweep is stopped instead. */
-int sweep_block_user(struct akr_sweep *s, const char *account_id, const char *user);
+int akr__sweep_block_user(struct akr_sweep *s, const char *account_id, const char *user);
 
 /* sweep_user.c: one user of an account. */
-int sweep_user_start(struct sweep_account *a, const struct akr_iam_user *u);
+int akr__sweep_user_start(struct sweep_account *a, const struct akr_iam_user *u);
 /** Reports (report row, journal) a ListUsers item that failed validation
  * (@u->invalid set) as a user that could not be read. */
 void sweep_user_invalid(struct sweep_account *a, const struct akr_iam_user *u);
@@ -150,16 +150,16 @@ typedef void (*sweep_address_cb)(void *userdata, bool deliver);
  * plan's valid address; strings borrowed) at @now_sec. In a dry run only
  * reports. Returns one of SWEEP_ADDRESS_* (only STARTED runs @cb, later, from
  * the loop), or -errno with a sentence for the report in @ret_error. */
-int sweep_address_check(struct sweep_account *a, const char *user, const char *address,
+int akr__sweep_address_check(struct sweep_account *a, const char *user, const char *address,
 			const char *key_id, int64_t age_days, int64_t now_sec, sweep_address_cb cb,
 			void *userdata, char *ret_error, size_t error_size);
 
 /* sweep_reconcile.c */
-int sweep_reconcile_start(struct akr_sweep *s);
+int akr__sweep_reconcile_start(struct akr_sweep *s);
 /** Deletes a key created for an undelivered intent and marks the intent;
  * @done runs with 0 when the user holds no undelivered key any more. */
 typedef void (*sweep_rollback_cb)(void *userdata, int r, const struct akr_error *err);
-int sweep_rollback_intent(struct akr_sweep *s, const struct akr_aws_client *c, uint64_t intent_id,
+int akr__sweep_rollback_intent(struct akr_sweep *s, const struct akr_aws_client *c, uint64_t intent_id,
 			  const char *user, const char *key_id, int64_t intent_sec,
 			  const char *const *known_key_ids, size_t n_known, sweep_rollback_cb cb,
 			  void *userdata);

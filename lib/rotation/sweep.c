@@ -42,7 +42,7 @@ const char *akr_sweep_mode_to_string(enum akr_sweep_mode m)
 	return (unsigned)m < _AKR_SWEEP_MODE_MAX ? sweep_mode_names[m] : NULL;
 }
 
-int64_t sweep_now(const struct akr_sweep *s)
+int64_t akr__sweep_now(const struct akr_sweep *s)
 {
 	return akr_clock_now_sec(&s->o.clock);
 }
@@ -55,7 +55,7 @@ static struct akr_log_fields fields_of(const struct akr_sweep *s, const char *mi
 	return (struct akr_log_fields){ .message_id = mid, .run_id = s->run_id };
 }
 
-int sweep_report_row(struct akr_sweep *s, const char *account_id, const char *account_name,
+int akr__sweep_report_row(struct akr_sweep *s, const char *account_id, const char *account_name,
 		     const char *user, const char *key_id, const char *action, int64_t age_days,
 		     const char *reason, enum akr_outcome outcome, const char *error, const char *detail)
 {
@@ -93,7 +93,7 @@ static void deferred_fire(uv_timer_t *t)
 	uv_close((uv_handle_t *)&d->timer, deferred_closed);
 }
 
-int sweep_defer(struct akr_sweep *s, int64_t delay_ms, void (*fn)(void *arg), void *arg)
+int akr__sweep_defer(struct akr_sweep *s, int64_t delay_ms, void (*fn)(void *arg), void *arg)
 {
 	struct deferred *d = calloc(1, sizeof(*d));
 	int r;
@@ -116,7 +116,7 @@ int sweep_defer(struct akr_sweep *s, int64_t delay_ms, void (*fn)(void *arg), vo
 	return 0;
 }
 
-bool sweep_retry_read(const struct akr_error *err, unsigned attempt, int64_t *ret_delay_ms)
+bool akr__sweep_retry_read(const struct akr_error *err, unsigned attempt, int64_t *ret_delay_ms)
 {
 	uint32_t rnd = 0;
 	int64_t cap;
@@ -144,7 +144,7 @@ static double account_base_rps(const struct sweep_account *a)
 	return a->s->cfg->limits.iam_requests_per_second_per_account;
 }
 
-void sweep_account_throttled(struct sweep_account *a, const struct akr_error *err)
+void akr__sweep_account_throttled(struct sweep_account *a, const struct akr_error *err)
 {
 	double rate;
 
@@ -202,7 +202,7 @@ static struct sweep_account *account_free(struct sweep_account *a)
 	return NULL;
 }
 
-int sweep_account_client(struct akr_sweep *s, const char *account_id, struct akr_assumed_role **ret_role,
+int akr__sweep_account_client(struct akr_sweep *s, const char *account_id, struct akr_assumed_role **ret_role,
 			 struct akr_aws_client *ret_client)
 {
 	struct akr_sts_assume_role_params p = {
@@ -307,7 +307,7 @@ static void account_dispatch_users(struct sweep_account *a)
 			continue;
 		}
 		a->running_users++;
-		if (sweep_user_start(a, u) < 0) {
+		if (akr__sweep_user_start(a, u) < 0) {
 			a->running_users--;
 			akr_report_totals(s->report)->users_failed++;
 		}
@@ -328,7 +328,7 @@ static void account_dispatch_users(struct sweep_account *a)
 	account_finished(a);
 }
 
-void sweep_account_user_done(struct sweep_account *a)
+void akr__sweep_account_user_done(struct sweep_account *a)
 {
 	a->running_users--;
 	account_rate_recover(a);
@@ -351,10 +351,10 @@ static void on_list_users(void *userdata, int r, struct akr_iam_users_page *page
 	struct akr_error perr = { 0 };
 	int64_t delay;
 
-	if (r < 0 && !a->s->stopping && sweep_retry_read(err, a->read_attempts, &delay) &&
-	    sweep_defer(a->s, delay, list_users_retry, a) >= 0) {
+	if (r < 0 && !a->s->stopping && akr__sweep_retry_read(err, a->read_attempts, &delay) &&
+	    akr__sweep_defer(a->s, delay, list_users_retry, a) >= 0) {
 		a->read_attempts++;
-		sweep_account_throttled(a, err);
+		akr__sweep_account_throttled(a, err);
 		akr_log_debug("ListUsers in account %s: %s; trying again in %lld ms", a->id,
 			      err->code, (long long)delay);
 		return;
@@ -412,7 +412,7 @@ static void account_start(struct sweep_account *a)
 
 	s->running_accounts++;
 	akr_log_debug("Entering account %s ('%s')", a->id, a->name ? a->name : "");
-	r = sweep_account_client(s, a->id, &a->role, &a->client);
+	r = akr__sweep_account_client(s, a->id, &a->role, &a->client);
 	if (r < 0) {
 		account_fail(a, "AssumeRole", r, NULL);
 		account_finished(a);
@@ -534,8 +534,8 @@ static void on_list_accounts(void *userdata, int r, struct akr_orgs_accounts_pag
 	char detail[768];
 	int64_t delay;
 
-	if (r < 0 && !s->stopping && sweep_retry_read(err, s->list_attempts, &delay) &&
-	    sweep_defer(s, delay, list_accounts_retry, s) >= 0) {
+	if (r < 0 && !s->stopping && akr__sweep_retry_read(err, s->list_attempts, &delay) &&
+	    akr__sweep_defer(s, delay, list_accounts_retry, s) >= 0) {
 		s->list_attempts++;
 		return;
 	}
@@ -598,7 +598,7 @@ static void list_accounts_next(struct akr_sweep *s)
 	}
 }
 
-void sweep_reconcile_done(struct akr_sweep *s)
+void akr__sweep_reconcile_done(struct akr_sweep *s)
 {
 	if (s->o.mode == AKR_SWEEP_RECONCILE || s->stopping) {
 		s->complete = !s->stopping;
@@ -660,7 +660,7 @@ static void on_base_creds(void *userdata, int r, const struct akr_error *err)
 		}
 	}
 
-	r = sweep_reconcile_start(s);
+	r = akr__sweep_reconcile_start(s);
 	if (r < 0) {
 		s->fatal = akr_log_error_errno(r, "Cannot reconcile the state log: %m");
 		sweep_finish(s);
@@ -713,7 +713,7 @@ static void sweep_finish(struct akr_sweep *s)
 	if (s->finishing)
 		return;
 	s->finishing = true;
-	now = sweep_now(s);
+	now = akr__sweep_now(s);
 	akr_report_set_finished(s->report, now, s->complete && s->fatal >= 0);
 	if (s->o.mode != AKR_SWEEP_DRY_RUN && s->o.mode != AKR_SWEEP_RECONCILE && s->o.statelog &&
 	    s->fatal >= 0) {
@@ -751,7 +751,7 @@ static void make_run_id(struct akr_sweep *s)
 
 	(void)RAND_bytes(rnd, sizeof(rnd));
 	akr_hex_encode(rnd, sizeof(rnd), hex);
-	(void)akr_time_format_amz(sweep_now(s), stamp, sizeof(stamp));
+	(void)akr_time_format_amz(akr__sweep_now(s), stamp, sizeof(stamp));
 	(void)snprintf(s->run_id, sizeof(s->run_id), "%s-%s", stamp, hex);
 }
 
@@ -902,7 +902,7 @@ int akr_sweep_start(uv_loop_t *loop, const struct akr_sweep_options *opts, struc
 		r = parse_partition(s);
 	if (r < 0)
 		goto fail;
-	s->report = akr_report_new(s->run_id, akr_sweep_mode_to_string(opts->mode), sweep_now(s));
+	s->report = akr_report_new(s->run_id, akr_sweep_mode_to_string(opts->mode), akr__sweep_now(s));
 	if (!s->report) {
 		r = -ENOMEM;
 		goto fail;

@@ -67,9 +67,9 @@ static void hold_row(struct akr_sweep *s, struct sweep_account *a, const char *u
 		       outcome == AKR_OUTCOME_PLANNED && told_sec == 0
 			   ? "the previous address would be told on"
 			   : "the previous address was told on",
-		       akr_time_format_date(told_sec ? told_sec : sweep_now(s), d1, sizeof(d1)),
+		       akr_time_format_date(told_sec ? told_sec : akr__sweep_now(s), d1, sizeof(d1)),
 		       akr_time_format_date(deliver_on_sec, d2, sizeof(d2)));
-	(void)sweep_report_row(s, a->id, a->name, user, key_id, "hold", age_days, HOLD_REASON,
+	(void)akr__sweep_report_row(s, a->id, a->name, user, key_id, "hold", age_days, HOLD_REASON,
 			       outcome, NULL, detail);
 	if (outcome != AKR_OUTCOME_PLANNED)
 		akr_log_full(
@@ -84,7 +84,7 @@ static void hold_row(struct akr_sweep *s, struct sweep_account *a, const char *u
 
 static void failed_row(struct address_check *c, const char *error)
 {
-	(void)sweep_report_row(c->s, c->a->id, c->a->name, c->user, c->key_id, "notify",
+	(void)akr__sweep_report_row(c->s, c->a->id, c->a->name, c->user, c->key_id, "notify",
 			       c->age_days, "address-change notice to the previous address",
 			       AKR_OUTCOME_FAILED, error, NULL);
 	akr_log_full(
@@ -149,7 +149,7 @@ static void on_published(void *userdata, int r, const char *message_id, const st
 		describe_error(err, r, detail, sizeof(detail));
 		(void)snprintf(msg, sizeof(msg), "publishing the address change to SNS failed: %s",
 			       detail);
-		(void)sweep_report_row(c->s, c->a->id, c->a->name, c->user, c->key_id, "notify",
+		(void)akr__sweep_report_row(c->s, c->a->id, c->a->name, c->user, c->key_id, "notify",
 				       c->age_days, "address-change notice to the SNS topic",
 				       AKR_OUTCOME_FAILED, msg, NULL);
 		akr_log_error("User '%s' in account %s: %s", c->user, c->a->id, msg);
@@ -277,7 +277,7 @@ static char *dup_or_null(const char *s, bool *oom)
 	return d;
 }
 
-int sweep_address_check(struct sweep_account *a, const char *user, const char *address,
+int akr__sweep_address_check(struct sweep_account *a, const char *user, const char *address,
 			const char *key_id, int64_t age_days, int64_t now_sec, sweep_address_cb cb,
 			void *userdata, char *ret_error, size_t error_size)
 {

@@ -11,7 +11,7 @@
 #include "lib/base/log.h"
 #include "lib/rotation/sweep-internal.h"
 
-bool sweep_user_blocked(const struct akr_sweep *s, const char *account_id, const char *user)
+bool akr__sweep_user_blocked(const struct akr_sweep *s, const char *account_id, const char *user)
 {
 	size_t la = strlen(account_id);
 
@@ -24,7 +24,7 @@ bool sweep_user_blocked(const struct akr_sweep *s, const char *account_id, const
 	return false;
 }
 
-int sweep_block_user(struct akr_sweep *s, const char *account_id, const char *user)
+int akr__sweep_block_user(struct akr_sweep *s, const char *account_id, const char *user)
 {
 	char **p = realloc(s->blocked_users, (s->n_blocked_users + 1) * sizeof(*p));
 	char *e;

@@ -162,7 +162,7 @@ static void on_keys(void *userdata, int r, struct akr_iam_keys_page *page, const
 	delete_next(rb);
 }
 
-int sweep_rollback_intent(struct akr_sweep *s, const struct akr_aws_client *c, uint64_t intent_id,
+int akr__sweep_rollback_intent(struct akr_sweep *s, const struct akr_aws_client *c, uint64_t intent_id,
 			  const char *user, const char *key_id, int64_t intent_sec,
 			  const char *const *known_key_ids, size_t n_known, sweep_rollback_cb cb,
 			  void *userdata)
@@ -215,7 +215,7 @@ struct intent_task {
 
 /* A failure while reconciling never lets the sweep go on as if nothing were
  * open: the user is blocked (reported, nothing done to them in this run).
- * When even that cannot be remembered, sweep_block_user() blocks everyone
+ * When even that cannot be remembered, akr__sweep_block_user() blocks everyone
  * and stops the sweep. @account_id and @user are borrowed. */
 static void reconcile_failed(struct akr_sweep *s, const char *account_id, const char *user, int r,
 			     const struct akr_error *err)
@@ -231,8 +231,8 @@ static void reconcile_failed(struct akr_sweep *s, const char *account_id, const 
 		     "Cannot reconcile the unfinished rotation of user '%s' in account %s: %s; "
 		     "the user is not rotated in this run",
 		     user, account_id, detail);
-	(void)sweep_block_user(s, account_id, user);
-	(void)sweep_report_row(s, account_id, NULL, user, NULL, "reconcile", -1,
+	(void)akr__sweep_block_user(s, account_id, user);
+	(void)akr__sweep_report_row(s, account_id, NULL, user, NULL, "reconcile", -1,
 			       "an interrupted rotation left a key that may be undelivered",
 			       AKR_OUTCOME_FAILED, detail, NULL);
 }
@@ -240,7 +240,7 @@ static void reconcile_failed(struct akr_sweep *s, const char *account_id, const 
 static void reconcile_one_done(struct akr_sweep *s)
 {
 	if (--s->reconcile_pending == 0)
-		sweep_reconcile_done(s);
+		akr__sweep_reconcile_done(s);
 }
 
 static void on_intent_reconciled(void *userdata, int r, const struct akr_error *err)
@@ -251,7 +251,7 @@ static void on_intent_reconciled(void *userdata, int r, const struct akr_error *
 	if (r < 0)
 		reconcile_failed(s, it->account_id, it->user, r, err);
 	else
-		(void)sweep_report_row(s, it->account_id, NULL, it->user, NULL, "reconcile", -1,
+		(void)akr__sweep_report_row(s, it->account_id, NULL, it->user, NULL, "reconcile", -1,
 				       "an interrupted rotation was rolled back", AKR_OUTCOME_DONE,
 				       NULL, NULL);
 	akr_assumed_role_free(it->role);
@@ -283,17 +283,17 @@ static void reconcile_intent(struct akr_sweep *s, const struct akr_statelog_inte
 		on_intent_reconciled(it, r, NULL);
 		return;
 	}
-	r = sweep_account_client(s, it->account_id, &it->role, &it->client);
+	r = akr__sweep_account_client(s, it->account_id, &it->role, &it->client);
 	if (r >= 0) {
 		it->client.key = it->account_id;
-		r = sweep_rollback_intent(s, &it->client, in->id, in->user_name, in->key_id,
+		r = akr__sweep_rollback_intent(s, &it->client, in->id, in->user_name, in->key_id,
 					  in->time_sec, NULL, 0, on_intent_reconciled, it);
 	}
 	if (r < 0)
 		on_intent_reconciled(it, r, NULL);
 }
 
-int sweep_reconcile_start(struct akr_sweep *s)
+int akr__sweep_reconcile_start(struct akr_sweep *s)
 {
 	const struct akr_statelog_intent *intents = NULL;
 	size_t n = 0;
@@ -310,7 +310,7 @@ int sweep_reconcile_start(struct akr_sweep *s)
 		if (n)
 			akr_log_warning("%zu unfinished rotations in the state log; a dry run leaves them",
 					n);
-		sweep_reconcile_done(s);
+		akr__sweep_reconcile_done(s);
 		return 0;
 	}
 	akr_log_full(LOG_WARNING, 0,

@@ -88,7 +88,7 @@ static void user_done(struct user_task *t)
 	struct sweep_account *a = t->a;
 
 	user_task_free(t);
-	sweep_account_user_done(a);
+	akr__sweep_account_user_done(a);
 }
 
 static void describe(const struct akr_error *err, int r, char *buf, size_t size)
@@ -115,7 +115,7 @@ static void user_fail(struct user_task *t, const char *what, int r, const struct
 	(void)snprintf(msg, sizeof(msg), "%s: %s", what, detail);
 	akr_log_full(LOG_ERR, 0, &f, "User '%s' in account %s: %s, skipping the user", t->name,
 		     t->a->id, msg);
-	(void)sweep_report_row(t->s, t->a->id, t->a->name, t->name, NULL, "read", -1,
+	(void)akr__sweep_report_row(t->s, t->a->id, t->a->name, t->name, NULL, "read", -1,
 			       "could not read the user", AKR_OUTCOME_FAILED, msg, NULL);
 	akr_report_totals(t->s->report)->users_failed++;
 	user_done(t);
@@ -138,7 +138,7 @@ void sweep_user_invalid(struct sweep_account *a, const struct akr_iam_user *u)
 	(void)snprintf(msg, sizeof(msg), "ListUsers: invalid item: %s", u->invalid);
 	akr_log_full(LOG_ERR, 0, &f, "User '%s' in account %s: %s, skipping the user", name, a->id,
 		     msg);
-	(void)sweep_report_row(a->s, a->id, a->name, name, NULL, "read", -1,
+	(void)akr__sweep_report_row(a->s, a->id, a->name, name, NULL, "read", -1,
 			       "could not read the user", AKR_OUTCOME_FAILED, msg, NULL);
 	akr_report_totals(a->s->report)->users_failed++;
 }
@@ -153,7 +153,7 @@ static void statelog_failed(struct user_task *t, int r, const char *what, const 
 				.access_key_id = key_id, .result = "statelog-failed"),
 		     "Cannot record %s of %s (user '%s', account %s) in the state log: %m; "
 		     "stopping the sweep", what, key_id ? key_id : "-", t->name, t->a->id);
-	(void)sweep_block_user(t->s, t->a->id, t->name);
+	(void)akr__sweep_block_user(t->s, t->a->id, t->name);
 	akr_sweep_stop(t->s);
 }
 
@@ -209,7 +209,7 @@ static void action_row(struct user_task *t, const struct akr_action *act, enum a
 	else if (l || extra)
 		(void)snprintf(detail, sizeof(detail), "%s%s%s", l ? l : "", l && extra ? "; " : "",
 			       extra ? extra : "");
-	(void)sweep_report_row(t->s, t->a->id, t->a->name, t->name,
+	(void)akr__sweep_report_row(t->s, t->a->id, t->a->name, t->name,
 			       act->key_id ? act->key_id : t->new_key.access_key_id,
 			       akr_action_kind_to_string(act->kind), act->age_days,
 			       akr_reason_to_string(act->reason), outcome, error,
@@ -301,7 +301,7 @@ static void on_notice_sent(struct user_task *t, int r, const struct akr_error *e
 
 	if (r < 0) {
 		describe(err, r, detail, sizeof(detail));
-		(void)sweep_report_row(t->s, t->a->id, t->a->name, t->name, act->key_id, "notify",
+		(void)akr__sweep_report_row(t->s, t->a->id, t->a->name, t->name, act->key_id, "notify",
 				       act->age_days, "notice mail", AKR_OUTCOME_FAILED, detail, NULL);
 		akr_log_full(LOG_ERR, 0,
 			     AKR_FIELDS(.message_id = AKR_MID_MAIL_SENT, .run_id = t->s->run_id,
@@ -438,7 +438,7 @@ static void on_rolled_back(void *userdata, int r, const struct akr_error *err)
 		(void)snprintf(msg, sizeof(msg), "%s; the rollback failed too (%s): the key is deleted "
 			       "when the state log is reconciled at the next start or sweep",
 			       t->failure, detail);
-		(void)sweep_block_user(t->s, t->a->id, t->name);
+		(void)akr__sweep_block_user(t->s, t->a->id, t->name);
 		rotation_finished(t, AKR_OUTCOME_FAILED, msg);
 		return;
 	}
@@ -454,7 +454,7 @@ static void rollback(struct user_task *t, const char *what, int r, const struct 
 	(void)snprintf(t->failure, sizeof(t->failure), "%s: %s", what, detail);
 	for (size_t i = 0; i < t->n_keys; i++)
 		known[i] = t->keys[i].access_key_id;
-	r = sweep_rollback_intent(t->s, &t->a->client, t->intent_id, t->name, t->new_key.access_key_id,
+	r = akr__sweep_rollback_intent(t->s, &t->a->client, t->intent_id, t->name, t->new_key.access_key_id,
 				  t->intent_sec, known, t->n_keys, on_rolled_back, t);
 	if (r < 0)
 		on_rolled_back(t, r, NULL);
@@ -581,7 +581,7 @@ static void on_address_checked(void *userdata, bool deliver)
 static int check_address(struct user_task *t, const struct akr_action *act)
 {
 	char error[512] = "";
-	int r = sweep_address_check(t->a, t->name, t->plan.email, act->replaces_key_id,
+	int r = akr__sweep_address_check(t->a, t->name, t->plan.email, act->replaces_key_id,
 				    act->age_days, t->now_sec, on_address_checked, t, error,
 				    sizeof(error));
 
@@ -640,7 +640,7 @@ static void next_action(struct user_task *t)
 			action_row(t, act, AKR_OUTCOME_SKIPPED, NULL, "not started: the daemon is stopping");
 			continue;
 		}
-		if (sweep_user_blocked(s, t->a->id, t->name)) {
+		if (akr__sweep_user_blocked(s, t->a->id, t->name)) {
 			/* A key of this user may be undelivered: the policy would
 			 * take it for the user's own newer key. */
 			action_row(t, act, AKR_OUTCOME_SKIPPED, NULL,
@@ -752,7 +752,7 @@ static void decide(struct user_task *t)
 	u.n_tags = t->n_tags < MAX_TAGS ? t->n_tags : MAX_TAGS;
 	u.keys = t->pkeys;
 	u.n_keys = t->n_keys;
-	t->now_sec = sweep_now(s);
+	t->now_sec = akr__sweep_now(s);
 	r = akr_policy_decide(&s->policy, &u, t->now_sec, &t->plan);
 	if (r < 0) {
 		user_fail(t, "policy", r, NULL);
@@ -793,13 +793,13 @@ static bool retry_later(struct user_task *t, int r, const struct akr_error *err,
 {
 	int64_t delay;
 
-	if (r >= 0 || t->s->stopping || !sweep_retry_read(err, t->read_attempts, &delay) ||
-	    sweep_defer(t->s, delay, again, t) < 0) {
+	if (r >= 0 || t->s->stopping || !akr__sweep_retry_read(err, t->read_attempts, &delay) ||
+	    akr__sweep_defer(t->s, delay, again, t) < 0) {
 		t->read_attempts = 0;
 		return false;
 	}
 	t->read_attempts++;
-	sweep_account_throttled(t->a, err);
+	akr__sweep_account_throttled(t->a, err);
 	return true;
 }
 
@@ -903,7 +903,7 @@ static void list_tags(struct user_task *t)
 		user_fail(t, "ListUserTags", r, NULL);
 }
 
-int sweep_user_start(struct sweep_account *a, const struct akr_iam_user *u)
+int akr__sweep_user_start(struct sweep_account *a, const struct akr_iam_user *u)
 {
 	struct user_task *t = calloc(1, sizeof(*t));
 	int r;
