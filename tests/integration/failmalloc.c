@@ -28,11 +28,13 @@
 typedef void *(*malloc_fn)(size_t);
 typedef void *(*calloc_fn)(size_t, size_t);
 typedef void *(*realloc_fn)(void *, size_t);
+typedef void (*free_fn)(void *);
 typedef int (*flock_fn)(int, int);
 
 static malloc_fn real_malloc;
 static calloc_fn real_calloc;
 static realloc_fn real_realloc;
+static free_fn real_free;
 static flock_fn real_flock;
 
 static atomic_bool armed;
@@ -61,6 +63,7 @@ static void init(void)
 	real_malloc = (malloc_fn)dlsym(RTLD_NEXT, "malloc");
 	real_calloc = (calloc_fn)dlsym(RTLD_NEXT, "calloc");
 	real_realloc = (realloc_fn)dlsym(RTLD_NEXT, "realloc");
+	real_free = (free_fn)dlsym(RTLD_NEXT, "free");
 	real_flock = (flock_fn)dlsym(RTLD_NEXT, "flock");
 	at = getenv("AKR_FAILMALLOC_AT");
 	fail_at = at ? strtoull(at, NULL, 10) : 0;
@@ -141,23 +144,26 @@ void *realloc(void *p, size_t size)
 	return real_realloc(p, size);
 }
 
-void free(void *p);
 void free(void *p)
 {
-	static void (*real_free)(void *);
-
 	if (!p || in_bootstrap(p))
 		return;
-	if (!real_free) {
+	if (!real_free)
 		init();
-		real_free = (void (*)(void *))dlsym(RTLD_NEXT, "free");
-	}
+	/* Only while dlsym() itself runs (it may free what it allocated): leak. */
+	if (!real_free)
+		return;
 	real_free(p);
 }
 
 int flock(int fd, int op)
 {
+	const char *at = getenv("AKR_FAILMALLOC_AT");
+
 	init();
+	/* Read again: under a sanitizer, init() may run before the
+	 * environment is set up. */
+	fail_at = at ? strtoull(at, NULL, 10) : 0;
 	atomic_store(&armed, true);
 	return real_flock ? real_flock(fd, op) : (errno = ENOSYS, -1);
 }
