@@ -622,7 +622,7 @@ static void on_base_creds(void *userdata, int r, const struct akr_error *err)
 	if (r < 0) {
 		(void)akr_error_describe(err, detail, sizeof(detail));
 		akr_log_full(LOG_ERR, r, AKR_FIELDS(.run_id = s->run_id), "No AWS credentials: %s",
-			     err ? detail : strerror(-r));
+			     err && err->kind != AKR_ERROR_NONE ? detail : strerror(-r));
 		s->fatal = r;
 		sweep_finish(s);
 		return;
