@@ -347,7 +347,7 @@ static int format_record(struct akr_buf *b, enum record_kind kind, int64_t time_
 static int record(struct akr_addressbook *ab, enum record_kind kind, int64_t time_sec,
 		  const char *account_id, const char *user_name, const char *address)
 {
-	_cleanup_buf_ struct akr_buf line;
+	_cleanup_buf_ struct akr_buf line = { 0 };
 	struct stat st;
 	int r;
 
@@ -512,7 +512,7 @@ static int read_all(int fd, const char *path, struct akr_buf *b, struct akr_erro
 
 static int load(struct akr_addressbook *ab, int fd, struct akr_error *reterr)
 {
-	_cleanup_buf_ struct akr_buf b;
+	_cleanup_buf_ struct akr_buf b = { 0 };
 	char *p, *end;
 	size_t lineno = 0;
 	int r;
@@ -559,7 +559,7 @@ static int load(struct akr_addressbook *ab, int fd, struct akr_error *reterr)
 
 static int write_entries(const struct akr_addressbook *ab, int fd)
 {
-	_cleanup_buf_ struct akr_buf b;
+	_cleanup_buf_ struct akr_buf b = { 0 };
 	int r;
 
 	akr_buf_init(&b, AKR_ADDRESSBOOK_FILE_MAX, false);

@@ -164,7 +164,7 @@ static int publish(struct address_check *c)
 {
 	const char *topic = c->s->cfg->alerts.sns_topic_arn;
 	struct akr_sns_publish_params p = {.topic_arn = topic};
-	_cleanup_buf_ struct akr_buf msg;
+	_cleanup_buf_ struct akr_buf msg = { 0 };
 	char subject[100], d1[16], d2[16];
 	int r;
 
