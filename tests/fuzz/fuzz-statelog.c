@@ -3,6 +3,7 @@
  * input. A log that loads must survive compaction: opened read-write it is
  * rewritten, and the rewritten file must load again with the same open
  * intents and last run. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +21,10 @@ struct summary {
 static void summarise(struct akr_statelog *log, struct summary *s)
 {
 	const char *id = akr_statelog_last_run_id(log);
+	const struct akr_statelog_intent *in;
 
-	(void)akr_statelog_open_intents(log, &s->n_intents);
+	if (akr_statelog_open_intents(log, &in, &s->n_intents) < 0)
+		s->n_intents = SIZE_MAX; /* cannot happen unless memory runs out */
 	s->last_run_sec = akr_statelog_last_run_sec(log);
 	(void)snprintf(s->last_run_id, sizeof(s->last_run_id), "%s", id ? id : "");
 }
