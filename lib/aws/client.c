@@ -304,6 +304,7 @@ static int call_send(struct aws_call *call)
 		.max_response_bytes = call->max_response_bytes,
 		.sensitive = call->sensitive,
 		.idempotent = call->idempotent,
+		.survives_shutdown = call->client.survives_shutdown,
 		.signer = &call->signer,
 		.parse_error = akr_aws_parse_error,
 	};

@@ -74,7 +74,8 @@ struct akr_aws_client {
 	const struct akr_clock *clock; /* for expiry decisions; NULL = real time */
 	const char *region;            /* region of SES, SNS and STS calls */
 	const char *key;               /* http concurrency/rate key: the account id */
-	int64_t timeout_ms;            /* per attempt, 0 = http default */
+	int64_t timeout_ms;            /* per request, all attempts; 0 = http default */
+	bool survives_shutdown;        /* cleanup calls (rollbacks): see akr_http_shutdown() */
 };
 
 /** One operation to send. Copied by akr_aws_call(). */

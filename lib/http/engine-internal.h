@@ -89,7 +89,11 @@ struct akr_http_request {
 	uint8_t *body;
 	size_t body_len;
 	int64_t timeout_ms;
+	int64_t deadline_ms;        /* monotonic; 0 until the first attempt */
+	int64_t attempt_timeout_ms; /* what the current attempt may take */
+	int64_t connect_timeout_ms; /* ... and to connect */
 	size_t max_response_bytes;
+	bool survives_shutdown;
 	bool sensitive;
 	bool idempotent;
 	const struct akr_sigv4_signer *signer;

@@ -24,6 +24,8 @@
 #define HTTP_DEFAULT_CONNECT_TIMEOUT_MS 10000
 #define HTTP_DEFAULT_TIMEOUT_MS 30000
 #define HTTP_DEFAULT_MAX_RESPONSE (4 * 1024 * 1024)
+/* A retry is made only if its attempt would still have this long. */
+#define HTTP_MIN_ATTEMPT_MS 100
 
 /* Everything the caps and the rate limit know about one key (an account). */
 struct http_key {
@@ -50,6 +52,7 @@ struct akr_http {
 	CURLM *multi;
 	uv_timer_t curl_timer; /* CURLMOPT_TIMERFUNCTION's one timer */
 	uv_timer_t rate_timer; /* wakes the keys waiting for a token */
+	uv_timer_t stop_timer; /* the end of the grace after akr_http_shutdown() */
 	struct akr_http_options opts;
 	char *ca_bundle;
 
@@ -68,6 +71,8 @@ struct akr_http {
 	unsigned busy; /* engine frames on the stack that may call back the user */
 	unsigned refs; /* open engine timers + requests not yet freed */
 	bool freeing, torn_down;
+	bool shutting_down;         /* akr_http_shutdown(): no more retries */
+	int64_t shutdown_deadline_ms; /* ... and everything ends by then */
 };
 
 static void dispatch(struct akr_http *h);
@@ -366,11 +371,34 @@ static void rate_timer_cb(uv_timer_t *t)
 }
 
 
+/* The moment @req must be over by: its own deadline, or the end of the
+ * shutdown grace if that comes first. */
+static int64_t req_deadline(const struct akr_http_request *req)
+{
+	const struct akr_http *h = req->h;
+
+	if (h->shutting_down && h->shutdown_deadline_ms < req->deadline_ms)
+		return h->shutdown_deadline_ms;
+	return req->deadline_ms;
+}
+
 static int attempt_start(struct akr_http_request *req)
 {
 	struct curl_slist *l = NULL;
 	CURL *e = NULL;
+	int64_t now = now_ms(), left;
 	int r;
+
+	/* The request's time runs from its first attempt: the time spent
+	 * queued behind the caps and the rate limit is not its fault. */
+	if (!req->deadline_ms)
+		req->deadline_ms = now + req->timeout_ms;
+	left = req_deadline(req) - now;
+	if (left <= 0)
+		return -ETIMEDOUT;
+	req->attempt_timeout_ms = left;
+	req->connect_timeout_ms =
+		req->h->opts.connect_timeout_ms < left ? req->h->opts.connect_timeout_ms : left;
 
 	akr_buf_reset(&req->resp_body);
 	akr_buf_reset(&req->resp_headers);
@@ -426,16 +454,11 @@ static bool retry_schedule(struct akr_http_request *req, enum akr_retry_class cl
 	unsigned cost;
 	int64_t delay;
 
-	if (h->freeing || !akr_retry_allowed(cls, not_sent, req->idempotent) ||
+	if (h->freeing || h->shutting_down || !akr_retry_allowed(cls, not_sent, req->idempotent) ||
 	    req->attempts >= h->opts.max_attempts)
 		return false;
-	cost = akr_retry_quota_acquire(&h->quota, timed_out);
-	if (!cost) {
-		h->stats.quota_exhausted++;
-		akr_log_debug("http: retry quota exhausted, not retrying '%s'", req->url);
-		return false;
-	}
-	req->last_retry_cost = cost;
+	/* The wait must leave the next attempt some time before the deadline;
+	 * decided before the quota is touched. */
 	delay = akr_retry_backoff_ms(req->attempts, h->opts.base_delay_ms, h->opts.max_delay_ms,
 				     akr_retry_rng_next(&h->rng));
 	if (req->status)
@@ -444,6 +467,18 @@ static bool retry_schedule(struct akr_http_request *req, enum akr_retry_class cl
 			akr_retry_parse_hint_ms(akr__http_resp_header(req, "retry-after"),
 						akr__http_resp_header(req, "x-amz-retry-after")),
 			h->opts.max_delay_ms);
+	if (now_ms() + delay + HTTP_MIN_ATTEMPT_MS > req_deadline(req)) {
+		akr_log_debug("http: attempt %u of '%s' failed (%s), no time left for another",
+			      req->attempts, req->url, req->err.code);
+		return false;
+	}
+	cost = akr_retry_quota_acquire(&h->quota, timed_out);
+	if (!cost) {
+		h->stats.quota_exhausted++;
+		akr_log_debug("http: retry quota exhausted, not retrying '%s'", req->url);
+		return false;
+	}
+	req->last_retry_cost = cost;
 	h->stats.retries++;
 	akr_log_debug("http: attempt %u of '%s' failed (%s), retrying in %lld ms", req->attempts,
 		      req->url, req->err.code, (long long)delay);
@@ -484,8 +519,10 @@ static void attempt_done(struct akr_http_request *req, CURLcode res)
 			      req->max_response_bytes);
 	} else {
 		r = akr__http_map_curl_error(res, &tag, &cls, &not_sent, &timed_out);
-		akr_error_set(&req->err, AKR_ERROR_TRANSPORT, status, tag, "%s",
-			      req->errbuf[0] ? req->errbuf : curl_easy_strerror(res));
+		/* Name the endpoint: "timed out" alone does not say which. */
+		akr_error_set(&req->err, AKR_ERROR_TRANSPORT, status, tag, "%s %s: %s (attempt %u)",
+			      req->method, req->url,
+			      req->errbuf[0] ? req->errbuf : curl_easy_strerror(res), req->attempts);
 		req->err.retry = cls;
 	}
 	if (retry_schedule(req, cls, not_sent, timed_out))
@@ -533,7 +570,16 @@ static void dispatch(struct akr_http *h)
 		h->stats.queued--;
 		req->attempts++;
 		r = attempt_start(req);
-		if (r < 0) {
+		if (r == -ETIMEDOUT) {
+			/* A retry (or, while stopping, any request) whose time ran out
+			 * while it waited for a slot or a token. */
+			akr_error_set(&req->err, AKR_ERROR_TRANSPORT, 0, "timeout",
+				      "%s %s: %s", req->method, req->url,
+				      h->shutting_down ? "the daemon is stopping, no time left"
+						       : "no time left for another attempt");
+			req->err.retry = AKR_RETRY_TRANSIENT;
+			finish_later(req, r);
+		} else if (r < 0) {
 			akr_error_set(&req->err, AKR_ERROR_LOCAL, 0, r == -ENOKEY ? "no-credentials" : "request",
 				      "cannot start the request: %s", strerror(-r));
 			finish_later(req, r);
@@ -646,7 +692,9 @@ static void req_timer_cb(uv_timer_t *t)
 	engine_leave(h);
 }
 
-static void req_cancel(struct akr_http_request *req)
+/* Ends @req now, whatever its state, with @r and an error of @kind/@code. */
+static void req_abort(struct akr_http_request *req, int r, enum akr_error_kind kind,
+		      const char *code, const char *msg)
 {
 	struct akr_http *h = req->h;
 
@@ -668,8 +716,13 @@ static void req_cancel(struct akr_http_request *req)
 		return;
 	}
 	req->status = 0;
-	akr_error_set(&req->err, AKR_ERROR_LOCAL, 0, "canceled", "request canceled");
-	finish_later(req, -ECANCELED);
+	akr_error_set(&req->err, kind, 0, code, "%s %s: %s", req->method, req->url, msg);
+	finish_later(req, r);
+}
+
+static void req_cancel(struct akr_http_request *req)
+{
+	req_abort(req, -ECANCELED, AKR_ERROR_LOCAL, "canceled", "request canceled");
 }
 
 /* The public interface. */
@@ -746,9 +799,13 @@ int akr_http_new(uv_loop_t *loop, const struct akr_http_options *opts, struct ak
 	}
 	(void)uv_timer_init(loop, &h->curl_timer);
 	(void)uv_timer_init(loop, &h->rate_timer);
+	(void)uv_timer_init(loop, &h->stop_timer);
 	h->curl_timer.data = h;
 	h->rate_timer.data = h;
-	h->refs = 2;
+	h->stop_timer.data = h;
+	/* It bounds the work left; it is no work of its own to wait for. */
+	uv_unref((uv_handle_t *)&h->stop_timer);
+	h->refs = 3;
 	*ret = h;
 	return 0;
 }
@@ -765,6 +822,7 @@ static void engine_teardown(struct akr_http *h)
 		sock_close(container_of(h->sockets.next, struct http_sock, link));
 	uv_close((uv_handle_t *)&h->curl_timer, engine_timer_close_cb);
 	uv_close((uv_handle_t *)&h->rate_timer, engine_timer_close_cb);
+	uv_close((uv_handle_t *)&h->stop_timer, engine_timer_close_cb);
 }
 
 void akr_http_free(struct akr_http *h)
@@ -805,6 +863,7 @@ int akr_http_request_start(struct akr_http *h, const struct akr_http_request_des
 							   : HTTP_DEFAULT_MAX_RESPONSE;
 	req->sensitive = desc->sensitive;
 	req->idempotent = desc->idempotent;
+	req->survives_shutdown = desc->survives_shutdown;
 	req->signer = desc->signer;
 	req->parse_error = desc->parse_error;
 	req->cb = cb;
@@ -854,6 +913,51 @@ void akr_http_cancel_all(struct akr_http *h)
 		return;
 	for (struct link *l = h->requests.next; l != &h->requests; l = l->next)
 		req_cancel(container_of(l, struct akr_http_request, all));
+}
+
+/* The grace is over: whatever is left fails now. */
+static void stop_timer_cb(uv_timer_t *t)
+{
+	struct akr_http *h = t->data;
+
+	engine_enter(h);
+	for (struct link *l = h->requests.next; l != &h->requests; l = l->next) {
+		struct akr_http_request *req = container_of(l, struct akr_http_request, all);
+
+		if (req->state != REQ_FINISHING)
+			req_abort(req, -ETIMEDOUT, AKR_ERROR_TRANSPORT, "timeout",
+				  "the daemon is stopping and the time given to finish ran out");
+	}
+	dispatch(h);
+	engine_leave(h);
+}
+
+void akr_http_shutdown(struct akr_http *h, int64_t grace_ms)
+{
+	int64_t deadline, left;
+
+	if (!h || h->freeing)
+		return;
+	deadline = now_ms() + (grace_ms > 0 ? grace_ms : 0);
+	if (h->shutting_down && deadline >= h->shutdown_deadline_ms)
+		return;
+	akr_log_debug("http: shutting down, %lld ms for what is left", (long long)grace_ms);
+	h->shutting_down = true;
+	h->shutdown_deadline_ms = deadline;
+	for (struct link *l = h->requests.next; l != &h->requests; l = l->next) {
+		struct akr_http_request *req = container_of(l, struct akr_http_request, all);
+
+		if (req->survives_shutdown)
+			continue;
+		if (req->state == REQ_BACKOFF || req->state == REQ_QUEUED ||
+		    req->state == REQ_RUNNING)
+			req_cancel(req);
+	}
+	/* A survivor's attempt on the wire keeps the timeout it started with;
+	 * the stop timer cuts it at the deadline. */
+	left = deadline - now_ms();
+	(void)uv_timer_start(&h->stop_timer, stop_timer_cb, (uint64_t)(left > 0 ? left : 0), 0);
+	dispatch(h);
 }
 
 int akr_http_set_rate(struct akr_http *h, const char *key, double rps)

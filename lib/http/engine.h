@@ -12,6 +12,12 @@
  * then goes first in its key's queue; every attempt counts against the caps
  * and takes a rate token.
  *
+ * Time: desc->timeout_ms bounds the whole request from its first attempt on,
+ * backoff waits and later attempts included (a deadline): each attempt gets
+ * what is left of it (CURLOPT_TIMEOUT_MS) and at most connect_timeout_ms to
+ * connect, and a retry whose wait would end past the deadline is not made.
+ * akr_http_shutdown() cancels what is in flight and bounds what is left.
+ *
  * Retries (standard mode): transient failures (no answer, connection refused
  * or reset, timeout, TLS handshake failure, HTTP 500/502/503/504, the
  * RequestTimeout codes) and throttling (akr_error_classify(): the throttling
@@ -80,11 +86,14 @@ struct akr_http_request_desc {
 	const uint8_t *body;
 	size_t body_len;
 	const char *key;              /* concurrency/rate key (account id); NULL = none */
-	int64_t timeout_ms;           /* per attempt; 0 = 30000 */
+	int64_t timeout_ms;           /* the whole request, every attempt and wait
+				       * included, from its first attempt on; 0 = 30000 */
 	size_t max_response_bytes;    /* 0 = 4 MiB; a larger body fails with -E2BIG */
 	bool sensitive;               /* response may hold a secret: wiped on free */
 	bool idempotent;              /* false: retry only failures that prove the request
 				       * was not processed (throttling answers, connect failures) */
+	bool survives_shutdown;       /* cleanup work (a rollback): akr_http_shutdown()
+				       * does not cancel it, it only bounds it */
 	const struct akr_sigv4_signer *signer; /* borrowed; NULL = unsigned */
 	/* Called with the parsed error code of a non-2xx answer to classify it
 	 * (the engine knows HTTP, not AWS error documents). NULL = by status only. */
@@ -146,6 +155,16 @@ int akr_http_request_start(struct akr_http *h, const struct akr_http_request_des
 void akr_http_request_cancel(struct akr_http_request *req);
 /** Cancels every queued and in-flight request, as akr_http_request_cancel(). */
 void akr_http_cancel_all(struct akr_http *h);
+
+/** The engine's part of stopping the daemon. At once: every request not
+ * marked survives_shutdown is canceled (-ECANCELED, as akr_http_request_cancel())
+ * and from now on no request makes another attempt after a failure. What is
+ * left (the surviving requests and those started later: rollbacks, the
+ * alert) must end within @grace_ms from now: attempts are cut to that, and
+ * at that moment whatever is still pending fails with -ETIMEDOUT (code
+ * "timeout", "stopping"). New requests are still accepted. A second call only
+ * shortens the grace. */
+void akr_http_shutdown(struct akr_http *h, int64_t grace_ms);
 
 /** Sets the rate limit of @key to @rps requests per second (burst = max(1, rps));
  * 0 removes the limit. May be called at any time; queued requests follow the

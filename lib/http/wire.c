@@ -205,8 +205,8 @@ static int easy_setup(struct akr_http_request *req, const struct akr_http_option
 	/* HTTP/1.1 keep-alive: the Query APIs and the fake speak nothing else,
 	 * and one connection per request in flight is what the caps count. */
 	SETOPT(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-	SETOPT(e, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
-	SETOPT(e, CURLOPT_CONNECTTIMEOUT_MS, (long)opts->connect_timeout_ms);
+	SETOPT(e, CURLOPT_TIMEOUT_MS, (long)req->attempt_timeout_ms);
+	SETOPT(e, CURLOPT_CONNECTTIMEOUT_MS, (long)req->connect_timeout_ms);
 	SETOPT(e, CURLOPT_SSL_VERIFYPEER, 1L);
 	SETOPT(e, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (opts->ca_bundle)

@@ -308,6 +308,12 @@ static int load_limits(struct config_ctx *x, const config_setting_t *g, struct a
 		r = get_int(x, g, "request_timeout_sec", 1, AKR_CONFIG_MAX_REQUEST_TIMEOUT_SEC,
 			    &c->limits.request_timeout_sec);
 	if (r >= 0)
+		r = get_int(x, g, "connect_timeout_sec", 1, AKR_CONFIG_MAX_REQUEST_TIMEOUT_SEC,
+			    &c->limits.connect_timeout_sec);
+	if (r >= 0)
+		r = get_int(x, g, "stop_timeout_sec", 1, AKR_CONFIG_MAX_REQUEST_TIMEOUT_SEC,
+			    &c->limits.stop_timeout_sec);
+	if (r >= 0)
 		r = get_int(x, g, "max_attempts", 1, AKR_CONFIG_MAX_ATTEMPTS,
 			    &c->limits.max_attempts);
 	if (r >= 0)
@@ -446,6 +452,8 @@ struct akr_config *akr_config_new_default(void)
 	c->limits.max_requests_in_flight = 64;
 	c->limits.max_requests_per_account = 8;
 	c->limits.request_timeout_sec = 30;
+	c->limits.connect_timeout_sec = 10;
+	c->limits.stop_timeout_sec = 5;
 	c->limits.max_attempts = 3;
 	c->limits.iam_requests_per_second_per_account = 0;
 
@@ -695,6 +703,8 @@ int akr_config_dump(const struct akr_config *c, FILE *f)
 	fprintf(f, "\tmax_requests_in_flight = %d;\n", c->limits.max_requests_in_flight);
 	fprintf(f, "\tmax_requests_per_account = %d;\n", c->limits.max_requests_per_account);
 	fprintf(f, "\trequest_timeout_sec = %d;\n", c->limits.request_timeout_sec);
+	fprintf(f, "\tconnect_timeout_sec = %d;\n", c->limits.connect_timeout_sec);
+	fprintf(f, "\tstop_timeout_sec = %d;\n", c->limits.stop_timeout_sec);
 	fprintf(f, "\tmax_attempts = %d;\n", c->limits.max_attempts);
 	dump_key_number(f, "iam_requests_per_second_per_account",
 			c->limits.iam_requests_per_second_per_account,

@@ -96,7 +96,9 @@ struct akr_config {
 	struct {
 		int max_requests_in_flight;   /* 64, 1..1024 */
 		int max_requests_per_account; /* 8, 1..64 */
-		int request_timeout_sec;      /* 30, 1..600 */
+		int request_timeout_sec;      /* 30, 1..600: one request, all attempts */
+		int connect_timeout_sec;      /* 10, 1..600 */
+		int stop_timeout_sec;         /* 5, 1..600: the work left after a stop */
 		int max_attempts;             /* 3, 1..10 */
 		double iam_requests_per_second_per_account; /* 0 = unlimited, else <= 1000 */
 	} limits;

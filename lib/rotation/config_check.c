@@ -54,6 +54,8 @@ const struct config_key akr__config_limits_keys[] = {
 	{ "max_requests_in_flight", KIND_INT },
 	{ "max_requests_per_account", KIND_INT },
 	{ "request_timeout_sec", KIND_INT },
+	{ "connect_timeout_sec", KIND_INT },
+	{ "stop_timeout_sec", KIND_INT },
 	{ "max_attempts", KIND_INT },
 	{ "iam_requests_per_second_per_account", KIND_NUMBER },
 	{ NULL, 0 },

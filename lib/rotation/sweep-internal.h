@@ -27,6 +27,7 @@ struct akr_delivery_templates;
 struct akr_http;
 struct akr_iam_users_page;
 struct sweep_account;
+struct sweep_deferred;
 
 struct akr_sweep {
 	uv_loop_t *loop;
@@ -69,6 +70,9 @@ struct akr_sweep {
 	size_t n_blocked_users;
 	bool block_everyone; /* the list could not grow: nobody is changed any more */
 
+	/* Deferred calls (akr__sweep_defer()) not yet run: a stop runs them at once. */
+	struct sweep_deferred *deferred;
+
 	uv_timer_t done_timer;
 	bool stopping, finishing, finished, done_called;
 	bool complete; /* every account was read */
@@ -92,10 +96,12 @@ struct sweep_account {
 	double adaptive_rps; /* > 0 while the account is slowed down after throttling */
 };
 
-/* A read that failed with a throttling or transient error after the http
- * engine's own retries is tried again later, this many times at most, so
- * that a throttling storm slows the sweep down instead of leaving holes in
- * the plan. */
+/* A read that was still throttled after the http engine's own retries is
+ * tried again later, this many times at most, so that a throttling storm
+ * slows the sweep down instead of leaving holes in the plan. A throttled
+ * call provably had no effect. Any other failure (timeouts, refused or reset
+ * connections, 5xx) is not tried again: the engine's attempts within the
+ * request's deadline are the one retry budget. */
 #define SWEEP_READ_RETRIES 6
 
 /* Distinct accounts in an organization and users in an account that a
@@ -105,10 +111,12 @@ struct sweep_account {
 #define SWEEP_MAX_USERS_PER_ACCOUNT 100000
 
 /* sweep.c */
-/** Runs @fn(@arg) from the loop after @delay_ms. Returns 0 or -errno (then
- * @fn never runs). */
+/** Runs @fn(@arg) from the loop after @delay_ms, or at once when the sweep
+ * is stopped (@fn then sees s->stopping). Returns 0 or -errno (then @fn never
+ * runs). */
 int akr__sweep_defer(struct akr_sweep *s, int64_t delay_ms, void (*fn)(void *arg), void *arg);
-/** Whether a failed read is worth another try (attempt counts from 0). */
+/** Whether a failed read is worth another try (attempt counts from 0): only
+ * a throttled one, and never once the sweep is stopping. */
 bool akr__sweep_retry_read(const struct akr_error *err, unsigned attempt, int64_t *ret_delay_ms);
 /** Called when a call of the account was throttled past the http engine's
  * retries: halves the account's request rate (adaptive rate control). */

@@ -74,8 +74,10 @@ int akr__sweep_report_row(struct akr_sweep *s, const char *account_id, const cha
 	return akr_report_add(s->report, &row);
 }
 
-struct deferred {
+struct sweep_deferred {
 	uv_timer_t timer;
+	struct akr_sweep *s;
+	struct sweep_deferred *prev, *next; /* on s->deferred until it fires */
 	void (*fn)(void *arg);
 	void *arg;
 };
@@ -87,15 +89,21 @@ static void deferred_closed(uv_handle_t *h)
 
 static void deferred_fire(uv_timer_t *t)
 {
-	struct deferred *d = t->data;
+	struct sweep_deferred *d = t->data;
 
-	d->fn(d->arg);
+	if (d->prev)
+		d->prev->next = d->next;
+	else
+		d->s->deferred = d->next;
+	if (d->next)
+		d->next->prev = d->prev;
 	uv_close((uv_handle_t *)&d->timer, deferred_closed);
+	d->fn(d->arg);
 }
 
 int akr__sweep_defer(struct akr_sweep *s, int64_t delay_ms, void (*fn)(void *arg), void *arg)
 {
-	struct deferred *d = calloc(1, sizeof(*d));
+	struct sweep_deferred *d = calloc(1, sizeof(*d));
 	int r;
 
 	if (!d)
@@ -106,13 +114,20 @@ int akr__sweep_defer(struct akr_sweep *s, int64_t delay_ms, void (*fn)(void *arg
 		return r;
 	}
 	d->timer.data = d;
+	d->s = s;
 	d->fn = fn;
 	d->arg = arg;
+	if (s->stopping)
+		delay_ms = 0;
 	r = uv_timer_start(&d->timer, deferred_fire, (uint64_t)(delay_ms > 0 ? delay_ms : 0), 0);
 	if (r < 0) {
 		uv_close((uv_handle_t *)&d->timer, deferred_closed);
 		return r;
 	}
+	d->next = s->deferred;
+	if (d->next)
+		d->next->prev = d;
+	s->deferred = d;
 	return 0;
 }
 
@@ -121,7 +136,8 @@ bool akr__sweep_retry_read(const struct akr_error *err, unsigned attempt, int64_
 	uint32_t rnd = 0;
 	int64_t cap;
 
-	if (!err || err->retry == AKR_RETRY_NONE || attempt >= SWEEP_READ_RETRIES)
+	/* Throttling only: everything else had its attempts in the engine. */
+	if (!err || err->retry != AKR_RETRY_THROTTLING || attempt >= SWEEP_READ_RETRIES)
 		return false;
 	/* Full jitter over a window that doubles from 1 s up to 32 s. */
 	cap = (int64_t)1000 << (attempt < 5 ? attempt : 5);
@@ -341,6 +357,11 @@ static void list_users_retry(void *arg)
 	struct sweep_account *a = arg;
 
 	a->listing = false;
+	if (a->s->stopping) {
+		a->read_attempts = 0;
+		account_dispatch_users(a); /* reports the account as stopped */
+		return;
+	}
 	list_users_next(a);
 }
 
@@ -361,6 +382,10 @@ static void on_list_users(void *userdata, int r, struct akr_iam_users_page *page
 	}
 	a->read_attempts = 0;
 	a->listing = false;
+	if (r == -ECANCELED && a->s->stopping) {
+		account_dispatch_users(a); /* reports the account as stopped */
+		return;
+	}
 	if (r < 0) {
 		account_fail(a, "ListUsers", r, err);
 		a->more_pages = false;
@@ -811,6 +836,7 @@ static int setup_aws(struct akr_sweep *s)
 	ho.max_in_flight = (size_t)cfg->limits.max_requests_in_flight;
 	ho.max_per_key = (size_t)cfg->limits.max_requests_per_account;
 	ho.max_attempts = (unsigned)cfg->limits.max_attempts;
+	ho.connect_timeout_ms = (int64_t)cfg->limits.connect_timeout_sec * 1000;
 	r = akr_http_new(s->loop, &ho, &s->http);
 	if (r < 0)
 		return r;
@@ -932,7 +958,20 @@ void akr_sweep_stop(struct akr_sweep *s)
 	if (!s || s->stopping)
 		return;
 	s->stopping = true;
-	akr_log_info("Stopping the sweep: no new work; what is in flight finishes or is rolled back");
+	akr_log_info("Stopping the sweep: requests in flight are canceled, interrupted rotations "
+		     "rolled back (for at most %d s)", s->cfg->limits.stop_timeout_sec);
+	/* No request is attempted again; what a rollback or the alert still
+	 * sends ends within the stop timeout. */
+	akr_http_shutdown(s->http, (int64_t)s->cfg->limits.stop_timeout_sec * 1000);
+	/* Mails still queued for the SES rate are not sent: their rotations
+	 * are rolled back now (their callbacks run from inside this call), so
+	 * the rollbacks, not the queue, get the time left. Later sends fail
+	 * with -EINVAL and roll back likewise. */
+	if (s->mailer)
+		akr_delivery_sender_free(TAKE_PTR(s->mailer));
+	/* Deferred retries run now and see the stop. */
+	for (struct sweep_deferred *d = s->deferred; d; d = d->next)
+		(void)uv_timer_start(&d->timer, deferred_fire, 0, 0);
 	/* Finish now only when nothing is in flight; otherwise the last
 	 * callback of what is in flight finishes the sweep. */
 	if (!s->finishing && !s->listing_accounts && s->running_accounts == 0 &&

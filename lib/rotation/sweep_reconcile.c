@@ -22,7 +22,7 @@
 
 struct rollback {
 	struct akr_sweep *s;
-	const struct akr_aws_client *c;
+	struct akr_aws_client c; /* the caller's, marked to survive a stop */
 	uint64_t intent_id;
 	char *user, *key_id;
 	int64_t intent_sec, window_sec;
@@ -94,7 +94,7 @@ static void delete_next(struct rollback *rb)
 	int r;
 
 	while (rb->next_doomed < rb->n_doomed) {
-		r = akr_iam_delete_access_key(rb->c, rb->user, rb->doomed[rb->next_doomed++], on_deleted, rb);
+		r = akr_iam_delete_access_key(&rb->c, rb->user, rb->doomed[rb->next_doomed++], on_deleted, rb);
 		if (r >= 0)
 			return;
 		rb->r = r;
@@ -172,8 +172,11 @@ int akr__sweep_rollback_intent(struct akr_sweep *s, const struct akr_aws_client 
 
 	if (!rb)
 		return -ENOMEM;
-	*rb = (struct rollback){ .s = s, .c = c, .intent_id = intent_id, .intent_sec = intent_sec,
+	*rb = (struct rollback){ .s = s, .c = *c, .intent_id = intent_id, .intent_sec = intent_sec,
 				 .cb = cb, .userdata = userdata };
+	/* A stop cancels what is in flight; a rollback still runs (bounded by
+	 * limits.stop_timeout_sec). */
+	rb->c.survives_shutdown = true;
 	/* The longest a CreateAccessKey request could have been under way. */
 	rb->window_sec = CREATE_DATE_SLACK_SEC +
 			 (int64_t)s->cfg->limits.request_timeout_sec * s->cfg->limits.max_attempts;
@@ -194,7 +197,7 @@ int akr__sweep_rollback_intent(struct akr_sweep *s, const struct akr_aws_client 
 	}
 	/* Always list: the recorded id may be gone, and without one the key is
 	 * found by its creation time. */
-	r = akr_iam_list_access_keys(c, user, NULL, 0, on_keys, rb);
+	r = akr_iam_list_access_keys(&rb->c, user, NULL, 0, on_keys, rb);
 	if (r < 0)
 		goto fail;
 	return 0;

@@ -807,7 +807,13 @@ static void list_keys(struct user_task *t);
 
 static void list_keys_retry(void *arg)
 {
-	list_keys(arg);
+	struct user_task *t = arg;
+
+	if (t->s->stopping) {
+		user_fail(t, "ListAccessKeys", -ECANCELED, NULL);
+		return;
+	}
+	list_keys(t);
 }
 
 static void on_keys(void *userdata, int r, struct akr_iam_keys_page *page, const struct akr_error *err)
@@ -856,7 +862,13 @@ static void list_tags(struct user_task *t);
 
 static void list_tags_retry(void *arg)
 {
-	list_tags(arg);
+	struct user_task *t = arg;
+
+	if (t->s->stopping) {
+		user_fail(t, "ListUserTags", -ECANCELED, NULL);
+		return;
+	}
+	list_tags(t);
 }
 
 static void on_tags(void *userdata, int r, struct akr_iam_tags_page *page, const struct akr_error *err)

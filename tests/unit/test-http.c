@@ -309,6 +309,7 @@ struct req_opts {
 	int64_t timeout_ms;
 	size_t max_response_bytes;
 	bool non_idempotent;
+	bool survives;
 	bool parse;
 	const struct akr_sigv4_signer *signer;
 	const struct server *srv;
@@ -347,6 +348,7 @@ static int start_req(struct fixture *f, const struct req_opts *o, struct result 
 		.timeout_ms = o->timeout_ms,
 		.max_response_bytes = o->max_response_bytes,
 		.idempotent = !o->non_idempotent,
+		.survives_shutdown = o->survives,
 		.signer = o->signer,
 		.parse_error = o->parse ? parse_query_error : NULL,
 	};
@@ -841,13 +843,17 @@ static void test_retry_after_honoured(void **state)
 
 /* Transport failures */
 
+/* The timeout is the request's deadline across its attempts: an attempt
+ * that hangs uses it up and is not tried again (it used to be tried
+ * max_attempts times, each with the whole timeout). */
 static void test_timeout(void **state)
 {
-	struct akr_http_options o = { .max_attempts = 2, .base_delay_ms = 5 };
+	struct akr_http_options o = { .max_attempts = 3, .base_delay_ms = 5 };
 	struct req_opts q = { .timeout_ms = 300 };
 	struct akr_http_stats st;
 	struct fixture f;
 	struct result res;
+	char url[64];
 	int64_t t0 = mono_ms();
 
 	fixture_init(&f, &o);
@@ -856,11 +862,102 @@ static void test_timeout(void **state)
 	assert_int_equal(res.r, -ETIMEDOUT);
 	assert_string_equal(res.err.code, "timeout");
 	assert_int_equal(res.err.kind, AKR_ERROR_TRANSPORT);
-	assert_true(mono_ms() - t0 >= 590);
-	assert_true(mono_ms() - t0 < 3000);
+	/* The message names the endpoint. */
+	(void)snprintf(url, sizeof(url), "http://127.0.0.1:%d/r/hang1", plain_srv.port);
+	assert_non_null(strstr(res.err.message, url));
+	assert_true(mono_ms() - t0 >= 290);
+	assert_true(mono_ms() - t0 < 2000);
 	akr_http_get_stats(f.h, &st);
-	assert_int_equal(st.retries, 1);
-	assert_int_equal(ctl_stat("requests"), 2);
+	assert_int_equal(st.retries, 0);
+	assert_int_equal(ctl_stat("requests"), 1);
+	fixture_done(&f);
+}
+
+/* Slow failures: the attempts share one deadline; no retry is made whose
+ * wait would end past it. */
+static void test_deadline_spans_attempts(void **state)
+{
+	struct akr_http_options o = { .max_attempts = 10, .base_delay_ms = 5, .max_delay_ms = 10 };
+	struct req_opts q = { .timeout_ms = 700, .parse = true };
+	struct fixture f;
+	struct result res;
+	int64_t t0 = mono_ms();
+
+	fixture_init(&f, &o);
+	/* Every attempt answers 503 after 300 ms: 700 ms hold two, not ten. */
+	assert_int_equal(start_req(&f, &q, &res, NULL, "/r/slow503?fail=10&delay=300"), 0);
+	run(&f);
+	assert_int_equal(res.r, -EPROTO);
+	assert_int_equal(res.status, 503);
+	assert_true(res.attempts >= 2 && res.attempts <= 3);
+	assert_true(mono_ms() - t0 < 2000);
+	fixture_done(&f);
+}
+
+static void shutdown_cb(uv_timer_t *t)
+{
+	struct akr_http *h = t->data;
+
+	in_api = true;
+	akr_http_shutdown(h, 400);
+	in_api = false;
+	uv_close((uv_handle_t *)t, NULL);
+}
+
+/* akr_http_shutdown(): what is in flight is canceled at once, a survivor
+ * (a rollback) is cut at the end of the grace, nothing is tried again, new
+ * requests are still served within the grace. */
+static void test_shutdown(void **state)
+{
+	struct akr_http_options o = { .max_attempts = 5, .base_delay_ms = 5, .max_delay_ms = 10 };
+	struct req_opts survivor = { .survives = true, .timeout_ms = 30000 };
+	struct req_opts plain = { .timeout_ms = 30000, .parse = true };
+	struct result hang, backoff, surv, after_fail, after_ok;
+	struct akr_http_stats st;
+	struct fixture f;
+	uv_timer_t t;
+	int64_t t0 = mono_ms();
+
+	fixture_init(&f, &o);
+	assert_int_equal(start_req(&f, &plain, &hang, NULL, "/r/sd-hang?hang=1"), 0);
+	assert_int_equal(start_req(&f, &plain, &backoff, NULL, "/r/sd-fail?fail=100&delay=20"), 0);
+	assert_int_equal(start_req(&f, &survivor, &surv, NULL, "/r/sd-surv?hang=1"), 0);
+	assert_int_equal(uv_timer_init(&f.loop, &t), 0);
+	t.data = f.h;
+	assert_int_equal(uv_timer_start(&t, shutdown_cb, 150, 0), 0);
+	run(&f);
+	/* Canceled at once, at the shutdown (150 ms), not at the grace's end. */
+	assert_int_equal(hang.r, -ECANCELED);
+	assert_true(hang.done_ms - t0 < 400);
+	assert_int_equal(backoff.r, -ECANCELED);
+	assert_true(backoff.done_ms - t0 < 400);
+	/* The survivor ran until the grace was over (150 + 400 ms). */
+	assert_int_equal(surv.r, -ETIMEDOUT);
+	assert_string_equal(surv.err.code, "timeout");
+	assert_true(surv.done_ms - t0 >= 500);
+	assert_true(surv.done_ms - t0 < 2000);
+
+	/* After the shutdown: one attempt, no retry; and past the grace a new
+	 * request fails at once. */
+	assert_int_equal(start_req(&f, &plain, &after_fail, NULL, "/r/sd-after?fail=5"), 0);
+	run(&f);
+	assert_int_equal(after_fail.r, -ETIMEDOUT);
+	assert_int_equal(after_fail.attempts, 0);
+	fixture_done(&f);
+
+	/* Within the grace a new request is served, but not retried. */
+	fixture_init(&f, &o);
+	in_api = true;
+	akr_http_shutdown(f.h, 5000);
+	in_api = false;
+	assert_int_equal(start_req(&f, &plain, &after_fail, NULL, "/r/sd-new?fail=5"), 0);
+	assert_int_equal(start_req(&f, &plain, &after_ok, NULL, "/r/sd-ok"), 0);
+	run(&f);
+	assert_int_equal(after_fail.r, -EPROTO);
+	assert_int_equal(after_fail.attempts, 1);
+	assert_int_equal(after_ok.r, 0);
+	akr_http_get_stats(f.h, &st);
+	assert_int_equal(st.retries, 0);
 	fixture_done(&f);
 }
 
@@ -1272,6 +1369,8 @@ int main(void)
 		cmocka_unit_test(test_retry_quota),
 		cmocka_unit_test(test_retry_after_honoured),
 		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_deadline_spans_attempts),
+		cmocka_unit_test(test_shutdown),
 		cmocka_unit_test(test_reset_connection),
 		cmocka_unit_test(test_connection_refused),
 		cmocka_unit_test(test_response_too_large),
