@@ -6,6 +6,7 @@
 
 #include <openssl/crypto.h>
 
+#include "lib/aws/answer_limits.h"
 #include "lib/aws/client.h"
 #include "lib/base/buf.h"
 #include "lib/base/clock.h"
@@ -264,6 +265,16 @@ static void call_http_done(void *userdata, int r, const struct akr_http_response
 		if (akr_aws_identity_refresh(id, call_refreshed_for_retry, call) == 0)
 			return;
 	}
+	if (r == -E2BIG && err) {
+		/* Say which call: "the answer exceeds N bytes" alone does not. */
+		copy = *err;
+		(void)snprintf(copy.message, sizeof(copy.message),
+			       "%s: the answer is larger than %zu bytes, more than any legitimate "
+			       "one; refused (%.300s)", call->action, call->max_response_bytes,
+			       err->message);
+		call_finish(call, r, NULL, 0, &copy);
+		return;
+	}
 	if (r < 0 && err && resp) {
 		/* SESv2 names the error in a header rather than the body. */
 		copy = *err;
@@ -394,7 +405,10 @@ int akr_aws_call(const struct akr_aws_client *c, const struct akr_aws_call_desc 
 		return -ENOMEM;
 	call->client = *c;
 	call->service = desc->service;
-	call->max_response_bytes = desc->max_response_bytes;
+	/* The smaller of the module's limit and the call's own. */
+	call->max_response_bytes = akr_aws_answer_limit(desc->service, desc->action);
+	if (desc->max_response_bytes && desc->max_response_bytes < call->max_response_bytes)
+		call->max_response_bytes = desc->max_response_bytes;
 	call->sensitive = desc->sensitive;
 	call->idempotent = desc->idempotent;
 	call->cb = cb;

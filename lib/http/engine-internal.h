@@ -93,6 +93,8 @@ struct akr_http_request {
 	int64_t attempt_timeout_ms; /* what the current attempt may take */
 	int64_t connect_timeout_ms; /* ... and to connect */
 	size_t max_response_bytes;
+	size_t reserve;   /* bytes of the answer budget an attempt holds */
+	bool waited_room; /* counted once in stats.room_waits */
 	bool survives_shutdown;
 	bool sensitive;
 	bool idempotent;

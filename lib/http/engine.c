@@ -23,9 +23,11 @@
 #define HTTP_DEFAULT_RETRY_QUOTA 500
 #define HTTP_DEFAULT_CONNECT_TIMEOUT_MS 10000
 #define HTTP_DEFAULT_TIMEOUT_MS 30000
-#define HTTP_DEFAULT_MAX_RESPONSE (4 * 1024 * 1024)
+#define HTTP_DEFAULT_MAX_RESPONSE (256 * 1024)
 /* A retry is made only if its attempt would still have this long. */
 #define HTTP_MIN_ATTEMPT_MS 100
+#define HTTP_DEFAULT_MAX_BUFFERED (24 * 1024 * 1024)
+#define HTTP_MIN_BUFFERED (1024 * 1024)
 
 /* Everything the caps and the rate limit know about one key (an account). */
 struct http_key {
@@ -431,8 +433,22 @@ static void attempt_detach(struct akr_http_request *req)
 	akr__http_slist_free_wiped(req->slist);
 	req->slist = NULL;
 	h->stats.in_flight--;
+	h->stats.reserved_bytes -= req->reserve;
 	req->key->in_flight--;
 	key_update(h, req->key);
+}
+
+/* Whether the answer of @req's next attempt fits in the budget now. */
+static bool room_for(struct akr_http *h, struct akr_http_request *req)
+{
+	if (req->reserve <= h->opts.max_buffered_bytes - h->stats.reserved_bytes)
+		return true;
+	if (!req->waited_room) {
+		req->waited_room = true;
+		h->stats.room_waits++;
+		akr_log_debug("http: '%s' waits for %zu bytes of answer room", req->url, req->reserve);
+	}
+	return false;
 }
 
 
@@ -515,8 +531,8 @@ static void attempt_done(struct akr_http_request *req, CURLcode res)
 	} else if (req->cb_error) {
 		r = req->cb_error;
 		akr_error_set(&req->err, AKR_ERROR_PARSE, status, "response-too-large",
-			      "the answer exceeds %zu bytes of body or the header limits",
-			      req->max_response_bytes);
+			      "%s %s: the answer exceeds %zu bytes of body or the header limits, "
+			      "refused", req->method, req->url, req->max_response_bytes);
 	} else {
 		r = akr__http_map_curl_error(res, &tag, &cls, &not_sent, &timed_out);
 		/* Name the endpoint: "timed out" alone does not say which. */
@@ -559,6 +575,12 @@ static void dispatch(struct akr_http *h)
 		struct akr_http_request *req;
 		int r;
 
+		/* No room for the answer of the next in turn: nothing starts
+		 * until attempts on the wire give some back (they call dispatch()
+		 * when they end), so a large answer is not passed over forever. */
+		if (!link_empty(&k->queue) && k->in_flight < key_cap(h, k) &&
+		    !room_for(h, container_of(k->queue.next, struct akr_http_request, queue)))
+			break;
 		link_del(&k->ready);
 		if (link_empty(&k->queue) || k->in_flight >= key_cap(h, k) ||
 		    !akr_token_bucket_take(&k->bucket, now_ms())) {
@@ -586,6 +608,9 @@ static void dispatch(struct akr_http *h)
 		} else {
 			req->state = REQ_RUNNING;
 			k->in_flight++;
+			h->stats.reserved_bytes += req->reserve;
+			if (h->stats.reserved_bytes > h->stats.max_reserved_bytes_seen)
+				h->stats.max_reserved_bytes_seen = h->stats.reserved_bytes;
 			if (++h->stats.in_flight > h->stats.max_in_flight_seen)
 				h->stats.max_in_flight_seen = h->stats.in_flight;
 		}
@@ -751,6 +776,10 @@ int akr_http_new(uv_loop_t *loop, const struct akr_http_options *opts, struct ak
 		o.connect_timeout_ms = HTTP_DEFAULT_CONNECT_TIMEOUT_MS;
 	if (o.max_in_flight > LONG_MAX)
 		o.max_in_flight = LONG_MAX;
+	if (o.max_buffered_bytes == 0)
+		o.max_buffered_bytes = HTTP_DEFAULT_MAX_BUFFERED;
+	if (o.max_buffered_bytes < HTTP_MIN_BUFFERED)
+		o.max_buffered_bytes = HTTP_MIN_BUFFERED;
 
 	h = calloc(1, sizeof(*h));
 	if (!h)
@@ -861,6 +890,10 @@ int akr_http_request_start(struct akr_http *h, const struct akr_http_request_des
 	req->timeout_ms = desc->timeout_ms ? desc->timeout_ms : HTTP_DEFAULT_TIMEOUT_MS;
 	req->max_response_bytes = desc->max_response_bytes ? desc->max_response_bytes
 							   : HTTP_DEFAULT_MAX_RESPONSE;
+	/* One answer alone always fits in the budget. */
+	if (req->max_response_bytes > h->opts.max_buffered_bytes - HTTP_MAX_RESPONSE_HEADER_BYTES)
+		req->max_response_bytes = h->opts.max_buffered_bytes - HTTP_MAX_RESPONSE_HEADER_BYTES;
+	req->reserve = req->max_response_bytes + HTTP_MAX_RESPONSE_HEADER_BYTES;
 	req->sensitive = desc->sensitive;
 	req->idempotent = desc->idempotent;
 	req->survives_shutdown = desc->survives_shutdown;

@@ -18,6 +18,13 @@
  * connect, and a retry whose wait would end past the deadline is not made.
  * akr_http_shutdown() cancels what is in flight and bounds what is left.
  *
+ * Memory: an attempt starts only when room for its whole answer (its
+ * max_response_bytes plus the header limit) fits in max_buffered_bytes next
+ * to those of the attempts on the wire; otherwise it waits, and nothing
+ * else starts before it (no large answer waits forever behind small ones).
+ * So the answers buffered at once never exceed max_buffered_bytes, whatever
+ * the servers send; a larger limit than the budget is cut to the budget.
+ *
  * Retries (standard mode): transient failures (no answer, connection refused
  * or reset, timeout, TLS handshake failure, HTTP 500/502/503/504, the
  * RequestTimeout codes) and throttling (akr_error_classify(): the throttling
@@ -64,6 +71,7 @@ struct akr_http_options {
 	int64_t max_delay_ms;      /* backoff cap; default 20000 */
 	unsigned retry_quota;      /* tokens; default 500; a retry takes 5 (10 after a timeout) */
 	int64_t connect_timeout_ms; /* default 10000 */
+	size_t max_buffered_bytes; /* answers buffered at once; default 24 MiB, at least 1 MiB */
 	bool verbose;              /* CURLOPT_VERBOSE; tests only */
 };
 
@@ -88,7 +96,8 @@ struct akr_http_request_desc {
 	const char *key;              /* concurrency/rate key (account id); NULL = none */
 	int64_t timeout_ms;           /* the whole request, every attempt and wait
 				       * included, from its first attempt on; 0 = 30000 */
-	size_t max_response_bytes;    /* 0 = 4 MiB; a larger body fails with -E2BIG */
+	size_t max_response_bytes;    /* 0 = 256 KiB; a larger body fails with -E2BIG; also
+				       * what the attempt reserves of max_buffered_bytes */
 	bool sensitive;               /* response may hold a secret: wiped on free */
 	bool idempotent;              /* false: retry only failures that prove the request
 				       * was not processed (throttling answers, connect failures) */
@@ -178,10 +187,13 @@ double akr_http_get_rate(struct akr_http *h, const char *key);
 
 /** Counters since akr_http_new(): requests accepted, completed with r == 0 or
  * r < 0 (canceled included), retries scheduled, throttling answers seen,
- * retries refused by the quota; attempts on the wire and requests waiting
- * in queues now (not those in backoff), and the most on the wire at once. */
+ * retries refused by the quota, attempts that had to wait for answer room;
+ * attempts on the wire and requests waiting in queues now (not those in
+ * backoff), and the most on the wire at once; answer bytes reserved now and
+ * the most reserved at once. */
 struct akr_http_stats {
-	uint64_t started, succeeded, failed, retries, throttled, quota_exhausted;
+	uint64_t started, succeeded, failed, retries, throttled, quota_exhausted, room_waits;
 	size_t in_flight, queued, max_in_flight_seen;
+	size_t reserved_bytes, max_reserved_bytes_seen;
 };
 void akr_http_get_stats(const struct akr_http *h, struct akr_http_stats *ret);

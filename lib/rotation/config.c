@@ -314,6 +314,8 @@ static int load_limits(struct config_ctx *x, const config_setting_t *g, struct a
 		r = get_int(x, g, "stop_timeout_sec", 1, AKR_CONFIG_MAX_REQUEST_TIMEOUT_SEC,
 			    &c->limits.stop_timeout_sec);
 	if (r >= 0)
+		r = get_int(x, g, "answer_memory_mib", 2, 1024, &c->limits.answer_memory_mib);
+	if (r >= 0)
 		r = get_int(x, g, "max_attempts", 1, AKR_CONFIG_MAX_ATTEMPTS,
 			    &c->limits.max_attempts);
 	if (r >= 0)
@@ -454,6 +456,7 @@ struct akr_config *akr_config_new_default(void)
 	c->limits.request_timeout_sec = 30;
 	c->limits.connect_timeout_sec = 10;
 	c->limits.stop_timeout_sec = 5;
+	c->limits.answer_memory_mib = 24;
 	c->limits.max_attempts = 3;
 	c->limits.iam_requests_per_second_per_account = 0;
 
@@ -705,6 +708,7 @@ int akr_config_dump(const struct akr_config *c, FILE *f)
 	fprintf(f, "\trequest_timeout_sec = %d;\n", c->limits.request_timeout_sec);
 	fprintf(f, "\tconnect_timeout_sec = %d;\n", c->limits.connect_timeout_sec);
 	fprintf(f, "\tstop_timeout_sec = %d;\n", c->limits.stop_timeout_sec);
+	fprintf(f, "\tanswer_memory_mib = %d;\n", c->limits.answer_memory_mib);
 	fprintf(f, "\tmax_attempts = %d;\n", c->limits.max_attempts);
 	dump_key_number(f, "iam_requests_per_second_per_account",
 			c->limits.iam_requests_per_second_per_account,

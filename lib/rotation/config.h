@@ -99,6 +99,7 @@ struct akr_config {
 		int request_timeout_sec;      /* 30, 1..600: one request, all attempts */
 		int connect_timeout_sec;      /* 10, 1..600 */
 		int stop_timeout_sec;         /* 5, 1..600: the work left after a stop */
+		int answer_memory_mib;        /* 24, 2..1024: AWS answers buffered at once */
 		int max_attempts;             /* 3, 1..10 */
 		double iam_requests_per_second_per_account; /* 0 = unlimited, else <= 1000 */
 	} limits;

@@ -56,6 +56,7 @@ const struct config_key akr__config_limits_keys[] = {
 	{ "request_timeout_sec", KIND_INT },
 	{ "connect_timeout_sec", KIND_INT },
 	{ "stop_timeout_sec", KIND_INT },
+	{ "answer_memory_mib", KIND_INT },
 	{ "max_attempts", KIND_INT },
 	{ "iam_requests_per_second_per_account", KIND_NUMBER },
 	{ NULL, 0 },

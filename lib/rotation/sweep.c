@@ -837,6 +837,7 @@ static int setup_aws(struct akr_sweep *s)
 	ho.max_per_key = (size_t)cfg->limits.max_requests_per_account;
 	ho.max_attempts = (unsigned)cfg->limits.max_attempts;
 	ho.connect_timeout_ms = (int64_t)cfg->limits.connect_timeout_sec * 1000;
+	ho.max_buffered_bytes = (size_t)cfg->limits.answer_memory_mib * 1024 * 1024;
 	r = akr_http_new(s->loop, &ho, &s->http);
 	if (r < 0)
 		return r;

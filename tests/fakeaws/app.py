@@ -56,13 +56,14 @@ class Request:
 
 class Outcome:
     """How to answer: response after `delay` seconds, or kind 'hang' / 'reset'."""
-    __slots__ = ('response', 'delay', 'kind', 'aws')
+    __slots__ = ('response', 'delay', 'kind', 'aws', 'bloat')
 
-    def __init__(self, response, delay=0.0, kind=None, aws=False):
+    def __init__(self, response, delay=0.0, kind=None, aws=False, bloat=None):
         self.response = response
         self.delay = delay
         self.kind = kind
         self.aws = aws              # counts towards in-flight statistics
+        self.bloat = bloat          # kind 'bloat': (size, trickle_ms)
 
 
 def _auth_error(kind, protocol, message):
@@ -146,6 +147,7 @@ class App:
         protocol, service, action, account = self._classify(req)
         kind = None
         response = None
+        bloat = None
         delay = self.latency
         try:
             params = self._params(req, protocol)
@@ -169,7 +171,9 @@ class App:
                     self._apply_rule(rule, service, protocol)
                 else:
                     self._apply_rule(rule, service, protocol)   # raises: throttle / error
-                    kind = rule.kind                            # hang / reset
+                    kind = rule.kind                            # hang / reset / bloat
+                    if kind == 'bloat':
+                        bloat = (rule.size, rule.trickle_ms)
             if kind is None or rule.when == 'after':
                 response = self._dispatch(req, protocol, mod, service, action, auth, cred,
                                           params, account, request_id)
@@ -180,7 +184,7 @@ class App:
         stats.log.append({'service': service, 'action': action, 'account': account,
                           'status': 0 if kind else response.status,
                           'code': kind or response.code})
-        return Outcome(response, delay, kind, aws=True)
+        return Outcome(response, delay, kind, aws=True, bloat=bloat)
 
     def _classify(self, req):
         """(protocol, service, action, account) as far as known before authentication."""

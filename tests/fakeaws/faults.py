@@ -2,7 +2,8 @@
 import random
 import time
 
-KINDS = ('throttle', 'error', 'reset', 'hang', 'latency')
+KINDS = ('throttle', 'error', 'reset', 'hang', 'latency', 'bloat')
+BLOAT_DEFAULT_SIZE = 8 * 1024 * 1024
 
 
 class FaultError(ValueError):
@@ -18,7 +19,8 @@ class Rule:
     the call takes effect, then the answer is lost).
     """
     __slots__ = ('action', 'account', 'service', 'kind', 'status', 'code', 'message',
-                 'probability', 'count', 'latency_ms', 'latency_ms_max', 'when')
+                 'probability', 'count', 'latency_ms', 'latency_ms_max', 'when',
+                 'size', 'trickle_ms')
 
     def __init__(self, data):
         if not isinstance(data, dict):
@@ -43,6 +45,15 @@ class Rule:
             raise FaultError('probability must be within 0..1')
         self.latency_ms = float(data.get('latency_ms', 0))
         self.latency_ms_max = float(data.get('latency_ms_max', self.latency_ms))
+        # bloat: a 200 answer of `size` bytes of junk, sent over `trickle_ms`.
+        self.size = self.trickle_ms = None
+        if self.kind == 'bloat':
+            self.size = data.get('size', BLOAT_DEFAULT_SIZE)
+            self.trickle_ms = float(data.get('trickle_ms', 0))
+            if not isinstance(self.size, int) or not 0 < self.size <= 1 << 31:
+                raise FaultError('size must be an integer within 1..2^31')
+            if not 0 <= self.trickle_ms <= 600000:
+                raise FaultError('trickle_ms must be within 0..600000')
         self.when = data.get('when', 'before')
         if self.when not in ('before', 'after'):
             raise FaultError('when must be "before" or "after"')

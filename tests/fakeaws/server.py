@@ -104,7 +104,7 @@ class HttpConnection(asyncio.Protocol):
                 self.app.request_done()
             return
         self._finish(outcome, keep_alive)
-        if not self.closed and self.buf:
+        if not self.closed and self.buf and not self.busy:
             self._process()
 
     def _finish(self, outcome, keep_alive):
@@ -113,10 +113,47 @@ class HttpConnection(asyncio.Protocol):
         if outcome.kind == 'reset':
             self._reset()
             return
+        if outcome.kind == 'bloat':
+            self._bloat(outcome.bloat, keep_alive)
+            return
         self._write(outcome.response, keep_alive)
         if not keep_alive:
             self.transport.close()
             self.closed = True
+
+    BLOAT_CHUNK = 64 * 1024
+    BLOAT_BLOCK = b'x' * BLOAT_CHUNK
+
+    def _bloat(self, bloat, keep_alive):
+        """Fault kind 'bloat': a 200 answer of `size` bytes of junk, in 64 KiB
+        pieces spread evenly over `trickle_ms` (the connection stays busy)."""
+        size, trickle_ms = bloat
+        head = ['HTTP/1.1 200 OK', 'Content-Type: text/xml', 'Content-Length: %d' % size,
+                'Date: ' + http_date()]
+        if not keep_alive:
+            head.append('Connection: close')
+        self.transport.write(('\r\n'.join(head) + '\r\n\r\n').encode('latin-1'))
+        pieces = (size + self.BLOAT_CHUNK - 1) // self.BLOAT_CHUNK
+        step = trickle_ms / 1000.0 / pieces
+        self.busy = True
+        loop = asyncio.get_running_loop()
+
+        def send(i):
+            if self.closed:
+                return
+            n = min(self.BLOAT_CHUNK, size - i * self.BLOAT_CHUNK)
+            self.transport.write(self.BLOAT_BLOCK[:n])
+            if i + 1 < pieces:
+                self.timer = loop.call_later(step, send, i + 1)
+                return
+            self.timer = None
+            self.busy = False
+            if not keep_alive:
+                self.transport.close()
+                self.closed = True
+            elif self.buf:
+                self._process()
+        send(0)
 
     def _abort(self):
         """End of a hang: close without answering."""

@@ -1047,6 +1047,44 @@ static void test_response_too_large(void **state)
 
 /* TLS */
 
+/* The answer budget: attempts start only while the largest answers they
+ * may get fit in max_buffered_bytes together; the others wait their turn
+ * and all complete. A limit larger than the budget is cut to it. */
+static void test_answer_budget(void **state)
+{
+	struct akr_http_options o = { .max_in_flight = 16, .max_buffered_bytes = 1024 * 1024 };
+	/* 256 KiB + 64 KiB of headers each: three fit in 1 MiB, not four. */
+	struct req_opts q = { .max_response_bytes = 256 * 1024 };
+	struct req_opts huge = { .max_response_bytes = 64 * 1024 * 1024 };
+	static struct result res[8];
+	struct akr_http_stats st;
+	struct result big;
+	struct fixture f;
+
+	fixture_init(&f, &o);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(start_req(&f, &q, &res[i], NULL, "/r/room%d?size=200000&delay=200", i),
+				 0);
+	run(&f);
+	for (int i = 0; i < 8; i++) {
+		assert_int_equal(res[i].r, 0);
+		assert_int_equal(res[i].body_len, 200000);
+	}
+	akr_http_get_stats(f.h, &st);
+	assert_int_equal(ctl_stat("max_open"), 3);
+	assert_true(st.max_reserved_bytes_seen <= 1024 * 1024);
+	assert_int_equal(st.reserved_bytes, 0);
+	assert_int_equal(st.room_waits, 5);
+
+	/* 64 MiB asked, the budget is 1 MiB: a 1.5 MB answer is refused. */
+	assert_int_equal(start_req(&f, &huge, &big, NULL, "/r/room-big?size=1500000"), 0);
+	run(&f);
+	assert_int_equal(big.r, -E2BIG);
+	assert_string_equal(big.err.code, "response-too-large");
+	assert_non_null(strstr(big.err.message, "/r/room-big"));
+	fixture_done(&f);
+}
+
 static void test_tls_verification(void **state)
 {
 	struct akr_http_options o = { .base_delay_ms = 5 };
@@ -1374,6 +1412,7 @@ int main(void)
 		cmocka_unit_test(test_reset_connection),
 		cmocka_unit_test(test_connection_refused),
 		cmocka_unit_test(test_response_too_large),
+		cmocka_unit_test(test_answer_budget),
 		cmocka_unit_test(test_tls_verification),
 		cmocka_unit_test(test_rate_limit),
 		cmocka_unit_test(test_cancel),
