@@ -4,8 +4,11 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 #include <uv.h>
 
 #include "lib/base/buf.h"
@@ -28,6 +31,11 @@
 #define HTTP_MIN_ATTEMPT_MS 100
 #define HTTP_DEFAULT_MAX_BUFFERED (24 * 1024 * 1024)
 #define HTTP_MIN_BUFFERED (1024 * 1024)
+/* Reuse: easy handles kept for the next attempts, and answer buffers up to
+ * this size (most answers are a few KiB; larger ones are freed). */
+#define HTTP_EASY_POOL 64
+#define HTTP_BUF_POOL 128
+#define HTTP_BUF_POOL_MAX_CAP (16 * 1024)
 
 /* Everything the caps and the rate limit know about one key (an account). */
 struct http_key {
@@ -41,11 +49,24 @@ struct http_key {
 	struct link wait;  /* on h->rate_wait: only a token is missing */
 };
 
+/* One socket curl watches. A connection the engine opened (owned) keeps its
+ * uv_poll_t from its opening to its closing (CURLOPT_OPEN/CLOSESOCKETFUNCTION),
+ * across the transfers of a keep-alive connection, so that a request on a
+ * reused connection costs no epoll_ctl; other sockets (the resolver's) get
+ * one for as long as curl watches them. */
 struct http_sock {
 	uv_poll_t poll;
 	curl_socket_t fd;
 	struct akr_http *h;
 	struct link link; /* on h->sockets */
+	int events;       /* UV_READABLE | UV_WRITABLE the poll runs with, 0 = stopped */
+	bool owned;       /* opened by akr__http_open_socket() */
+	bool idle;        /* owned, and no transfer uses it now */
+};
+
+struct pooled_buf {
+	char *data;
+	size_t cap;
 };
 
 
@@ -65,6 +86,13 @@ struct akr_http {
 	struct http_key **buckets;
 	size_t n_buckets, n_keys;
 	struct http_key anon; /* the requests without a key: no per-key cap */
+
+	struct http_sock **by_fd; /* the sockets above, by descriptor */
+	size_t n_by_fd;
+	CURL *easy_pool[HTTP_EASY_POOL]; /* reset handles for the next attempts */
+	size_t n_easy_pool;
+	struct pooled_buf buf_pool[HTTP_BUF_POOL];
+	size_t n_buf_pool;
 
 	struct akr_retry_quota quota;
 	struct akr_retry_rng rng;
@@ -232,10 +260,143 @@ static void sock_close_cb(uv_handle_t *handle)
 	free(handle->data);
 }
 
+static struct http_sock *sock_find(struct akr_http *h, curl_socket_t fd)
+{
+	return fd >= 0 && (size_t)fd < h->n_by_fd ? h->by_fd[fd] : NULL;
+}
+
+/* Stops watching @sk and forgets it; libuv drops the descriptor from epoll
+ * now (uv_close), so curl may close it right after. */
 static void sock_close(struct http_sock *sk)
 {
+	struct akr_http *h = sk->h;
+
+	if (sock_find(h, sk->fd) == sk)
+		h->by_fd[sk->fd] = NULL;
 	link_del(&sk->link);
 	uv_close((uv_handle_t *)&sk->poll, sock_close_cb);
+}
+
+/* An idle connection is watched only for its end: it must not keep the
+ * loop running on its own. */
+static void sock_set_idle(struct http_sock *sk, bool idle)
+{
+	sk->idle = idle;
+	if (idle)
+		uv_unref((uv_handle_t *)&sk->poll);
+	else
+		uv_ref((uv_handle_t *)&sk->poll);
+}
+
+static struct http_sock *sock_new(struct akr_http *h, curl_socket_t fd, bool owned)
+{
+	struct http_sock *sk;
+
+	if (fd < 0)
+		return NULL;
+	if ((size_t)fd >= h->n_by_fd) {
+		size_t n = h->n_by_fd ? h->n_by_fd : 64;
+		struct http_sock **p;
+
+		while (n <= (size_t)fd)
+			n *= 2;
+		p = realloc(h->by_fd, n * sizeof(*p));
+		if (!p)
+			return NULL;
+		memset(p + h->n_by_fd, 0, (n - h->n_by_fd) * sizeof(*p));
+		h->by_fd = p;
+		h->n_by_fd = n;
+	}
+	if (akr_fails_assert(!h->by_fd[fd]))
+		return NULL;
+	sk = calloc(1, sizeof(*sk));
+	if (!sk)
+		return NULL;
+	if (uv_poll_init_socket(h->loop, &sk->poll, fd) < 0) {
+		free(sk);
+		return NULL;
+	}
+	sk->poll.data = sk;
+	sk->fd = fd;
+	sk->h = h;
+	sk->owned = owned;
+	sock_set_idle(sk, owned);
+	link_add_tail(&h->sockets, &sk->link);
+	h->by_fd[fd] = sk;
+	return sk;
+}
+
+curl_socket_t akr__http_open_socket(void *clientp, curlsocktype purpose,
+				    struct curl_sockaddr *address)
+{
+	struct akr_http *h = clientp;
+	int fd;
+
+	if (purpose != CURLSOCKTYPE_IPCXN)
+		return CURL_SOCKET_BAD;
+	fd = socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+	if (fd < 0)
+		return CURL_SOCKET_BAD;
+	if (!sock_new(h, fd, true)) {
+		(void)close(fd);
+		return CURL_SOCKET_BAD;
+	}
+	return fd;
+}
+
+int akr__http_close_socket(void *clientp, curl_socket_t fd)
+{
+	struct akr_http *h = clientp;
+	struct http_sock *sk = sock_find(h, fd);
+
+	if (sk)
+		sock_close(sk);
+	return close(fd);
+}
+
+/* Easy handles and answer buffers, kept for reuse. */
+
+static CURL *easy_get(struct akr_http *h)
+{
+	return h->n_easy_pool ? h->easy_pool[--h->n_easy_pool] : NULL;
+}
+
+static void easy_put(struct akr_http *h, CURL *e)
+{
+	if (h->freeing || h->n_easy_pool == HTTP_EASY_POOL) {
+		curl_easy_cleanup(e);
+		return;
+	}
+	/* Every option goes back to its default; the caches stay. */
+	curl_easy_reset(e);
+	h->easy_pool[h->n_easy_pool++] = e;
+}
+
+/* Takes @b's memory for the pool (wiped if it may have held a secret). */
+static void buf_recycle(struct akr_http *h, struct akr_buf *b)
+{
+	if (!b->data || b->cap > HTTP_BUF_POOL_MAX_CAP || h->n_buf_pool == HTTP_BUF_POOL ||
+	    h->freeing)
+		return;
+	if (b->sensitive)
+		OPENSSL_cleanse(b->data, b->cap);
+	h->buf_pool[h->n_buf_pool++] = (struct pooled_buf){ b->data, b->cap };
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+/* Gives the empty @b memory from the pool. */
+static void buf_reuse(struct akr_http *h, struct akr_buf *b)
+{
+	struct pooled_buf p;
+
+	if (b->data || !h->n_buf_pool)
+		return;
+	p = h->buf_pool[--h->n_buf_pool];
+	b->data = p.data;
+	b->cap = p.cap;
+	b->len = 0;
+	b->data[0] = '\0';
 }
 
 static void engine_enter(struct akr_http *h)
@@ -258,6 +419,14 @@ static void poll_cb(uv_poll_t *handle, int status, int events)
 	struct akr_http *h = sk->h;
 	int flags = 0, running;
 
+	if (sk->idle) {
+		/* An idle keep-alive connection became readable: the server
+		 * closed it (or sent what nobody asked for). Stop watching it;
+		 * curl finds it dead when it next picks it and closes it. */
+		(void)uv_poll_stop(&sk->poll);
+		sk->events = 0;
+		return;
+	}
 	if (status < 0)
 		flags = CURL_CSELECT_ERR;
 	else {
@@ -305,37 +474,47 @@ static int curl_timer_fn(CURLM *multi, long timeout_ms, void *userp)
 static int curl_socket_fn(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 {
 	struct akr_http *h = userp;
-	struct http_sock *sk = socketp;
+	struct http_sock *sk = socketp ? socketp : sock_find(h, s);
 	int events = 0;
 
 	if (what == CURL_POLL_REMOVE) {
-		/* curl forgets the association itself; it closes the socket
-		 * only after this returns. */
-		if (sk)
+		/* curl forgets the association itself. A connection of ours
+		 * stays watched (for its end) while it waits for the next
+		 * transfer; another socket curl closes right after this. */
+		if (!sk)
+			return 0;
+		if (!sk->owned) {
 			sock_close(sk);
+			return 0;
+		}
+		sock_set_idle(sk, true);
+		if (sk->events & UV_WRITABLE) {
+			/* Writable would wake the loop at once, forever. */
+			sk->events = UV_READABLE;
+			if (uv_poll_start(&sk->poll, sk->events, poll_cb) < 0)
+				sk->events = 0;
+		}
 		return 0;
 	}
 	if (!sk) {
-		sk = calloc(1, sizeof(*sk));
+		sk = sock_new(h, s, false);
 		if (!sk)
 			return -1;
-		if (uv_poll_init_socket(h->loop, &sk->poll, s) < 0) {
-			free(sk);
-			return -1;
-		}
-		sk->poll.data = sk;
-		sk->fd = s;
-		sk->h = h;
-		link_add_tail(&h->sockets, &sk->link);
-		if (curl_multi_assign(h->multi, s, sk) != CURLM_OK) {
-			sock_close(sk);
-			return -1;
-		}
 	}
+	if (!socketp && curl_multi_assign(h->multi, s, sk) != CURLM_OK) {
+		if (!sk->owned)
+			sock_close(sk);
+		return -1;
+	}
+	sock_set_idle(sk, false);
 	if (what & CURL_POLL_IN)
 		events |= UV_READABLE;
 	if (what & CURL_POLL_OUT)
 		events |= UV_WRITABLE;
+	/* uv_poll_start() costs an epoll_ctl() even with the same events. */
+	if (events == sk->events)
+		return 0;
+	sk->events = events;
 	return uv_poll_start(&sk->poll, events, poll_cb) < 0 ? -1 : 0;
 }
 
@@ -409,7 +588,7 @@ static int attempt_start(struct akr_http_request *req)
 	req->status = 0;
 	req->errbuf[0] = '\0';
 
-	r = akr__http_easy_new(req, &req->h->opts, &e, &l);
+	r = akr__http_easy_new(req, &req->h->opts, easy_get(req->h), &e, &l);
 	if (r < 0)
 		return r;
 	if (curl_multi_add_handle(req->h->multi, e) != CURLM_OK) {
@@ -428,7 +607,7 @@ static void attempt_detach(struct akr_http_request *req)
 	struct akr_http *h = req->h;
 
 	(void)curl_multi_remove_handle(h->multi, req->easy);
-	curl_easy_cleanup(req->easy);
+	easy_put(h, req->easy);
 	req->easy = NULL;
 	akr__http_slist_free_wiped(req->slist);
 	req->slist = NULL;
@@ -632,6 +811,9 @@ static void engine_unref(struct akr_http *h)
 			key_free(k);
 		}
 	free(h->buckets);
+	free(h->by_fd);
+	for (size_t i = 0; i < h->n_buf_pool; i++)
+		free(h->buf_pool[i].data);
 	free(h->ca_bundle);
 	free(h);
 	curl_global_cleanup();
@@ -654,6 +836,8 @@ static void req_close_cb(uv_handle_t *handle)
 /* Frees everything but the request itself, then closes its timer. */
 static void req_release(struct akr_http_request *req)
 {
+	buf_recycle(req->h, &req->resp_body);
+	buf_recycle(req->h, &req->resp_headers);
 	akr__http_request_clear(req);
 	req->state = REQ_DONE;
 	uv_close((uv_handle_t *)&req->timer, req_close_cb);
@@ -662,7 +846,7 @@ static void req_release(struct akr_http_request *req)
 static void finish_now(struct akr_http_request *req)
 {
 	struct akr_http *h = req->h;
-	struct akr_http_header *hdrs = NULL;
+	struct akr_http_header hdrs[HTTP_MAX_RESPONSE_HEADERS];
 	struct akr_http_response resp = { 0 };
 	bool have_resp = req->status != 0 && req->r != -ECANCELED;
 
@@ -677,8 +861,7 @@ static void finish_now(struct akr_http_request *req)
 	if (have_resp) {
 		const char *p = req->resp_headers.data;
 
-		hdrs = req->n_resp_headers ? calloc(req->n_resp_headers, sizeof(*hdrs)) : NULL;
-		for (size_t i = 0; hdrs && i < req->n_resp_headers; i++) {
+		for (size_t i = 0; i < req->n_resp_headers && i < HTTP_MAX_RESPONSE_HEADERS; i++) {
 			hdrs[i].name = p;
 			hdrs[i].value = p + strlen(p) + 1;
 			p = hdrs[i].value + strlen(hdrs[i].value) + 1;
@@ -686,7 +869,7 @@ static void finish_now(struct akr_http_request *req)
 		resp = (struct akr_http_response){
 			.status = req->status,
 			.headers = hdrs,
-			.n_headers = hdrs ? req->n_resp_headers : 0,
+			.n_headers = req->n_resp_headers,
 			.body = req->resp_body.data ? req->resp_body.data : "",
 			.body_len = req->resp_body.len,
 			.attempts = req->attempts,
@@ -694,7 +877,6 @@ static void finish_now(struct akr_http_request *req)
 	}
 	req->state = REQ_DONE;
 	req->cb(req->userdata, req->r, have_resp ? &resp : NULL, req->r < 0 ? &req->err : NULL);
-	free(hdrs);
 	req_release(req);
 }
 
@@ -842,6 +1024,8 @@ int akr_http_new(uv_loop_t *loop, const struct akr_http_options *opts, struct ak
 static void engine_teardown(struct akr_http *h)
 {
 	h->torn_down = true;
+	while (h->n_easy_pool)
+		curl_easy_cleanup(h->easy_pool[--h->n_easy_pool]);
 	/* No easy handle is left (all were canceled). curl_multi_cleanup() may
 	 * still call the socket callback, so the loop and the polls stay valid
 	 * until it returns; whatever socket it did not report is closed here. */
@@ -904,6 +1088,10 @@ int akr_http_request_start(struct akr_http *h, const struct akr_http_request_des
 	r = akr__http_request_copy(req, desc);
 	if (r == 0)
 		r = key_get(h, desc->key, &k);
+	if (r == 0) {
+		buf_reuse(h, &req->resp_body);
+		buf_reuse(h, &req->resp_headers);
+	}
 	if (r < 0) {
 		akr__http_request_clear(req);
 		free(req);

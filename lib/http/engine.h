@@ -187,7 +187,8 @@ double akr_http_get_rate(struct akr_http *h, const char *key);
 
 /** Counters since akr_http_new(): requests accepted, completed with r == 0 or
  * r < 0 (canceled included), retries scheduled, throttling answers seen,
- * retries refused by the quota, attempts that had to wait for answer room;
+ * retries refused by the quota, requests that waited for answer room first
+ * in line (those behind them are not counted);
  * attempts on the wire and requests waiting in queues now (not those in
  * backoff), and the most on the wire at once; answer bytes reserved now and
  * the most reserved at once. */

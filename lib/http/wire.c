@@ -110,8 +110,13 @@ static int slist_add(struct curl_slist **l, struct akr_buf *line, const char *na
 	int r;
 
 	akr_buf_reset(line);
-	/* "Name:" with nothing after it tells curl to drop its own header. */
-	r = akr_buf_appendf(line, "%s:%s%s", name, value ? " " : "", value ? value : "");
+	/* "Name:" with nothing after it tells curl to drop its own header.
+	 * Plain appends: vsnprintf() copies a 1 KiB session token byte by byte. */
+	r = akr_buf_append_str(line, name);
+	if (r >= 0)
+		r = akr_buf_append(line, value ? ": " : ":", value ? 2 : 1);
+	if (r >= 0 && value)
+		r = akr_buf_append_str(line, value);
 	if (r < 0)
 		return r;
 	n = curl_slist_append(*l, line->data);
@@ -196,6 +201,10 @@ static int easy_setup(struct akr_http_request *req, const struct akr_http_option
 	SETOPT(e, CURLOPT_HEADERFUNCTION, header_cb);
 	SETOPT(e, CURLOPT_HEADERDATA, (void *)req);
 	SETOPT(e, CURLOPT_ERRORBUFFER, req->errbuf);
+	SETOPT(e, CURLOPT_OPENSOCKETFUNCTION, akr__http_open_socket);
+	SETOPT(e, CURLOPT_OPENSOCKETDATA, (void *)req->h);
+	SETOPT(e, CURLOPT_CLOSESOCKETFUNCTION, akr__http_close_socket);
+	SETOPT(e, CURLOPT_CLOSESOCKETDATA, (void *)req->h);
 	SETOPT(e, CURLOPT_NOSIGNAL, 1L);
 #if LIBCURL_VERSION_NUM >= 0x075500
 	SETOPT(e, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -522,16 +531,19 @@ void akr__http_request_clear(struct akr_http_request *req)
 }
 
 int akr__http_easy_new(struct akr_http_request *req, const struct akr_http_options *opts,
-		       CURL **ret_easy, struct curl_slist **ret_slist)
+		       CURL *reuse, CURL **ret_easy, struct curl_slist **ret_slist)
 {
 	struct curl_slist *l = NULL;
 	CURL *e;
 	int r;
 
 	r = headers_build(req, &l);
-	if (r < 0)
+	if (r < 0) {
+		if (reuse)
+			curl_easy_cleanup(reuse);
 		return r;
-	e = curl_easy_init();
+	}
+	e = reuse ? reuse : curl_easy_init();
 	if (!e) {
 		akr__http_slist_free_wiped(l);
 		return -ENOMEM;

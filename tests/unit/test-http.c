@@ -1074,7 +1074,7 @@ static void test_answer_budget(void **state)
 	assert_int_equal(ctl_stat("max_open"), 3);
 	assert_true(st.max_reserved_bytes_seen <= 1024 * 1024);
 	assert_int_equal(st.reserved_bytes, 0);
-	assert_int_equal(st.room_waits, 5);
+	assert_true(st.room_waits >= 1);
 
 	/* 64 MiB asked, the budget is 1 MiB: a 1.5 MB answer is refused. */
 	assert_int_equal(start_req(&f, &huge, &big, NULL, "/r/room-big?size=1500000"), 0);
