@@ -20,6 +20,8 @@ request's id; attempts are counted per id. Query parameters script the answer:
     size=N            a success body of N bytes
     headers=N         N extra response headers X-Extra-<i>
     echo=1            a success body describing what arrived
+    close_after=MS    after the answer, the server closes the (idle keep-alive)
+                      connection MS ms later
 
 A header X-Test-Key (or key=) groups requests for the concurrency counters.
 Requests that carry an Authorization header are checked as SigV4 with the
@@ -215,6 +217,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         payload = (b"x" * size) if size else ("ok %s %d\n" % (rid, attempt)).encode()
         extra = [("X-Extra-%d" % i, "v") for i in range(int(q.get("headers", "0")))]
         self.answer(200, payload, [("x-amzn-RequestId", "rid-" + rid)] + extra)
+        if q.get("close_after"):
+            conn = self.connection
+
+            def close():
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            threading.Timer(int(q["close_after"]) / 1000.0, close).start()
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = handle_any
 

@@ -557,6 +557,7 @@ static void test_keep_alive_reuse(void **state)
 {
 	struct fixture f;
 	struct result res;
+	long conns;
 
 	/* One after the other: one connection serves them all. */
 	fixture_init(&f, NULL);
@@ -568,6 +569,22 @@ static void test_keep_alive_reuse(void **state)
 	/* The engine's one connection, and the control query's own. */
 	assert_int_equal(ctl_stat("connections"), 2);
 	assert_int_equal(ctl_stat("requests"), 5);
+
+	/* The server closes the idle connection: the engine stops watching it
+	 * (it stays watched between transfers), curl finds it dead, closes it
+	 * through the engine, and the next request goes on a new one. */
+	conns = ctl_stat("connections");
+	assert_int_equal(start_req(&f, NULL, &res, NULL, "/r/ka-close?close_after=50"), 0);
+	run(&f);
+	assert_int_equal(res.r, 0);
+	(void)usleep(300 * 1000);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(start_req(&f, NULL, &res, NULL, "/r/ka-after%d", i), 0);
+		run(&f);
+		assert_int_equal(res.r, 0);
+	}
+	/* One new connection of the engine's, and the control query's own. */
+	assert_int_equal(ctl_stat("connections") - conns, 2);
 	fixture_done(&f);
 }
 
