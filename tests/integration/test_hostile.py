@@ -349,9 +349,13 @@ CASES = [
          check=lambda t, r: t.assertEqual(r["recorder"], [])),
 
     # -- slow answers -------------------------------------------------------------
+    # limits.request_timeout_sec bounds a request across all its attempts
+    # (issue 9 item 1): an answer that trickles uses it up and is not tried
+    # again; the user is reported and the others go on.
     Case("trickle_read_once", rule("ListUserTags", "trickle", user="alice", count=1,
-                                   interval=0.5), 0,
-         [r"Sweep finished: .*0 failed"], rotated=ALL_DUE),
+                                   interval=0.5), 1,
+         [r"User 'alice' in account 222222222222: ListUserTags: timeout .*timed out"],
+         failed_users=[(DEV, "alice")], rotated=NOT_ALICE),
     Case("trickle_create_access_key", rule("CreateAccessKey", "trickle", user="alice",
                                            interval=0.5), 1,
          [r"create \(new key\) of user 'alice' in account 222222222222: rolled-back: "
