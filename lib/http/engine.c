@@ -103,6 +103,7 @@ struct akr_http {
 	bool freeing, torn_down;
 	bool shutting_down;         /* akr_http_shutdown(): no more retries */
 	int64_t shutdown_deadline_ms; /* ... and everything ends by then */
+	bool shutdown_halfway_done;   /* the writes left on the wire were canceled */
 };
 
 static void dispatch(struct akr_http *h);
@@ -1136,19 +1137,29 @@ void akr_http_cancel_all(struct akr_http *h)
 		req_cancel(container_of(l, struct akr_http_request, all));
 }
 
-/* The grace is over: whatever is left fails now. */
+/* Halfway through the grace: the writes still on the wire are canceled (a
+ * rollback gets the other half). At its end whatever is left fails. */
 static void stop_timer_cb(uv_timer_t *t)
 {
 	struct akr_http *h = t->data;
+	int64_t left = h->shutdown_deadline_ms - now_ms();
+	bool halfway = !h->shutdown_halfway_done;
 
 	engine_enter(h);
+	h->shutdown_halfway_done = true;
 	for (struct link *l = h->requests.next; l != &h->requests; l = l->next) {
 		struct akr_http_request *req = container_of(l, struct akr_http_request, all);
 
-		if (req->state != REQ_FINISHING)
+		if (req->state == REQ_FINISHING)
+			continue;
+		if (!halfway)
 			req_abort(req, -ETIMEDOUT, AKR_ERROR_TRANSPORT, "timeout",
 				  "the daemon is stopping and the time given to finish ran out");
+		else if (!req->survives_shutdown)
+			req_cancel(req);
 	}
+	if (halfway)
+		(void)uv_timer_start(&h->stop_timer, stop_timer_cb, (uint64_t)(left > 0 ? left : 0), 0);
 	dispatch(h);
 	engine_leave(h);
 }
@@ -1170,13 +1181,19 @@ void akr_http_shutdown(struct akr_http *h, int64_t grace_ms)
 
 		if (req->survives_shutdown)
 			continue;
+		/* A write on the wire may already have taken effect: canceling it
+		 * now would race its rollback (which could list the keys before
+		 * the service applied it). It gets half the grace to answer. */
+		if (req->state == REQ_RUNNING && !req->idempotent)
+			continue;
 		if (req->state == REQ_BACKOFF || req->state == REQ_QUEUED ||
 		    req->state == REQ_RUNNING)
 			req_cancel(req);
 	}
-	/* A survivor's attempt on the wire keeps the timeout it started with;
-	 * the stop timer cuts it at the deadline. */
-	left = deadline - now_ms();
+	/* Attempts on the wire keep the timeout they started with; the stop
+	 * timer cuts them: the writes halfway, everything at the deadline. */
+	h->shutdown_halfway_done = false;
+	left = (deadline - now_ms()) / 2;
 	(void)uv_timer_start(&h->stop_timer, stop_timer_cb, (uint64_t)(left > 0 ? left : 0), 0);
 	dispatch(h);
 }

@@ -166,8 +166,10 @@ void akr_http_request_cancel(struct akr_http_request *req);
 void akr_http_cancel_all(struct akr_http *h);
 
 /** The engine's part of stopping the daemon. At once: every request not
- * marked survives_shutdown is canceled (-ECANCELED, as akr_http_request_cancel())
- * and from now on no request makes another attempt after a failure. What is
+ * marked survives_shutdown is canceled (-ECANCELED, as akr_http_request_cancel()),
+ * except a non-idempotent one on the wire (it may have taken effect: it gets
+ * half of @grace_ms to answer, then is canceled), and from now on no request
+ * makes another attempt after a failure. What is
  * left (the surviving requests and those started later: rollbacks, the
  * alert) must end within @grace_ms from now: attempts are cut to that, and
  * at that moment whatever is still pending fails with -ETIMEDOUT (code
