@@ -154,7 +154,8 @@ typedef void (*akr_delivery_sent_cb)(void *userdata, int r, const char *message_
 
 /** Queues @msg (taken: the sender releases it, wiped if sensitive, even on
  * failure) for @recipient from @source (both copied). Messages leave in
- * order, at most max_send_rate per second (burst max(1, rate)). If this
+ * order, at most max_send_rate per second (a token bucket, lib/base/ratelimit.h:
+ * one message at once, then the rate). If this
  * returns < 0, @cb never runs; if 0, @cb runs exactly once, from the loop,
  * never from inside this call. Returns 0, -EINVAL, -ENOMEM. */
 int akr_delivery_send(struct akr_delivery_sender *s, const char *source, const char *recipient,

@@ -9,6 +9,7 @@
 #include "lib/base/buf.h"
 #include "lib/delivery/delivery.h"
 #include "lib/base/error.h"
+#include "lib/base/ratelimit.h"
 #include "lib/base/strutil.h"
 
 /* ---- sending ---- */
@@ -28,9 +29,7 @@ struct akr_delivery_sender {
 	const struct akr_aws_client *client;
 	akr_delivery_transport_fn transport;
 	char *configuration_set;
-	double rate;       /* messages per second, 0 = unlimited */
-	double tokens;     /* token bucket, at most max(1, rate) */
-	uint64_t refill_ms; /* uv_now() of the last refill */
+	struct akr_token_bucket bucket; /* messages per second, on uv_now() */
 	uv_timer_t timer;  /* paces the queue */
 	struct send_item *head, *tail;
 	size_t queued;
@@ -74,15 +73,9 @@ static void on_timer_closed(uv_handle_t *h)
 	sender_release_if_idle(s);
 }
 
-static void refill(struct akr_delivery_sender *s)
+static int64_t now_ms(const struct akr_delivery_sender *s)
 {
-	uint64_t now = uv_now(s->loop);
-	double burst = s->rate > 1.0 ? s->rate : 1.0;
-
-	s->tokens += (double)(now - s->refill_ms) * s->rate / 1000.0;
-	if (s->tokens > burst)
-		s->tokens = burst;
-	s->refill_ms = now;
+	return (int64_t)uv_now(s->loop);
 }
 
 static void schedule(struct akr_delivery_sender *s);
@@ -146,12 +139,8 @@ static void on_timer(uv_timer_t *t)
 	struct akr_delivery_sender *s = t->data;
 
 	while (s->head) {
-		if (s->rate > 0) {
-			refill(s);
-			if (s->tokens < 1.0)
-				break;
-			s->tokens -= 1.0;
-		}
+		if (!akr_token_bucket_take(&s->bucket, now_ms(s)))
+			break;
 		struct send_item *it = s->head;
 		s->head = it->next;
 		if (!s->head)
@@ -166,16 +155,10 @@ static void on_timer(uv_timer_t *t)
  * through the loop, so no callback runs from inside akr_delivery_send(). */
 static void schedule(struct akr_delivery_sender *s)
 {
-	uint64_t wait_ms = 0;
-
 	if (!s->head || s->freeing)
 		return;
-	if (s->rate > 0) {
-		refill(s);
-		if (s->tokens < 1.0)
-			wait_ms = (uint64_t)((1.0 - s->tokens) * 1000.0 / s->rate) + 1;
-	}
-	(void)uv_timer_start(&s->timer, on_timer, wait_ms, 0);
+	(void)uv_timer_start(&s->timer, on_timer,
+			     (uint64_t)akr_token_bucket_wait_ms(&s->bucket, now_ms(s)), 0);
 }
 
 int akr_delivery_sender_new(uv_loop_t *loop, const struct akr_aws_client *client,
@@ -199,9 +182,7 @@ int akr_delivery_sender_new(uv_loop_t *loop, const struct akr_aws_client *client
 	s->loop = loop;
 	s->client = client;
 	s->transport = opts->transport;
-	s->rate = opts->max_send_rate;
-	s->tokens = s->rate > 1.0 ? s->rate : 1.0;
-	s->refill_ms = uv_now(loop);
+	akr_token_bucket_init(&s->bucket, opts->max_send_rate, now_ms(s));
 	(void)uv_timer_init(loop, &s->timer);
 	s->timer.data = s;
 	*ret = s;

@@ -17,6 +17,7 @@
 #include "lib/http/engine.h"
 #include "lib/http/retry.h"
 #include "lib/base/log.h"
+#include "lib/base/ratelimit.h"
 
 #define HTTP_DEFAULT_MAX_IN_FLIGHT 64
 #define HTTP_DEFAULT_MAX_PER_KEY 8

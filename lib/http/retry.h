@@ -2,7 +2,7 @@
 /* The pacing arithmetic of lib/http/engine.c, as pure functions with no I/O and no
  * clock: the AWS SDKs' "standard" retry mode (aws-wire.md §10: which failures
  * are retried, full-jitter backoff, the retry quota, the servers' retry-after
- * hints) and the token bucket behind the per-key rate limit. */
+ * hints). The per-key rate limit is lib/base/ratelimit. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -60,22 +60,3 @@ struct akr_retry_rng {
 void akr_retry_rng_seed(struct akr_retry_rng *rng, uint64_t salt);
 /** Uniform in [0, 1). */
 double akr_retry_rng_next(struct akr_retry_rng *rng);
-
-/** A token bucket: @rate tokens per second up to @burst = max(1, rate).
- * A new bucket holds one token, so a burst of work ramps up at the rate
- * instead of firing @burst requests at once. rate 0 = unlimited. */
-struct akr_token_bucket {
-	double rate;
-	double burst;
-	double tokens;
-	int64_t last_ms; /* monotonic time of the last refill */
-};
-
-void akr_token_bucket_init(struct akr_token_bucket *b, double rate, int64_t now_ms);
-/** Changes the rate at @now_ms: tokens earned so far are kept (up to the new
- * burst), later ones accrue at the new rate. */
-void akr_token_bucket_set_rate(struct akr_token_bucket *b, double rate, int64_t now_ms);
-/** Takes one token if there is one (always true when unlimited). */
-bool akr_token_bucket_take(struct akr_token_bucket *b, int64_t now_ms);
-/** Milliseconds until a token is available (0 = now). */
-int64_t akr_token_bucket_wait_ms(struct akr_token_bucket *b, int64_t now_ms);

@@ -369,7 +369,6 @@ static void run(struct fixture *f)
 static void test_retry_arithmetic(void **state)
 {
 	struct akr_retry_quota q;
-	struct akr_token_bucket b;
 	struct akr_retry_rng rng;
 
 	/* Full jitter under min(base × 2^(i−1), cap). */
@@ -414,20 +413,6 @@ static void test_retry_arithmetic(void **state)
 	assert_int_equal(akr_retry_apply_hint(10, 300000, 20000), 20000);
 	assert_int_equal(akr_retry_apply_hint(500, 300, 20000), 500);
 	assert_int_equal(akr_retry_apply_hint(500, -1, 20000), 500);
-
-	/* Token bucket: one token at first, then the rate, burst = rate. */
-	akr_token_bucket_init(&b, 10, 1000);
-	assert_true(akr_token_bucket_take(&b, 1000));
-	assert_false(akr_token_bucket_take(&b, 1000));
-	assert_int_equal(akr_token_bucket_wait_ms(&b, 1000), 100);
-	assert_int_equal(akr_token_bucket_wait_ms(&b, 1050), 50);
-	assert_true(akr_token_bucket_take(&b, 1100));
-	assert_true(akr_token_bucket_wait_ms(&b, 60000) == 0);
-	for (int i = 0; i < 10; i++)
-		assert_true(akr_token_bucket_take(&b, 60000));
-	assert_false(akr_token_bucket_take(&b, 60000));
-	akr_token_bucket_set_rate(&b, 0, 60000);
-	assert_true(akr_token_bucket_take(&b, 60000));
 
 	akr_retry_rng_seed(&rng, 1);
 	for (int i = 0; i < 1000; i++) {
