@@ -44,7 +44,7 @@ struct http_key {
 	char *name; /* NULL for the requests without a key */
 	size_t in_flight;
 	size_t n_reqs; /* requests pointing here, whatever their state */
-	struct akr_token_bucket bucket;
+	struct akr_adaptive_rate rate; /* capped by akr_http_set_rate() */
 	struct link queue; /* FIFO of REQ_QUEUED requests */
 	struct link ready; /* on h->ready: may start one now */
 	struct link wait;  /* on h->rate_wait: only a token is missing */
@@ -134,7 +134,7 @@ static void key_init(struct http_key *k)
 	link_init(&k->queue);
 	link_init(&k->ready);
 	link_init(&k->wait);
-	akr_token_bucket_init(&k->bucket, 0, now_ms());
+	akr_adaptive_rate_init(&k->rate, 0, now_ms());
 }
 
 static struct http_key *key_find(struct akr_http *h, const char *name)
@@ -209,12 +209,13 @@ static void key_free(struct http_key *k)
 	free(k);
 }
 
-/* Forgets a key nothing refers to and that carries no rate. */
+/* Forgets a key nothing refers to and that carries no rate: neither a cap
+ * nor what throttling taught. */
 static void key_gc(struct akr_http *h, struct http_key *k)
 {
 	struct http_key **p;
 
-	if (k == &h->anon || k->n_reqs > 0 || k->bucket.rate > 0)
+	if (k == &h->anon || k->n_reqs > 0 || k->rate.max_rate > 0 || k->rate.engaged)
 		return;
 	link_del(&k->ready);
 	link_del(&k->wait);
@@ -240,7 +241,7 @@ static void key_update(struct akr_http *h, struct http_key *k)
 	bool ready = false, wait = false;
 
 	if (!link_empty(&k->queue) && k->in_flight < key_cap(h, k)) {
-		if (akr_token_bucket_wait_ms(&k->bucket, now_ms()) == 0)
+		if (akr_adaptive_rate_wait_ms(&k->rate, now_ms()) == 0)
 			ready = true;
 		else
 			wait = true;
@@ -528,7 +529,7 @@ static void rate_timer_rearm(struct akr_http *h)
 
 	for (struct link *l = h->rate_wait.next; l != &h->rate_wait; l = l->next) {
 		struct http_key *k = container_of(l, struct http_key, wait);
-		int64_t w = akr_token_bucket_wait_ms(&k->bucket, now);
+		int64_t w = akr_adaptive_rate_wait_ms(&k->rate, now);
 
 		if (min < 0 || w < min)
 			min = w;
@@ -695,6 +696,11 @@ static void attempt_done(struct akr_http_request *req, CURLcode res)
 
 	(void)curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
 	req->status = status;
+	if (res == CURLE_OK && !(status >= 200 && status < 300))
+		cls = akr__http_classify_answer(req);
+	/* Every answer teaches the key's adaptive rate; a throttled one slows it. */
+	if (res == CURLE_OK)
+		akr_adaptive_rate_record(&req->key->rate, cls == AKR_RETRY_THROTTLING, now_ms());
 	attempt_detach(req);
 
 	if (res == CURLE_OK && status >= 200 && status < 300) {
@@ -705,9 +711,12 @@ static void attempt_done(struct akr_http_request *req, CURLcode res)
 		return;
 	}
 	if (res == CURLE_OK) {
-		cls = akr__http_classify_answer(req);
-		if (cls == AKR_RETRY_THROTTLING)
+		if (cls == AKR_RETRY_THROTTLING) {
 			h->stats.throttled++;
+			akr_log_debug("http: throttled on key '%s', its rate is now %.2f/s",
+				      req->key->name ? req->key->name : "-",
+				      akr_adaptive_rate_current(&req->key->rate));
+		}
 		r = -EPROTO;
 	} else if (req->cb_error) {
 		r = req->cb_error;
@@ -764,7 +773,7 @@ static void dispatch(struct akr_http *h)
 			break;
 		link_del(&k->ready);
 		if (link_empty(&k->queue) || k->in_flight >= key_cap(h, k) ||
-		    !akr_token_bucket_take(&k->bucket, now_ms())) {
+		    !akr_adaptive_rate_take(&k->rate, now_ms())) {
 			key_update(h, k);
 			continue;
 		}
@@ -1214,7 +1223,7 @@ int akr_http_set_rate(struct akr_http *h, const char *key, double rps)
 		if (r < 0)
 			return r;
 	}
-	akr_token_bucket_set_rate(&k->bucket, rps, now_ms());
+	akr_adaptive_rate_set_max(&k->rate, rps, now_ms());
 	key_update(h, k);
 	key_gc(h, k);
 	dispatch(h);
@@ -1225,7 +1234,7 @@ double akr_http_get_rate(struct akr_http *h, const char *key)
 {
 	struct http_key *k = h ? key_find(h, key) : NULL;
 
-	return k ? k->bucket.rate : 0;
+	return k ? akr_adaptive_rate_current(&k->rate) : 0;
 }
 
 void akr_http_get_stats(const struct akr_http *h, struct akr_http_stats *ret)

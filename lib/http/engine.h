@@ -177,14 +177,18 @@ void akr_http_cancel_all(struct akr_http *h);
  * shortens the grace. */
 void akr_http_shutdown(struct akr_http *h, int64_t grace_ms);
 
-/** Sets the rate limit of @key to @rps requests per second (burst = max(1, rps));
- * 0 removes the limit. May be called at any time; queued requests follow the
- * new rate. A new bucket holds one token, so work ramps up at the rate rather
- * than bursting. @key NULL is the group of requests without a key. Attempts
- * (retries included) take a token; queued requests wait on a timer for it.
+/** Caps the rate of @key at @rps requests per second (burst = max(1, rps));
+ * 0 removes the cap. Every key has an adaptive rate (lib/base/ratelimit.h,
+ * the AWS SDKs' adaptive mode): unlimited, or at the cap, until the first
+ * throttled answer; then it drops to 0.7 × the measured rate of answers and
+ * grows back along a cubic curve, never above the cap. May be called at any
+ * time; queued requests follow the new rate. A new bucket holds one token, so
+ * work ramps up at the rate rather than bursting. @key NULL is the group of
+ * requests without a key. Attempts (retries included) take a token; queued
+ * requests wait on a timer for it.
  * Returns 0, -EINVAL (negative or not finite), -ENOMEM. */
 int akr_http_set_rate(struct akr_http *h, const char *key, double rps);
-/** The rate set for @key, 0 when unlimited. */
+/** The rate in force for @key, 0 when unlimited. */
 double akr_http_get_rate(struct akr_http *h, const char *key);
 
 /** Counters since akr_http_new(): requests accepted, completed with r == 0 or

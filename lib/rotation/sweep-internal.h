@@ -15,6 +15,7 @@
 #include "lib/base/error.h"
 #include "lib/base/seen.h"
 #include "lib/delivery/zip.h"
+#include "lib/http/retry.h"
 #include "lib/rotation/policy.h"
 #include "lib/rotation/report.h"
 #include "lib/rotation/sweep.h"
@@ -73,6 +74,7 @@ struct akr_sweep {
 	/* Deferred calls (akr__sweep_defer()) not yet run: a stop runs them at once. */
 	struct sweep_deferred *deferred;
 
+	struct akr_retry_rng rng; /* jitter of the sweep's own retries */
 	uv_timer_t done_timer;
 	bool stopping, finishing, finished, done_called;
 	bool complete; /* every account was read */
@@ -93,7 +95,6 @@ struct sweep_account {
 	struct akr_paging users_paging;
 	struct akr_seen user_names; /* every user listed: a repeat is ignored */
 	size_t repeated_users;
-	double adaptive_rps; /* > 0 while the account is slowed down after throttling */
 };
 
 /* A read that was still throttled after the http engine's own retries is
@@ -118,9 +119,6 @@ int akr__sweep_defer(struct akr_sweep *s, int64_t delay_ms, void (*fn)(void *arg
 /** Whether a failed read is worth another try (attempt counts from 0): only
  * a throttled one, and never once the sweep is stopping. */
 bool akr__sweep_retry_read(const struct akr_error *err, unsigned attempt, int64_t *ret_delay_ms);
-/** Called when a call of the account was throttled past the http engine's
- * retries: halves the account's request rate (adaptive rate control). */
-void akr__sweep_account_throttled(struct sweep_account *a, const struct akr_error *err);
 int64_t akr__sweep_now(const struct akr_sweep *s);
 void akr__sweep_account_user_done(struct sweep_account *a);
 void akr__sweep_reconcile_done(struct akr_sweep *s);

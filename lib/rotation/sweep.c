@@ -146,50 +146,9 @@ bool akr__sweep_retry_read(const struct akr_error *err, unsigned attempt, int64_
 	return true;
 }
 
-/* Adaptive rate control per account, additive increase and multiplicative
- * decrease: an account that throttles us has its token bucket (the http
- * engine's per-key rate) halved, from 20 requests/s when it had no limit,
- * down to 1/s; every user finished gives back 1/s, until
- * the configured rate (or none) is in force again. */
-#define ADAPTIVE_START_RPS 20.0
-#define ADAPTIVE_MIN_RPS 1.0
-#define ADAPTIVE_STEP_RPS 1.0
-
 static double account_base_rps(const struct sweep_account *a)
 {
 	return a->s->cfg->limits.iam_requests_per_second_per_account;
-}
-
-void akr__sweep_account_throttled(struct sweep_account *a, const struct akr_error *err)
-{
-	double rate;
-
-	if (!err || err->retry != AKR_RETRY_THROTTLING)
-		return;
-	rate = akr_http_get_rate(a->s->http, a->id);
-	rate = rate > 0 ? rate / 2 : ADAPTIVE_START_RPS;
-	if (rate < ADAPTIVE_MIN_RPS)
-		rate = ADAPTIVE_MIN_RPS;
-	if (akr_http_set_rate(a->s->http, a->id, rate) >= 0) {
-		a->adaptive_rps = rate;
-		akr_log_info("Account %s is throttling us; its request rate is now %.1f/s", a->id, rate);
-	}
-}
-
-static void account_rate_recover(struct sweep_account *a)
-{
-	double base = account_base_rps(a), ceiling = base > 0 ? base : ADAPTIVE_START_RPS;
-
-	if (a->adaptive_rps <= 0)
-		return;
-	a->adaptive_rps += ADAPTIVE_STEP_RPS;
-	if (a->adaptive_rps >= ceiling) {
-		/* Back to normal: the configured rate, or no limit at all. */
-		a->adaptive_rps = 0;
-		(void)akr_http_set_rate(a->s->http, a->id, base > 0 ? base : 0);
-		return;
-	}
-	(void)akr_http_set_rate(a->s->http, a->id, a->adaptive_rps);
 }
 
 /* ---- accounts ---- */
@@ -347,7 +306,6 @@ static void account_dispatch_users(struct sweep_account *a)
 void akr__sweep_account_user_done(struct sweep_account *a)
 {
 	a->running_users--;
-	account_rate_recover(a);
 	a->s->progress.users_done++;
 	account_dispatch_users(a);
 }
@@ -375,7 +333,6 @@ static void on_list_users(void *userdata, int r, struct akr_iam_users_page *page
 	if (r < 0 && !a->s->stopping && akr__sweep_retry_read(err, a->read_attempts, &delay) &&
 	    akr__sweep_defer(a->s, delay, list_users_retry, a) >= 0) {
 		a->read_attempts++;
-		akr__sweep_account_throttled(a, err);
 		akr_log_debug("ListUsers in account %s: %s; trying again in %lld ms", a->id,
 			      err->code, (long long)delay);
 		return;
@@ -924,6 +881,7 @@ int akr_sweep_start(uv_loop_t *loop, const struct akr_sweep_options *opts, struc
 		(void)snprintf(s->run_id, sizeof(s->run_id), "%s", opts->run_id);
 	else
 		make_run_id(s);
+	akr_retry_rng_seed(&s->rng, (uint64_t)(uintptr_t)s);
 	r = setup_policy(s);
 	if (r >= 0)
 		r = parse_partition(s);

@@ -19,6 +19,12 @@
 #include "lib/base/strutil.h"
 #include "lib/rotation/sweep-internal.h"
 #include "lib/base/timeutil.h"
+#include "lib/http/retry.h"
+
+/* A throttled write is sent again after a full-jitter backoff under this cap
+ * (the account's adaptive rate in the http engine paces it as well). */
+#define WRITE_AGAIN_BASE_MS 1000
+#define WRITE_AGAIN_CAP_MS 20000
 
 /* SES v1 takes at most 10 MB per message after base64. */
 #define SWEEP_MAX_MESSAGE (7 * 1024 * 1024)
@@ -50,6 +56,8 @@ struct user_task {
 	struct key_last_used last_used[AKR_POLICY_MAX_KEYS];
 	size_t next_action, lu_next;
 	unsigned read_attempts;
+	unsigned write_attempts; /* throttled answers to the current write */
+	struct akr_error write_err; /* the last of them */
 
 	/* The rotation in progress. */
 	uint64_t intent_id;
@@ -334,7 +342,46 @@ static void send_notice(struct user_task *t, const struct akr_action *act, enum 
 		on_notice_sent(t, r, &err);
 }
 
+/* ---- writes throttled ---- */
+
+/* A throttled answer means the call did not take effect: IAM refused it
+ * unprocessed. So a write that is still throttled after the http engine's
+ * own retries waits and is sent again, for as long as the sweep runs; it is
+ * never given up for throttling (issue 11). Returns true when @again(@t)
+ * was scheduled; it then finds the error in t->write_err should the sweep
+ * be stopping by the time it runs. */
+static bool write_again_later(struct user_task *t, const char *what, int r,
+			      const struct akr_error *err, void (*again)(void *))
+{
+	int64_t delay;
+
+	if (r >= 0 || !err || err->retry != AKR_RETRY_THROTTLING || t->s->stopping) {
+		t->write_attempts = 0;
+		return false;
+	}
+	t->write_attempts++;
+	delay = akr_retry_backoff_ms(t->write_attempts, WRITE_AGAIN_BASE_MS, WRITE_AGAIN_CAP_MS,
+				     akr_retry_rng_next(&t->s->rng));
+	if (akr__sweep_defer(t->s, delay, again, t) < 0) {
+		t->write_attempts = 0;
+		return false;
+	}
+	t->write_err = *err;
+	akr_log_debug("%s of user '%s' in account %s throttled (%u times); sending it again in %lld ms",
+		      what, t->name, t->a->id, t->write_attempts, (long long)delay);
+	return true;
+}
+
 /* ---- deactivate, delete, remind ---- */
+
+static void deactivate(struct user_task *t, const struct akr_action *act);
+
+static void deactivate_again(void *arg)
+{
+	struct user_task *t = arg;
+
+	deactivate(t, &t->plan.actions[t->next_action - 1]);
+}
 
 static void on_deactivated(void *userdata, int r, const struct akr_error *err)
 {
@@ -342,6 +389,8 @@ static void on_deactivated(void *userdata, int r, const struct akr_error *err)
 	const struct akr_action *act = &t->plan.actions[t->next_action - 1];
 	char detail[768];
 
+	if (write_again_later(t, "UpdateAccessKey", r, err, deactivate_again))
+		return;
 	if (r < 0) {
 		describe(err, r, detail, sizeof(detail));
 		action_row(t, act, AKR_OUTCOME_FAILED, detail, NULL);
@@ -356,12 +405,23 @@ static void on_deactivated(void *userdata, int r, const struct akr_error *err)
 	send_notice(t, act, AKR_MAIL_DEACTIVATED);
 }
 
+static void delete_key(struct user_task *t, const struct akr_action *act);
+
+static void delete_again(void *arg)
+{
+	struct user_task *t = arg;
+
+	delete_key(t, &t->plan.actions[t->next_action - 1]);
+}
+
 static void on_deleted(void *userdata, int r, const struct akr_error *err)
 {
 	struct user_task *t = userdata;
 	const struct akr_action *act = &t->plan.actions[t->next_action - 1];
 	char detail[768];
 
+	if (write_again_later(t, "DeleteAccessKey", r, err, delete_again))
+		return;
 	if (r < 0) {
 		describe(err, r, detail, sizeof(detail));
 		action_row(t, act, AKR_OUTCOME_FAILED, detail, NULL);
@@ -374,6 +434,35 @@ static void on_deleted(void *userdata, int r, const struct akr_error *err)
 	akr_report_totals(t->s->report)->keys_deleted++;
 	action_row(t, act, AKR_OUTCOME_DONE, NULL, NULL);
 	send_notice(t, act, AKR_MAIL_DELETED);
+}
+
+/* Sends the write, or, when the sweep stopped while it waited to be sent
+ * again, ends it with the throttled answer it got last. */
+static void deactivate(struct user_task *t, const struct akr_action *act)
+{
+	int r;
+
+	if (t->write_attempts > 0 && t->s->stopping) {
+		on_deactivated(t, -EPROTO, &t->write_err);
+		return;
+	}
+	r = akr_iam_update_access_key(&t->a->client, t->name, act->key_id, AKR_IAM_KEY_INACTIVE,
+				      on_deactivated, t);
+	if (r < 0)
+		on_deactivated(t, r, NULL);
+}
+
+static void delete_key(struct user_task *t, const struct akr_action *act)
+{
+	int r;
+
+	if (t->write_attempts > 0 && t->s->stopping) {
+		on_deleted(t, -EPROTO, &t->write_err);
+		return;
+	}
+	r = akr_iam_delete_access_key(&t->a->client, t->name, act->key_id, on_deleted, t);
+	if (r < 0)
+		on_deleted(t, r, NULL);
 }
 
 static void on_reminded(struct user_task *t, int r, const struct akr_error *err)
@@ -490,6 +579,15 @@ static void on_rotation_mail_sent(struct user_task *t, int r, const struct akr_e
 		rollback(t, "cannot send the password mail", r, NULL);
 }
 
+static void create_send(struct user_task *t, const struct akr_action *act);
+
+static void create_again(void *arg)
+{
+	struct user_task *t = arg;
+
+	create_send(t, &t->plan.actions[t->next_action - 1]);
+}
+
 static void on_created(void *userdata, int r, struct akr_iam_new_key *key, const struct akr_error *err)
 {
 	struct user_task *t = userdata;
@@ -498,6 +596,9 @@ static void on_created(void *userdata, int r, struct akr_iam_new_key *key, const
 	struct akr_error cerr = { 0 };
 	char detail[768];
 
+	/* Throttled: not processed, no key made; the intent stays open. */
+	if (write_again_later(t, "CreateAccessKey", r, err, create_again))
+		return;
 	if (r < 0) {
 		describe(err, r, detail, sizeof(detail));
 		if (err && err->kind == AKR_ERROR_AWS && err->http_status >= 400 &&
@@ -552,6 +653,21 @@ static void create_key(struct user_task *t, const struct akr_action *act)
 		action_row(t, act, AKR_OUTCOME_FAILED, detail, NULL);
 		t->next_action = t->plan.n_actions;
 		next_action(t);
+		return;
+	}
+	create_send(t, act);
+}
+
+/* Sends CreateAccessKey under the open intent, or, when the sweep stopped
+ * while a throttled one waited to be sent again, ends the rotation with
+ * that answer (a client error: no key was made). */
+static void create_send(struct user_task *t, const struct akr_action *act)
+{
+	char detail[256];
+	int r;
+
+	if (t->write_attempts > 0 && t->s->stopping) {
+		on_created(t, -EPROTO, NULL, &t->write_err);
 		return;
 	}
 	r = akr_iam_create_access_key(&t->a->client, t->name, on_created, t);
@@ -656,15 +772,10 @@ static void next_action(struct user_task *t)
 				continue; /* held or failed: reported */
 			return;
 		case AKR_ACTION_DEACTIVATE:
-			r = akr_iam_update_access_key(&t->a->client, t->name, act->key_id,
-						      AKR_IAM_KEY_INACTIVE, on_deactivated, t);
-			if (r < 0)
-				on_deactivated(t, r, NULL);
+			deactivate(t, act);
 			return;
 		case AKR_ACTION_DELETE:
-			r = akr_iam_delete_access_key(&t->a->client, t->name, act->key_id, on_deleted, t);
-			if (r < 0)
-				on_deleted(t, r, NULL);
+			delete_key(t, act);
 			return;
 		case AKR_ACTION_REMIND:
 			remind(t, act);
@@ -799,7 +910,6 @@ static bool retry_later(struct user_task *t, int r, const struct akr_error *err,
 		return false;
 	}
 	t->read_attempts++;
-	akr__sweep_account_throttled(t->a, err);
 	return true;
 }
 

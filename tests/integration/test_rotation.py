@@ -130,6 +130,39 @@ class Rotation(RotatorTestCase):
         self.assertEqual(res.returncode, 0, res.stderr)
         self.assertEqual(len(user_keys(self.fake.state(), DEV, "alice")), 2)
 
+    def test_throttled_writes_wait_and_are_all_done(self):
+        # IAM allows 4 requests/s per account and no rate is configured:
+        # the daemon must find the rate itself (adaptive, per account), and
+        # on top of that half of the writes are throttled, so some stay
+        # throttled past the http engine's own retries. A throttled write
+        # did not take effect: it must be sent again, never given up.
+        accts = []
+        for i in range(2):
+            users = [user(f"r{i}-{j}", [key(85)]) for j in range(8)]
+            users += [user(f"d{i}-{j}", [key(120, "Inactive")]) for j in range(3)]
+            users += [user(f"x{i}-{j}", [key(95), key(20)]) for j in range(3)]
+            accts.append(account(f"6000000000{i:02d}", users))
+        self.setup_fake(scenario(accts), fake_args=["--iam-rps-per-account", "4"])
+        before = self.fake.state()
+        before_ids = {k["id"] for a in before["accounts"] for u in a["users"] for k in u["keys"]}
+        for action in ("CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey"):
+            self.fake.faults({"action": action, "kind": "throttle", "probability": 0.6})
+        res = self.rot.run("--once")
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        after = self.fake.state()
+        for i in range(2):
+            acct = f"6000000000{i:02d}"
+            for j in range(8):
+                self.assertEqual(end_state(user_keys(after, acct, f"r{i}-{j}"), before_ids),
+                                 [("Active", "new"), ("Active", "old")])
+            for j in range(3):
+                self.assertEqual(user_keys(after, acct, f"d{i}-{j}"), [])
+                self.assertEqual(end_state(user_keys(after, acct, f"x{i}-{j}"), before_ids),
+                                 [("Active", "old"), ("Inactive", "old")])
+        rep = self.rot.last_report()
+        self.assertEqual([a for a in rep["actions"] if a["outcome"] == "failed"], [])
+        self.assertGreater(self.fake.stats()["throttled"], 0)
+
     def test_role_missing_others_rotate_and_sns_is_told(self):
         scen = scenario([account(DEV, [user("alice", [key(85)])]),
                          account(PROD, [user("ken", [key(85)])], roles=[])])
