@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/base/array.h"
 #include "lib/base/buf.h"
 #include "lib/base/error.h"
 #include "lib/aws/query.h"
@@ -194,20 +195,15 @@ int akr_query_parse_bool(const char *text, const char *field, bool *ret, struct 
 int akr_query_grow(void **items, size_t *n, size_t size, size_t max, const char *what,
 		   struct akr_error *err)
 {
-	size_t bytes;
-	uint8_t *p;
+	int r;
 
 	if (*n >= max) {
 		(void)akr_error_malformed(err, "more than %zu %s in one answer", max, what);
 		return -E2BIG;
 	}
-	if (__builtin_mul_overflow(*n + 1, size, &bytes))
-		return -ENOMEM;
-	p = realloc(*items, bytes);
-	if (!p)
-		return -ENOMEM;
-	memset(p + *n * size, 0, size);
-	*items = p;
+	r = akr_array_grow(items, NULL, *n, 1, size);
+	if (r < 0)
+		return r;
 	(*n)++;
 	return 0;
 }

@@ -7,6 +7,7 @@
 
 #include <yajl/yajl_gen.h>
 
+#include "lib/base/array.h"
 #include "lib/rotation/report.h"
 #include "lib/base/timeutil.h"
 
@@ -94,24 +95,6 @@ struct akr_report *akr_report_free(struct akr_report *r)
 	return NULL;
 }
 
-static int grow(void **arr, size_t *cap, size_t n, size_t elem)
-{
-	size_t ncap;
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 64;
-	if (ncap > SIZE_MAX / elem)
-		return -ENOMEM;
-	p = realloc(*arr, ncap * elem);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = ncap;
-	return 0;
-}
-
 static bool dup_ok(const char *src, const char **dst)
 {
 	*dst = src ? strdup(src) : NULL;
@@ -123,7 +106,7 @@ int akr_report_account(struct akr_report *r, const char *account_id, const char 
 {
 	struct report_account *a;
 
-	if (grow((void **)&r->accounts, &r->cap_accounts, r->n_accounts, sizeof(*a)) < 0)
+	if (AKR_ARRAY_GROW(r->accounts, &r->cap_accounts, r->n_accounts, 1) < 0)
 		return -ENOMEM;
 	a = &r->accounts[r->n_accounts];
 	*a = (struct report_account){ .state = state };
@@ -158,7 +141,7 @@ int akr_report_add(struct akr_report *r, const struct akr_report_row *row)
 
 	if ((unsigned)row->outcome >= _AKR_OUTCOME_MAX)
 		return -EINVAL;
-	if (grow((void **)&r->rows, &r->cap_rows, r->n_rows, sizeof(*dst)) < 0)
+	if (AKR_ARRAY_GROW(r->rows, &r->cap_rows, r->n_rows, 1) < 0)
 		return -ENOMEM;
 	dst = &r->rows[r->n_rows];
 	*dst = (struct akr_report_row){ .key_age_days = row->key_age_days, .outcome = row->outcome };

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/base/array.h"
 #include "lib/rotation/statelog-internal.h"
 
 static void intent_clear(struct akr_statelog_intent *in)
@@ -62,25 +63,6 @@ const struct statelog_fact *akr__statelog_fact_find(const struct akr_statelog *l
 	return fact_find(log, account_id, key_id);
 }
 
-/* Makes room for one more element in *@p (@n used of *@cap). */
-static int grow(void **p, size_t *cap, size_t n, size_t size)
-{
-	size_t c;
-	void *q;
-
-	if (n < *cap)
-		return 0;
-	c = *cap ? *cap * 2 : 16;
-	if (c <= n || __builtin_mul_overflow(c, size, &(size_t){ 0 }))
-		return -ENOMEM;
-	q = realloc(*p, c * size);
-	if (!q)
-		return -ENOMEM;
-	*p = q;
-	*cap = c;
-	return 0;
-}
-
 /* Finds the key's fact or adds an empty one (which compaction drops). */
 static int fact_get(struct akr_statelog *log, const char *account_id, const char *user_name,
 		    const char *key_id, struct statelog_fact **ret)
@@ -92,7 +74,7 @@ static int fact_get(struct akr_statelog *log, const char *account_id, const char
 		*ret = f;
 		return 0;
 	}
-	if (grow((void **)&log->facts, &log->cap_facts, log->n_facts, sizeof(*log->facts)) < 0)
+	if (AKR_ARRAY_GROW(log->facts, &log->cap_facts, log->n_facts, 1) < 0)
 		return -ENOMEM;
 	n.account_id = strdup(account_id);
 	n.user_name = strdup(user_name);
@@ -166,8 +148,7 @@ int akr__statelog_prepare(struct akr_statelog *log, const struct statelog_record
 			return -EINVAL;
 		if (intent_find(log, rec->id))
 			return -EEXIST;
-		r = grow((void **)&log->intents, &log->cap_intents, log->n_intents,
-			 sizeof(*log->intents));
+		r = AKR_ARRAY_GROW(log->intents, &log->cap_intents, log->n_intents, 1);
 		if (r >= 0)
 			r = copy_strings(&c, 3);
 		break;

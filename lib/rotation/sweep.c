@@ -9,6 +9,7 @@
 
 #include <openssl/rand.h>
 
+#include "lib/base/array.h"
 #include "lib/rotation/addressbook.h"
 #include "lib/rotation/alert.h"
 #include "lib/aws/iam.h"
@@ -468,14 +469,8 @@ static int add_account(struct akr_sweep *s, const struct akr_org_account *acc)
 		return akr_report_account(s->report, acc->id, acc->name, AKR_ACCOUNT_NOT_ACTIVE,
 					  akr_org_account_state_to_string(acc->state));
 	}
-	if (s->n_accounts == s->cap_accounts) {
-		size_t ncap = s->cap_accounts ? s->cap_accounts * 2 : 64;
-		struct sweep_account **p = realloc(s->accounts, ncap * sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		s->accounts = p;
-		s->cap_accounts = ncap;
-	}
+	if (AKR_ARRAY_GROW(s->accounts, &s->cap_accounts, s->n_accounts, 1) < 0)
+		return -ENOMEM;
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/base/array.h"
 #include "lib/base/log.h"
 #include "lib/rotation/sweep-internal.h"
 
@@ -26,12 +27,10 @@ bool akr__sweep_user_blocked(const struct akr_sweep *s, const char *account_id, 
 
 int akr__sweep_block_user(struct akr_sweep *s, const char *account_id, const char *user)
 {
-	char **p = realloc(s->blocked_users, (s->n_blocked_users + 1) * sizeof(*p));
 	char *e;
 
-	if (p)
-		s->blocked_users = p;
-	if (!p || asprintf(&e, "%s/%s", account_id, user) < 0) {
+	if (AKR_ARRAY_GROW(s->blocked_users, NULL, s->n_blocked_users, 1) < 0 ||
+	    asprintf(&e, "%s/%s", account_id, user) < 0) {
 		/* Failing closed: without the list nobody can be told apart. */
 		s->block_everyone = true;
 		akr_log_full(LOG_CRIT, -ENOMEM, AKR_FIELDS(.run_id = s->run_id),

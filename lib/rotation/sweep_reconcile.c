@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/base/array.h"
 #include "lib/aws/iam.h"
 #include "lib/rotation/config.h"
 #include "lib/aws/assumed_role.h"
@@ -112,15 +113,11 @@ static bool is_known(const struct rollback *rb, const char *id)
 
 static int doom(struct rollback *rb, const char *id)
 {
-	char **p;
-
 	for (size_t i = 0; i < rb->n_doomed; i++)
 		if (strcmp(rb->doomed[i], id) == 0)
 			return 0;
-	p = realloc(rb->doomed, (rb->n_doomed + 1) * sizeof(*p));
-	if (!p)
+	if (AKR_ARRAY_GROW(rb->doomed, NULL, rb->n_doomed, 1) < 0)
 		return -ENOMEM;
-	rb->doomed = p;
 	rb->doomed[rb->n_doomed] = strdup(id);
 	if (!rb->doomed[rb->n_doomed])
 		return -ENOMEM;

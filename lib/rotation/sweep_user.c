@@ -10,6 +10,7 @@
 
 #include "lib/aws/iam.h"
 #include "lib/aws/ses.h"
+#include "lib/base/array.h"
 #include "lib/base/buf.h"
 #include "lib/rotation/config.h"
 #include "lib/delivery/delivery.h"
@@ -881,16 +882,15 @@ static void decide(struct user_task *t)
 static int take_page_items(void **items, size_t *n, void **page_items, size_t *page_n, size_t size,
 			   size_t max)
 {
-	uint8_t *p;
+	int r;
 
 	if (*n + *page_n > max)
 		return -E2BIG;
-	p = realloc(*items, (*n + *page_n + 1) * size);
-	if (!p)
-		return -ENOMEM;
-	*items = p;
+	r = akr_array_grow(items, NULL, *n, *page_n, size);
+	if (r < 0)
+		return r;
 	if (*page_n)
-		memcpy(p + *n * size, *page_items, *page_n * size);
+		memcpy((uint8_t *)*items + *n * size, *page_items, *page_n * size);
 	*n += *page_n;
 	free(*page_items);
 	*page_items = NULL;
