@@ -242,6 +242,7 @@ static int tighten_state_dir(const char *dir)
 static int open_state(struct daemon *d, bool read_only)
 {
 	struct akr_error err = { 0 };
+	char detail[768];
 	int r;
 
 	r = mkdir_p(d->config->state_directory);
@@ -256,7 +257,7 @@ static int open_state(struct daemon *d, bool read_only)
 	if (r < 0)
 		return akr_log_error_errno(r, "Cannot open the state log in '%s': %s",
 					   d->config->state_directory,
-					   err.message[0] ? err.message : strerror(-r));
+					   akr_error_describe_errno(&err, r, detail, sizeof(detail)));
 	return 0;
 }
 

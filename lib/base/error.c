@@ -151,3 +151,11 @@ const char *akr_error_describe(const struct akr_error *e, char *buf, size_t size
 		(void)snprintf(buf, size, "%s: %s", e->code[0] ? e->code : "error", e->message);
 	return buf;
 }
+
+const char *akr_error_describe_errno(const struct akr_error *e, int r, char *buf, size_t size)
+{
+	if (e && e->kind != AKR_ERROR_NONE)
+		return akr_error_describe(e, buf, size);
+	(void)snprintf(buf, size, "%s", strerror(r < 0 ? -r : r));
+	return buf;
+}

@@ -63,3 +63,9 @@ bool akr_error_is_expired_token(const struct akr_error *e);
 
 /** Formats "Code (HTTP n): message [request id]" into @buf for logs and reports. */
 const char *akr_error_describe(const struct akr_error *e, char *buf, size_t size);
+
+/** The one way to describe a failure that returned -errno @r with an
+ * optional detail @e: akr_error_describe(@e) when @e holds an error (kind
+ * not AKR_ERROR_NONE), else strerror(-@r) (its sign does not matter).
+ * @e may be NULL. Returns @buf. */
+const char *akr_error_describe_errno(const struct akr_error *e, int r, char *buf, size_t size);

@@ -73,7 +73,7 @@ static void on_published(void *userdata, int r, const char *message_id, const st
 
 	if (r < 0)
 		akr_log_error("Cannot publish the failure alert: %s",
-			      akr_error_describe(err, detail, sizeof(detail)));
+			      akr_error_describe_errno(err, r, detail, sizeof(detail)));
 	else
 		akr_log_debug("Alert published, message id '%s'", message_id ? message_id : "");
 	ctx->cb(ctx->userdata, r);

@@ -232,10 +232,7 @@ static void account_fail(struct sweep_account *a, const char *what, int r, const
 	char detail[768], msg[1024];
 
 	a->failed = true;
-	if (err && err->kind != AKR_ERROR_NONE)
-		(void)akr_error_describe(err, detail, sizeof(detail));
-	else
-		(void)snprintf(detail, sizeof(detail), "%s", strerror(-r));
+	(void)akr_error_describe_errno(err, r, detail, sizeof(detail));
 	(void)snprintf(msg, sizeof(msg), "%s: %s", what, detail);
 	f.account_id = a->id;
 	f.result = "failed";
@@ -531,10 +528,7 @@ static void on_list_accounts(void *userdata, int r, struct akr_orgs_accounts_pag
 			err = perr.kind != AKR_ERROR_NONE ? &perr : NULL;
 	}
 	if (r < 0) {
-		if (err)
-			(void)akr_error_describe(err, detail, sizeof(detail));
-		else
-			(void)snprintf(detail, sizeof(detail), "%s", strerror(-r));
+		(void)akr_error_describe_errno(err, r, detail, sizeof(detail));
 		akr_log_full(LOG_ERR, r, AKR_FIELDS(.run_id = s->run_id),
 			     "Cannot list the accounts of the organization: %s", detail);
 		if (s->stopping) {
@@ -597,9 +591,8 @@ static void on_base_creds(void *userdata, int r, const struct akr_error *err)
 	char detail[768];
 
 	if (r < 0) {
-		(void)akr_error_describe(err, detail, sizeof(detail));
 		akr_log_full(LOG_ERR, r, AKR_FIELDS(.run_id = s->run_id), "No AWS credentials: %s",
-			     err && err->kind != AKR_ERROR_NONE ? detail : strerror(-r));
+			     akr_error_describe_errno(err, r, detail, sizeof(detail)));
 		s->fatal = r;
 		sweep_finish(s);
 		return;

@@ -72,6 +72,7 @@ static void on_deleted(void *userdata, int r, const struct akr_error *err)
 {
 	struct rollback *rb = userdata;
 	const char *id = rb->doomed[rb->next_doomed - 1];
+	char detail[768];
 
 	/* NoSuchEntity: already gone, which is what we want. */
 	if (r < 0 && !(err && strcmp(err->code, "NoSuchEntity") == 0)) {
@@ -79,7 +80,7 @@ static void on_deleted(void *userdata, int r, const struct akr_error *err)
 		if (err)
 			rb->err = *err;
 		akr_log_error("Cannot delete undelivered key %s of user '%s': %s", id, rb->user,
-			      err ? err->message : strerror(-r));
+			      akr_error_describe_errno(err, r, detail, sizeof(detail)));
 	} else {
 		akr_log_full(LOG_WARNING, 0,
 			     AKR_FIELDS(.message_id = AKR_MID_RECONCILED, .run_id = rb->s->run_id,
@@ -222,8 +223,7 @@ static void reconcile_failed(struct akr_sweep *s, const char *account_id, const 
 {
 	char detail[768];
 
-	(void)snprintf(detail, sizeof(detail), "%s",
-		       err && err->message[0] ? err->message : strerror(-r));
+	(void)akr_error_describe_errno(err, r, detail, sizeof(detail));
 	akr_log_full(LOG_ERR, 0,
 		     AKR_FIELDS(.message_id = AKR_MID_RECONCILED, .run_id = s->run_id,
 				.account_id = account_id, .user_name = user, .action = "reconcile",

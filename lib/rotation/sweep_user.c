@@ -100,14 +100,6 @@ static void user_done(struct user_task *t)
 	akr__sweep_account_user_done(a);
 }
 
-static void describe(const struct akr_error *err, int r, char *buf, size_t size)
-{
-	if (err && err->kind != AKR_ERROR_NONE)
-		(void)akr_error_describe(err, buf, size);
-	else
-		(void)snprintf(buf, size, "%s", strerror(r < 0 ? -r : r));
-}
-
 static void user_fail(struct user_task *t, const char *what, int r, const struct akr_error *err)
 {
 	char detail[768], msg[900];
@@ -120,7 +112,7 @@ static void user_fail(struct user_task *t, const char *what, int r, const struct
 		.error_code = err && err->code[0] ? err->code : NULL,
 	};
 
-	describe(err, r, detail, sizeof(detail));
+	(void)akr_error_describe_errno(err, r, detail, sizeof(detail));
 	(void)snprintf(msg, sizeof(msg), "%s: %s", what, detail);
 	akr_log_full(LOG_ERR, 0, &f, "User '%s' in account %s: %s, skipping the user", t->name,
 		     t->a->id, msg);
@@ -309,7 +301,7 @@ static void on_notice_sent(struct user_task *t, int r, const struct akr_error *e
 	char detail[768];
 
 	if (r < 0) {
-		describe(err, r, detail, sizeof(detail));
+		(void)akr_error_describe_errno(err, r, detail, sizeof(detail));
 		(void)akr__sweep_report_row(t->s, t->a->id, t->a->name, t->name, act->key_id, "notify",
 				       act->age_days, "notice mail", AKR_OUTCOME_FAILED, detail, NULL);
 		akr_log_full(LOG_ERR, 0,
@@ -393,7 +385,7 @@ static void on_deactivated(void *userdata, int r, const struct akr_error *err)
 	if (write_again_later(t, "UpdateAccessKey", r, err, deactivate_again))
 		return;
 	if (r < 0) {
-		describe(err, r, detail, sizeof(detail));
+		(void)akr_error_describe_errno(err, r, detail, sizeof(detail));
 		action_row(t, act, AKR_OUTCOME_FAILED, detail, NULL);
 		next_action(t);
 		return;
@@ -424,7 +416,7 @@ static void on_deleted(void *userdata, int r, const struct akr_error *err)
 	if (write_again_later(t, "DeleteAccessKey", r, err, delete_again))
 		return;
 	if (r < 0) {
-		describe(err, r, detail, sizeof(detail));
+		(void)akr_error_describe_errno(err, r, detail, sizeof(detail));
 		action_row(t, act, AKR_OUTCOME_FAILED, detail, NULL);
 		next_action(t);
 		return;
@@ -472,7 +464,7 @@ static void on_reminded(struct user_task *t, int r, const struct akr_error *err)
 	char detail[768];
 
 	if (r < 0) {
-		describe(err, r, detail, sizeof(detail));
+		(void)akr_error_describe_errno(err, r, detail, sizeof(detail));
 		action_row(t, act, AKR_OUTCOME_FAILED, detail, NULL);
 	} else {
 		r = akr_statelog_record_reminded(t->s->o.statelog, t->now_sec, t->a->id, t->name, act->key_id);
@@ -524,7 +516,7 @@ static void on_rolled_back(void *userdata, int r, const struct akr_error *err)
 	char detail[768], msg[1700];
 
 	if (r < 0) {
-		describe(err, r, detail, sizeof(detail));
+		(void)akr_error_describe_errno(err, r, detail, sizeof(detail));
 		(void)snprintf(msg, sizeof(msg), "%s; the rollback failed too (%s): the key is deleted "
 			       "when the state log is reconciled at the next start or sweep",
 			       t->failure, detail);
@@ -540,7 +532,7 @@ static void rollback(struct user_task *t, const char *what, int r, const struct 
 	const char *known[AKR_POLICY_MAX_KEYS];
 	char detail[700];
 
-	describe(err, r, detail, sizeof(detail));
+	(void)akr_error_describe_errno(err, r, detail, sizeof(detail));
 	(void)snprintf(t->failure, sizeof(t->failure), "%s: %s", what, detail);
 	for (size_t i = 0; i < t->n_keys; i++)
 		known[i] = t->keys[i].access_key_id;
@@ -601,7 +593,7 @@ static void on_created(void *userdata, int r, struct akr_iam_new_key *key, const
 	if (write_again_later(t, "CreateAccessKey", r, err, create_again))
 		return;
 	if (r < 0) {
-		describe(err, r, detail, sizeof(detail));
+		(void)akr_error_describe_errno(err, r, detail, sizeof(detail));
 		if (err && err->kind == AKR_ERROR_AWS && err->http_status >= 400 &&
 		    err->http_status < 500) {
 			/* A client error proves no key was created. A 5xx does
@@ -798,7 +790,7 @@ static void on_last_used(void *userdata, int r, struct akr_iam_key_last_used *lu
 	if (r < 0) {
 		/* Last use only informs the mail and the report: go on without it. */
 		char detail[768];
-		describe(err, r, detail, sizeof(detail));
+		(void)akr_error_describe_errno(err, r, detail, sizeof(detail));
 		akr_log_warning("Cannot read the last use of a key of user '%s' in account %s: %s",
 				t->name, t->a->id, detail);
 	} else {
