@@ -13,6 +13,7 @@
 #include "lib/aws/sts.h"
 #include "lib/aws/sharedconfig.h"
 #include "lib/aws/creds.h"
+#include "lib/aws/endpoints.h"
 #include "lib/base/error.h"
 #include "lib/aws/imds.h"
 #include "lib/base/macro.h"
@@ -64,16 +65,6 @@ static int fail(struct akr_error *reterr, int r, const char *fmt, ...)
 	va_end(ap);
 	akr_error_set(reterr, AKR_ERROR_LOCAL, 0, CREDS_CODE, "%s", msg);
 	return r;
-}
-
-static bool is_region(const char *s)
-{
-	if (!s || !*s || strlen(s) > 64)
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
-			return false;
-	return true;
 }
 
 /* Builds owned credentials from borrowed strings; the token may be NULL/"". */
@@ -460,7 +451,7 @@ int akr_creds_resolve_region(const char *profile, char **ret, struct akr_error *
 	}
 	if (!v || !*v)
 		v = "us-east-1";
-	if (!is_region(v))
+	if (!akr_endpoints_is_region(v))
 		r = fail(reterr, -EINVAL, "%s: invalid region '%.64s'", where, v);
 	else if (!(*ret = strdup(v)))
 		r = -ENOMEM;

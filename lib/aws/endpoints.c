@@ -42,9 +42,12 @@ void akr_endpoints_done(struct akr_endpoints *e)
 	*e = (struct akr_endpoints){ 0 };
 }
 
-static bool is_region(const char *s)
+bool akr_endpoints_is_region(const char *s)
 {
-	if (!s || !*s || strlen(s) > 64)
+	size_t n = s ? strlen(s) : 0;
+
+	if (n < 4 || n > 32 || !(s[0] >= 'a' && s[0] <= 'z') || !(s[n - 1] >= '0' && s[n - 1] <= '9') ||
+	    !strchr(s, '-'))
 		return false;
 	for (; *s; s++)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
@@ -174,7 +177,7 @@ int akr_endpoints_resolve(struct akr_endpoints *ret, const char *region, const c
 
 	if (!ret)
 		return -EINVAL;
-	if (!is_region(region)) {
+	if (!akr_endpoints_is_region(region)) {
 		akr_error_set(reterr, AKR_ERROR_LOCAL, 0, "config", "invalid region '%s'",
 			      region ? region : "");
 		return -EINVAL;

@@ -20,3 +20,9 @@ struct akr_endpoints {
 int akr_endpoints_resolve(struct akr_endpoints *ret, const char *region, const char *profile,
 			  struct akr_error *reterr);
 void akr_endpoints_done(struct akr_endpoints *e);
+
+/** Whether @s (may be NULL) looks like an AWS region name ("us-east-1",
+ * "us-gov-west-1", "cn-north-1"): 4 to 32 of a-z 0-9 '-', starting with a
+ * letter, ending with a digit, with at least one '-'. The one region check:
+ * configuration, environment and shared config file all use it. */
+bool akr_endpoints_is_region(const char *s);

@@ -7,6 +7,7 @@
 
 #include <libconfig.h>
 
+#include "lib/aws/endpoints.h"
 #include "lib/rotation/config-internal.h"
 #include "lib/rotation/config.h"
 #include "lib/base/error.h"
@@ -405,15 +406,7 @@ const char *akr__config_valid_configuration_set(const char *v)
 
 const char *akr__config_valid_region(const char *v)
 {
-	size_t n = strlen(v);
-
-	if (n < 4 || n > 32 || !islower((unsigned char)v[0]) ||
-	    !isdigit((unsigned char)v[n - 1]) || !strchr(v, '-'))
-		return "is not an AWS region name (like \"us-east-1\")";
-	for (const char *p = v; *p; p++)
-		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) && *p != '-')
-			return "is not an AWS region name (like \"us-east-1\")";
-	return NULL;
+	return akr_endpoints_is_region(v) ? NULL : "is not an AWS region name (like \"us-east-1\")";
 }
 
 const char *akr__config_valid_zip_encryption(const char *v)

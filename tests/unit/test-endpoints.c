@@ -216,7 +216,26 @@ static void test_invalid_urls(void **state)
 	assert_non_null(strstr(err.message, "/config:2"));
 	assert_int_equal(akr_endpoints_resolve(&e, "", NULL, &err), -EINVAL);
 	assert_int_equal(akr_endpoints_resolve(&e, "us-east-1/../x", NULL, &err), -EINVAL);
+	/* The same rule as the configuration's aws.region (it was looser here). */
+	assert_int_equal(akr_endpoints_resolve(&e, "mars", NULL, &err), -EINVAL);
+	assert_int_equal(akr_endpoints_resolve(&e, "-east-1", NULL, &err), -EINVAL);
+	assert_int_equal(akr_endpoints_resolve(&e, "us-east", NULL, &err), -EINVAL);
 	assert_int_equal(akr_endpoints_resolve(&e, NULL, NULL, NULL), -EINVAL);
+}
+
+static void test_region_names(void **state)
+{
+	static const char *const good[] = { "us-east-1", "us-gov-west-1", "cn-north-1",
+					     "eu-isoe-west-1", "ap-southeast-5" };
+	static const char *const bad[] = { NULL, "", "mars", "US-EAST-1", "us-east", "1us-east-1",
+					    "-east-1", "us_east_1", "us-east-1/x", "N/A",
+					    "us-east-1 ", "aaaaaaaaaa-bbbbbbbbbb-cccccccccc-1" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_true(akr_endpoints_is_region(good[i]));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(akr_endpoints_is_region(bad[i]));
 }
 
 static void test_awsconfig_parser(void **state)
@@ -299,6 +318,7 @@ int main(void)
 		cmocka_unit_test_setup(test_config_file, setup),
 		cmocka_unit_test_setup(test_config_ignore_setting, setup),
 		cmocka_unit_test_setup(test_invalid_urls, setup),
+		cmocka_unit_test(test_region_names),
 		cmocka_unit_test_setup(test_awsconfig_parser, setup),
 	};
 	char cmd[300];
