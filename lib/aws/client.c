@@ -319,6 +319,8 @@ static int call_send(struct aws_call *call)
 		.signer = &call->signer,
 		.parse_error = akr_aws_parse_error,
 	};
+	if (call->client.transport)
+		return call->client.transport(call->client.transport_data, &d, call_http_done, call);
 	return akr_http_request_start(call->client.http, &d, call_http_done, call, NULL);
 }
 
@@ -395,7 +397,7 @@ int akr_aws_call(const struct akr_aws_client *c, const struct akr_aws_call_desc 
 	const char *ct;
 	int r;
 
-	if (!c || !c->http || !c->endpoints || !c->identity || !desc || !cb ||
+	if (!c || (!c->http && !c->transport) || !c->endpoints || !c->identity || !desc || !cb ||
 	    (unsigned)desc->service >= _AKR_SERVICE_MAX || !desc->action ||
 	    !c->endpoints->url[desc->service] || (desc->body_len && !desc->body))
 		return -EINVAL;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "lib/base/error.h"
+#include "lib/http/engine.h"
 #include "lib/http/sigv4.h"
 
 struct akr_http;
@@ -66,9 +67,18 @@ void akr_aws_identity_done(struct akr_aws_identity *id);
 /** Refreshes now, coalescing concurrent requests into one refresh. */
 int akr_aws_identity_refresh(struct akr_aws_identity *id, akr_aws_refresh_done_cb cb, void *userdata);
 
+/** How a call reaches the network: akr_http_request_start() on the client's
+ * engine, unless a test injects a fake (as lib/delivery takes its transport).
+ * The contract of akr_http_request_start(), with @transport_data (borrowed)
+ * in place of the engine and no request handle. */
+typedef int (*akr_aws_transport_fn)(void *transport_data, const struct akr_http_request_desc *desc,
+				    akr_http_done_cb cb, void *userdata);
+
 /** Where calls go and with what: borrowed pointers that must outlive calls. */
 struct akr_aws_client {
 	struct akr_http *http;
+	akr_aws_transport_fn transport; /* NULL: akr_http_request_start() on @http */
+	void *transport_data;           /* handed to @transport */
 	const struct akr_endpoints *endpoints;
 	struct akr_aws_identity *identity;
 	const struct akr_clock *clock; /* for expiry decisions; NULL = real time */

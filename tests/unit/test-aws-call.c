@@ -26,7 +26,7 @@
 #include "lib/base/secret.h"
 #include "lib/http/sigv4.h"
 
-/* The stub engine. */
+/* The fake transport, injected into the client. */
 
 #define MAX_REQS 16
 
@@ -48,12 +48,12 @@ static struct stub_req reqs[MAX_REQS];
 static size_t n_reqs;
 static int stub_start_r;
 
-int akr_http_request_start(struct akr_http *h, const struct akr_http_request_desc *desc,
-			   akr_http_done_cb cb, void *userdata, struct akr_http_request **ret_req)
+static int stub_transport(void *transport_data, const struct akr_http_request_desc *desc,
+			  akr_http_done_cb cb, void *userdata)
 {
 	struct stub_req *q;
 
-	(void)h, (void)ret_req;
+	assert_ptr_equal(transport_data, &reqs);
 	if (stub_start_r)
 		return stub_start_r;
 	assert_true(n_reqs < MAX_REQS);
@@ -173,7 +173,8 @@ static int setup(void **state)
 	akr_aws_identity_init(&e->id);
 	set_creds(&e->id, "AKIAIOSFODNN7EXAMPLE", 0);
 	e->client = (struct akr_aws_client){
-		.http = (struct akr_http *)e, /* never dereferenced by the stub */
+		.transport = stub_transport,
+		.transport_data = &reqs,
 		.endpoints = &e->ep,
 		.identity = &e->id,
 		.region = "eu-west-1",

@@ -23,15 +23,6 @@
 #include "lib/base/secret.h"
 #include "lib/base/timeutil.h"
 
-/* aws.c sends through lib/http/engine; nothing here does, so a stub keeps this test
- * independent of the engine. */
-int akr_http_request_start(struct akr_http *h, const struct akr_http_request_desc *desc,
-			   akr_http_done_cb cb, void *userdata, struct akr_http_request **ret_req)
-{
-	(void)h, (void)desc, (void)cb, (void)userdata, (void)ret_req;
-	return -ENOSYS;
-}
-
 #define LEN(s) (sizeof(s) - 1)
 
 static void assert_contains(const char *hay, const char *needle)
