@@ -367,22 +367,23 @@ static bool write_again_later(struct user_task *t, const char *what, int r,
 
 /* ---- deactivate, delete, remind ---- */
 
-static void deactivate(struct user_task *t, const struct akr_action *act);
+static void key_write(struct user_task *t);
 
-static void deactivate_again(void *arg)
+static void key_write_again(void *arg)
 {
-	struct user_task *t = arg;
-
-	deactivate(t, &t->plan.actions[t->next_action - 1]);
+	key_write(arg);
 }
 
-static void on_deactivated(void *userdata, int r, const struct akr_error *err)
+/* The answer to UpdateAccessKey (deactivate) or DeleteAccessKey. */
+static void on_key_written(void *userdata, int r, const struct akr_error *err)
 {
 	struct user_task *t = userdata;
 	const struct akr_action *act = &t->plan.actions[t->next_action - 1];
+	bool deactivate = act->kind == AKR_ACTION_DEACTIVATE;
 	char detail[768];
 
-	if (write_again_later(t, "UpdateAccessKey", r, err, deactivate_again))
+	if (write_again_later(t, deactivate ? "UpdateAccessKey" : "DeleteAccessKey", r, err,
+			      key_write_again))
 		return;
 	if (r < 0) {
 		(void)akr_error_describe_errno(err, r, detail, sizeof(detail));
@@ -390,72 +391,43 @@ static void on_deactivated(void *userdata, int r, const struct akr_error *err)
 		next_action(t);
 		return;
 	}
-	r = akr_statelog_record_deactivated(t->s->o.statelog, t->now_sec, t->a->id, t->name, act->key_id);
-	if (r < 0)
-		statelog_failed(t, r, "the deactivation", act->key_id);
-	akr_report_totals(t->s->report)->keys_deactivated++;
+	if (deactivate) {
+		r = akr_statelog_record_deactivated(t->s->o.statelog, t->now_sec, t->a->id, t->name,
+						    act->key_id);
+		if (r < 0)
+			statelog_failed(t, r, "the deactivation", act->key_id);
+		akr_report_totals(t->s->report)->keys_deactivated++;
+	} else {
+		r = akr_statelog_record_deleted(t->s->o.statelog, t->now_sec, t->a->id, t->name,
+						act->key_id);
+		if (r < 0)
+			akr_log_error_errno(r, "Cannot record the deletion of %s in the state log: %m",
+					    act->key_id);
+		akr_report_totals(t->s->report)->keys_deleted++;
+	}
 	action_row(t, act, AKR_OUTCOME_DONE, NULL, NULL);
-	send_notice(t, act, AKR_MAIL_DEACTIVATED);
+	send_notice(t, act, deactivate ? AKR_MAIL_DEACTIVATED : AKR_MAIL_DELETED);
 }
 
-static void delete_key(struct user_task *t, const struct akr_action *act);
-
-static void delete_again(void *arg)
+/* Sends the current action's write, or, when the sweep stopped while a
+ * throttled one waited to be sent again, ends it with the throttled answer
+ * it got last. */
+static void key_write(struct user_task *t)
 {
-	struct user_task *t = arg;
-
-	delete_key(t, &t->plan.actions[t->next_action - 1]);
-}
-
-static void on_deleted(void *userdata, int r, const struct akr_error *err)
-{
-	struct user_task *t = userdata;
 	const struct akr_action *act = &t->plan.actions[t->next_action - 1];
-	char detail[768];
-
-	if (write_again_later(t, "DeleteAccessKey", r, err, delete_again))
-		return;
-	if (r < 0) {
-		(void)akr_error_describe_errno(err, r, detail, sizeof(detail));
-		action_row(t, act, AKR_OUTCOME_FAILED, detail, NULL);
-		next_action(t);
-		return;
-	}
-	r = akr_statelog_record_deleted(t->s->o.statelog, t->now_sec, t->a->id, t->name, act->key_id);
-	if (r < 0)
-		akr_log_error_errno(r, "Cannot record the deletion of %s in the state log: %m", act->key_id);
-	akr_report_totals(t->s->report)->keys_deleted++;
-	action_row(t, act, AKR_OUTCOME_DONE, NULL, NULL);
-	send_notice(t, act, AKR_MAIL_DELETED);
-}
-
-/* Sends the write, or, when the sweep stopped while it waited to be sent
- * again, ends it with the throttled answer it got last. */
-static void deactivate(struct user_task *t, const struct akr_action *act)
-{
 	int r;
 
 	if (t->write_attempts > 0 && t->s->stopping) {
-		on_deactivated(t, -EPROTO, &t->write_err);
+		on_key_written(t, -EPROTO, &t->write_err);
 		return;
 	}
-	r = akr_iam_update_access_key(&t->a->client, t->name, act->key_id, AKR_IAM_KEY_INACTIVE,
-				      on_deactivated, t);
+	if (act->kind == AKR_ACTION_DEACTIVATE)
+		r = akr_iam_update_access_key(&t->a->client, t->name, act->key_id,
+					      AKR_IAM_KEY_INACTIVE, on_key_written, t);
+	else
+		r = akr_iam_delete_access_key(&t->a->client, t->name, act->key_id, on_key_written, t);
 	if (r < 0)
-		on_deactivated(t, r, NULL);
-}
-
-static void delete_key(struct user_task *t, const struct akr_action *act)
-{
-	int r;
-
-	if (t->write_attempts > 0 && t->s->stopping) {
-		on_deleted(t, -EPROTO, &t->write_err);
-		return;
-	}
-	r = akr_iam_delete_access_key(&t->a->client, t->name, act->key_id, on_deleted, t);
-	if (r < 0)
-		on_deleted(t, r, NULL);
+		on_key_written(t, r, NULL);
 }
 
 static void on_reminded(struct user_task *t, int r, const struct akr_error *err)
@@ -765,10 +737,8 @@ static void next_action(struct user_task *t)
 				continue; /* held or failed: reported */
 			return;
 		case AKR_ACTION_DEACTIVATE:
-			deactivate(t, act);
-			return;
 		case AKR_ACTION_DELETE:
-			delete_key(t, act);
+			key_write(t);
 			return;
 		case AKR_ACTION_REMIND:
 			remind(t, act);
