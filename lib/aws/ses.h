@@ -1,5 +1,6 @@
 #pragma once
-/* Amazon SES v1 (Query protocol, 2010-12-01): SendRawEmail. aws-wire.md §8.
+/* Amazon SES v1 (Query protocol, 2010-12-01): SendRawEmail and GetSendQuota.
+ * aws-wire.md §8.
  * Signed as "ses"; the endpoint's host prefix is "email". */
 
 #include <stddef.h>
@@ -36,8 +37,29 @@ typedef void (*akr_ses_send_cb)(void *userdata, int r, const char *message_id,
 int akr_ses_send_raw_email(const struct akr_aws_client *c, const struct akr_ses_raw_email *m,
 			   akr_ses_send_cb cb, void *userdata);
 
+/** The account's sending limits in one region (GetSendQuota). */
+struct akr_ses_send_quota {
+	double max_24_hour_send;   /* messages per rolling 24 hours; < 0: unlimited (SES sends -1) */
+	double max_send_rate;      /* messages per second, > 0 */
+	double sent_last_24_hours; /* >= 0 */
+};
+
+/** Completion of akr_ses_get_send_quota(): @q borrowed, NULL on failure. */
+typedef void (*akr_ses_quota_cb)(void *userdata, int r, const struct akr_ses_send_quota *q,
+				 const struct akr_error *err);
+
+/** Asks SES in @c->region for the account's sending limits. Idempotent.
+ * Returns 0 (then @cb runs exactly once, from the loop), -EINVAL, -ENOKEY,
+ * -ENOMEM; @cb never runs on failure. */
+int akr_ses_get_send_quota(const struct akr_aws_client *c, akr_ses_quota_cb cb, void *userdata);
+
 /* Wire format, exposed for tests and fuzzing: contracts as in aws_sts.h.
  * The parser returns a malloc'ed message id in @ret_message_id. */
 int akr_ses_build_send_raw_email(const struct akr_ses_raw_email *m, struct akr_buf *out);
 int akr_ses_parse_send_raw_email(const char *body, size_t len, char **ret_message_id,
+				 struct akr_error *reterr);
+/** All three numbers are required; a negative Max24HourSend other than -1,
+ * a MaxSendRate that is not positive, or a number that is not one fails
+ * with -EBADMSG. */
+int akr_ses_parse_get_send_quota(const char *body, size_t len, struct akr_ses_send_quota *ret,
 				 struct akr_error *reterr);

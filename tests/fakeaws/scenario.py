@@ -121,6 +121,14 @@ class World:
         config_sets = scenario.get('ses_configuration_sets')
         self.ses_configuration_sets = None if config_sets is None else set(config_sets)
         self.sns_topics = list(scenario.get('sns_topics', [DEFAULT_TOPIC]))
+        # SES sending quota (GetSendQuota): generous by default, like an
+        # account out of the sandbox; the daily quota is enforced.
+        quota = scenario.get('ses_quota', {})
+        if not isinstance(quota, dict):
+            raise ScenarioError('"ses_quota" is an object')
+        self.ses_max_24_hour_send = float(quota.get('max_24_hour_send', 50000.0))
+        self.ses_max_send_rate = float(quota.get('max_send_rate', 50.0))
+        self.ses_sent = []      # fake-clock times of the messages SES accepted
         self.max_page_size = int(scenario.get('max_page_size', 0) or 0)
         self.empty_pages = bool(scenario.get('empty_pages', False))
         self.accounts = {}
@@ -270,6 +278,8 @@ class World:
         }
         if self.ses_configuration_sets is not None:
             out['ses_configuration_sets'] = sorted(self.ses_configuration_sets)
+        out['ses_quota'] = {'max_24_hour_send': self.ses_max_24_hour_send,
+                            'max_send_rate': self.ses_max_send_rate}
         return out
 
     @staticmethod

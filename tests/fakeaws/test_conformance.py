@@ -343,6 +343,13 @@ class Conformance(unittest.TestCase):
             Source='mallory@example.com'))                        # MessageRejected
         self.assertEqual(len(control(self.fake.url, 'emails')), 2)
 
+    def test_20b_ses_get_send_quota(self):
+        out = self.both(lambda t: t.base('ses').get_send_quota())
+        for field in ('Max24HourSend', 'MaxSendRate', 'SentLast24Hours'):
+            self.assertIn(field, out)
+        # Two messages went out in test_20 on each side.
+        self.assertEqual(out['SentLast24Hours'], 2.0)
+
     def test_21_sesv2_send_email(self):
         self.both(lambda t: t.base('sesv2').send_email(
             FromEmailAddress=SENDER, Destination={'ToAddresses': ['alice@example.com']},

@@ -276,6 +276,26 @@ class ServicesTest(FakeTest):
                           ('rotator@example.com', ['bob@example.com'], None)])
         self.assertEqual(emails[0]['raw'], msg.decode())
 
+    def test_ses_send_quota(self):
+        control(self.url, 'load', dict(SCENARIO, ses_quota={'max_24_hour_send': 2,
+                                                            'max_send_rate': 3}))
+        ses = client('ses', self.url)
+        msg = b'From: Rotator <rotator@example.com>\r\nTo: alice@example.com\r\n\r\nhello'
+        self.assertEqual(ses.get_send_quota()['SentLast24Hours'], 0.0)
+        ses.send_raw_email(RawMessage={'Data': msg})
+        ses.send_raw_email(RawMessage={'Data': msg})
+        quota = ses.get_send_quota()
+        self.assertEqual((quota['Max24HourSend'], quota['MaxSendRate'],
+                          quota['SentLast24Hours']), (2.0, 3.0, 2.0))
+        with self.assertRaises(ClientError) as e:
+            ses.send_raw_email(RawMessage={'Data': msg})
+        self.assertEqual(code_of(e), ('Throttling', 400))
+        self.assertIn('Daily message quota exceeded', str(e.exception))
+        # A day later (fake clock) the quota is free again.
+        control(self.url, 'clock', {'advance_seconds': 86401})
+        self.assertEqual(ses.get_send_quota()['SentLast24Hours'], 0.0)
+        ses.send_raw_email(RawMessage={'Data': msg})
+
     def test_sns_records_and_validates(self):
         sns = client('sns', self.url)
         sns.publish(TopicArn=TOPIC, Message='m1', Subject='s1')

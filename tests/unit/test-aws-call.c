@@ -207,6 +207,7 @@ struct result {
 	int r;
 	char *body;
 	struct akr_error err;
+	struct akr_ses_send_quota quota;
 };
 
 static void raw_done(void *userdata, int r, const char *body, size_t len, const struct akr_error *err)
@@ -615,6 +616,19 @@ static void message_cb(void *userdata, int r, const char *message_id, const stru
 		res->err = *err;
 }
 
+static void quota_cb(void *userdata, int r, const struct akr_ses_send_quota *q,
+		     const struct akr_error *err)
+{
+	struct result *res = userdata;
+
+	res->calls++;
+	res->r = r;
+	if (q)
+		res->quota = *q;
+	if (err)
+		res->err = *err;
+}
+
 static void test_other_services(void **state)
 {
 	static const char *const to[] = { "alice@example.com" };
@@ -668,9 +682,20 @@ static void test_other_services(void **state)
 		       "</SendRawEmailResult></SendRawEmailResponse>", NULL);
 	assert_string_equal(res.body, "m-1");
 
+	assert_int_equal(akr_ses_get_send_quota(&e->client, quota_cb, &res), 0);
+	assert_true(reqs[4].idempotent);
+	assert_string_equal(reqs[4].body, "Action=GetSendQuota&Version=2010-12-01");
+	assert_signs_with(&reqs[4], "eu-west-1", "ses", "AKIAIOSFODNN7EXAMPLE");
+	answer(4, 200, "<GetSendQuotaResponse><GetSendQuotaResult><Max24HourSend>200.0"
+		       "</Max24HourSend><MaxSendRate>14.0</MaxSendRate><SentLast24Hours>3.0"
+		       "</SentLast24Hours></GetSendQuotaResult></GetSendQuotaResponse>", NULL);
+	assert_int_equal(res.r, 0);
+	assert_true(res.quota.max_send_rate == 14.0 && res.quota.max_24_hour_send == 200.0 &&
+		    res.quota.sent_last_24_hours == 3.0);
+
 	assert_int_equal(akr_sns_publish(&e->client, &pub, message_cb, &res), 0);
-	assert_signs_with(&reqs[4], "eu-west-1", "sns", "AKIAIOSFODNN7EXAMPLE");
-	answer(4, 429, "<ErrorResponse><Error><Code>Throttled</Code><Message>Rate exceeded</Message>"
+	assert_signs_with(&reqs[5], "eu-west-1", "sns", "AKIAIOSFODNN7EXAMPLE");
+	answer(5, 429, "<ErrorResponse><Error><Code>Throttled</Code><Message>Rate exceeded</Message>"
 		       "</Error></ErrorResponse>", NULL);
 	assert_int_equal(res.r, -EPROTO);
 	assert_int_equal(res.err.retry, AKR_RETRY_THROTTLING);

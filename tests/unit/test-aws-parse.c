@@ -839,6 +839,63 @@ static void test_ses(void **state)
 	assert_int_equal(akr_ses_parse_send_raw_email(answer, 40, &id, &err), -EBADMSG);
 }
 
+static void test_ses_send_quota(void **state)
+{
+	static const char answer[] =
+		"<GetSendQuotaResponse xmlns=\"http://ses.amazonaws.com/doc/2010-12-01/\">\n"
+		"  <GetSendQuotaResult>\n"
+		"    <SentLast24Hours>127.0</SentLast24Hours>\n"
+		"    <Max24HourSend>200.0</Max24HourSend>\n"
+		"    <MaxSendRate>1.0</MaxSendRate>\n"
+		"  </GetSendQuotaResult>\n"
+		"  <ResponseMetadata><RequestId>273021c6-c866-11e0-b926-699e21c3af9e</RequestId>"
+		"</ResponseMetadata>\n"
+		"</GetSendQuotaResponse>";
+	static const char *const bad[] = {
+		/* a field missing */
+		"<GetSendQuotaResponse><GetSendQuotaResult><Max24HourSend>1</Max24HourSend>"
+		"<MaxSendRate>1</MaxSendRate></GetSendQuotaResult></GetSendQuotaResponse>",
+		/* not a number */
+		"<GetSendQuotaResponse><GetSendQuotaResult><Max24HourSend>lots</Max24HourSend>"
+		"<MaxSendRate>1</MaxSendRate><SentLast24Hours>0</SentLast24Hours>"
+		"</GetSendQuotaResult></GetSendQuotaResponse>",
+		/* a rate of 0, NaN, a negative quota other than -1 */
+		"<GetSendQuotaResponse><GetSendQuotaResult><Max24HourSend>1</Max24HourSend>"
+		"<MaxSendRate>0</MaxSendRate><SentLast24Hours>0</SentLast24Hours>"
+		"</GetSendQuotaResult></GetSendQuotaResponse>",
+		"<GetSendQuotaResponse><GetSendQuotaResult><Max24HourSend>1</Max24HourSend>"
+		"<MaxSendRate>nan</MaxSendRate><SentLast24Hours>0</SentLast24Hours>"
+		"</GetSendQuotaResult></GetSendQuotaResponse>",
+		"<GetSendQuotaResponse><GetSendQuotaResult><Max24HourSend>-2</Max24HourSend>"
+		"<MaxSendRate>1</MaxSendRate><SentLast24Hours>0</SentLast24Hours>"
+		"</GetSendQuotaResult></GetSendQuotaResponse>",
+		/* duplicate, wrong root */
+		"<GetSendQuotaResponse><GetSendQuotaResult><Max24HourSend>1</Max24HourSend>"
+		"<Max24HourSend>2</Max24HourSend><MaxSendRate>1</MaxSendRate>"
+		"<SentLast24Hours>0</SentLast24Hours></GetSendQuotaResult></GetSendQuotaResponse>",
+		"<SendRawEmailResponse><GetSendQuotaResult><Max24HourSend>1</Max24HourSend>"
+		"<MaxSendRate>1</MaxSendRate><SentLast24Hours>0</SentLast24Hours>"
+		"</GetSendQuotaResult></SendRawEmailResponse>",
+	};
+	static const char unlimited[] =
+		"<GetSendQuotaResponse><GetSendQuotaResult><Max24HourSend>-1.0</Max24HourSend>"
+		"<MaxSendRate>14.0</MaxSendRate><SentLast24Hours>0.0</SentLast24Hours>"
+		"</GetSendQuotaResult></GetSendQuotaResponse>";
+	struct akr_ses_send_quota q = { 0 };
+	struct akr_error err;
+
+	(void)state;
+	assert_int_equal(akr_ses_parse_get_send_quota(answer, LEN(answer), &q, &err), 0);
+	assert_true(q.max_24_hour_send == 200.0 && q.max_send_rate == 1.0 &&
+		    q.sent_last_24_hours == 127.0);
+	assert_int_equal(akr_ses_parse_get_send_quota(unlimited, LEN(unlimited), &q, &err), 0);
+	assert_true(q.max_24_hour_send < 0 && q.max_send_rate == 14.0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(akr_ses_parse_get_send_quota(bad[i], strlen(bad[i]), &q, &err),
+				 -EBADMSG);
+	assert_int_equal(akr_ses_parse_get_send_quota(answer, 60, &q, &err), -EBADMSG);
+}
+
 static void test_sns(void **state)
 {
 	static const char answer[] =
@@ -979,6 +1036,7 @@ int main(void)
 		cmocka_unit_test(test_iam_last_used),
 		cmocka_unit_test(test_iam_build),
 		cmocka_unit_test(test_ses),
+		cmocka_unit_test(test_ses_send_quota),
 		cmocka_unit_test(test_sns),
 		cmocka_unit_test(test_error_documents),
 	};

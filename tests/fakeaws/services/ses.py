@@ -1,4 +1,7 @@
-"""SES: v1 SendRawEmail (Query, 2010-12-01) and SESv2 SendEmail raw (REST-JSON).
+"""SES: v1 SendRawEmail and GetSendQuota (Query, 2010-12-01) and SESv2 SendEmail
+raw (REST-JSON). The daily quota (scenario "ses_quota") is enforced as SES does:
+past Max24HourSend in the last 24 hours of the fake clock, a send answers
+Throttling "Daily message quota exceeded.".
 
 Accepted messages are recorded in app.emails for GET /_fake/emails.
 """
@@ -28,10 +31,21 @@ def _addresses(values):
     return [addr for _, addr in email.utils.getaddresses([v for v in values if v]) if addr]
 
 
+def _sent_last_24_hours(world):
+    now = world.clock.now()
+    world.ses_sent = [t for t in world.ses_sent if t > now - 86400]
+    return len(world.ses_sent)
+
+
 def _send(ctx, raw, source, destinations, config_set, v2=False):
     """Common checks and recording; returns the MessageId."""
     rejected = 'MessageRejected'
     world = ctx.world
+    if _sent_last_24_hours(world) >= world.ses_max_24_hour_send:
+        ctx.app.stats.throttled += 1
+        if v2:
+            raise AwsError('LimitExceededException', 'Daily message quota exceeded.', 400)
+        raise AwsError('Throttling', 'Daily message quota exceeded.', 400)
     headers = _header_parser.parsebytes(raw)
     from_header = _addresses(headers.get_all('From') or [])
     source = email.utils.parseaddr(source)[1] if source else None
@@ -54,6 +68,7 @@ def _send(ctx, raw, source, destinations, config_set, v2=False):
         raise AwsError('NotFoundException' if v2 else 'ConfigurationSetDoesNotExist',
                        'Configuration set <%s> does not exist.' % config_set,
                        404 if v2 else 400)
+    world.ses_sent.append(world.clock.now())
     ctx.app.emails.append({'source': source or from_header[0],
                            'destinations': list(destinations),
                            'raw': raw.decode('utf-8', 'replace'),
@@ -98,6 +113,14 @@ def send_email_v2(ctx):
     return {'MessageId': msg_id}
 
 
+def get_send_quota(ctx):
+    world = ctx.world
+    return (el('Max24HourSend', '%.1f' % world.ses_max_24_hour_send)
+            + el('MaxSendRate', '%.1f' % world.ses_max_send_rate)
+            + el('SentLast24Hours', '%.1f' % _sent_last_24_hours(world)))
+
+
 ACTIONS = {
+    'GetSendQuota': get_send_quota,
     'SendRawEmail': send_raw_email,
 }
