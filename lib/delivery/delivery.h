@@ -132,7 +132,8 @@ typedef int (*akr_delivery_transport_fn)(const struct akr_aws_client *c,
 struct akr_delivery_sender_options {
 	akr_delivery_transport_fn transport; /* required */
 	const char *configuration_set;       /* copied; NULL/"" = none */
-	double max_send_rate;                /* messages per second; 0 = no limit */
+	double max_send_rate;                /* messages per second; 0 = no limit; a cap
+					      * on akr_delivery_sender_set_quota() */
 };
 
 struct akr_delivery_sender;
@@ -160,6 +161,28 @@ typedef void (*akr_delivery_sent_cb)(void *userdata, int r, const char *message_
  * never from inside this call. Returns 0, -EINVAL, -ENOMEM. */
 int akr_delivery_send(struct akr_delivery_sender *s, const char *source, const char *recipient,
 		      struct akr_buf *msg, akr_delivery_sent_cb cb, void *userdata);
+
+/** Applies SES's limits (GetSendQuota): messages leave at @max_send_rate
+ * per second, or at the configured max_send_rate when that is lower (a cap);
+ * @remaining_today more may be queued today (< 0: no daily limit), and past
+ * that a message fails with -EDQUOT without calling SES. Reservations made
+ * before stay promised. */
+void akr_delivery_sender_set_quota(struct akr_delivery_sender *s, double max_send_rate,
+				   double remaining_today);
+/** Reserves @n of today's messages for akr_delivery_send_reserved(), so that
+ * a key is created only when the mails that deliver it can be sent.
+ * Returns 0, -EDQUOT (today's quota cannot take @n more), -EINVAL. */
+int akr_delivery_sender_reserve(struct akr_delivery_sender *s, size_t n);
+/** Gives back @n unused reservations (at most as many as are held). */
+void akr_delivery_sender_release(struct akr_delivery_sender *s, size_t n);
+/** akr_delivery_send() for a message reserved with
+ * akr_delivery_sender_reserve(): it takes one reservation (-EINVAL when
+ * none is held) and is never refused for today's quota by the sender. */
+int akr_delivery_send_reserved(struct akr_delivery_sender *s, const char *source,
+			       const char *recipient, struct akr_buf *msg, akr_delivery_sent_cb cb,
+			       void *userdata);
+/** The rate in force, messages per second, 0 = unlimited. */
+double akr_delivery_sender_rate(const struct akr_delivery_sender *s);
 
 /** Messages queued and not yet handed to the transport. */
 size_t akr_delivery_sender_queued(const struct akr_delivery_sender *s);

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@ struct send_item {
 	struct akr_buf msg;
 	akr_delivery_sent_cb cb;
 	void *userdata;
+	bool over_quota; /* queued when today's quota was used up */
 };
 
 struct akr_delivery_sender {
@@ -30,6 +32,9 @@ struct akr_delivery_sender {
 	akr_delivery_transport_fn transport;
 	char *configuration_set;
 	struct akr_token_bucket bucket; /* messages per second, on uv_now() */
+	double cap;         /* the configured max_send_rate, 0 = none */
+	int64_t day_left;   /* messages today's quota still takes, reservations out; -1 = no limit */
+	size_t reserved;    /* of them, promised to akr_delivery_send_reserved() */
 	uv_timer_t timer;  /* paces the queue */
 	struct send_item *head, *tail;
 	size_t queued;
@@ -93,6 +98,7 @@ static void on_sent(void *userdata, int r, const char *message_id, const struct 
 		quota = *err;
 		quota.retry = AKR_RETRY_NONE;
 		s->quota_exhausted = true;
+		s->day_left = 0;
 		r = -EDQUOT;
 		err = &quota;
 	}
@@ -115,9 +121,13 @@ static void dispatch(struct akr_delivery_sender *s, struct send_item *it)
 	struct akr_error err = { 0 };
 	int r;
 
-	if (s->quota_exhausted) {
-		akr_error_set(&err, AKR_ERROR_AWS, 400, "Throttling",
-			      "%s (an earlier answer of SES); not sent", daily_quota_message);
+	if (s->quota_exhausted || it->over_quota) {
+		if (s->quota_exhausted)
+			akr_error_set(&err, AKR_ERROR_AWS, 400, "Throttling",
+				      "%s (an earlier answer of SES); not sent", daily_quota_message);
+		else
+			akr_error_set(&err, AKR_ERROR_LOCAL, 0, "DailyQuota",
+				      "SES's daily sending quota (Max24HourSend) is used up; not sent");
 		err.retry = AKR_RETRY_NONE;
 		it->cb(it->userdata, -EDQUOT, NULL, &err);
 		item_free(it);
@@ -182,6 +192,8 @@ int akr_delivery_sender_new(uv_loop_t *loop, const struct akr_aws_client *client
 	s->loop = loop;
 	s->client = client;
 	s->transport = opts->transport;
+	s->cap = opts->max_send_rate;
+	s->day_left = -1;
 	akr_token_bucket_init(&s->bucket, opts->max_send_rate, now_ms(s));
 	(void)uv_timer_init(loop, &s->timer);
 	s->timer.data = s;
@@ -189,13 +201,62 @@ int akr_delivery_sender_new(uv_loop_t *loop, const struct akr_aws_client *client
 	return 0;
 }
 
-int akr_delivery_send(struct akr_delivery_sender *s, const char *source, const char *recipient,
-		      struct akr_buf *msg, akr_delivery_sent_cb cb, void *userdata)
+void akr_delivery_sender_set_quota(struct akr_delivery_sender *s, double max_send_rate,
+				   double remaining_today)
+{
+	double rate = max_send_rate > 0 && isfinite(max_send_rate) ? max_send_rate : 0;
+
+	if (!s)
+		return;
+	if (s->cap > 0 && (rate == 0 || s->cap < rate))
+		rate = s->cap;
+	akr_token_bucket_set_rate(&s->bucket, rate, now_ms(s));
+	if (!(remaining_today >= 0))
+		s->day_left = -1;
+	else if (remaining_today > (double)INT64_MAX / 2)
+		s->day_left = INT64_MAX / 2;
+	else
+		s->day_left = (int64_t)remaining_today;
+	/* Reservations already made stay promised. */
+	if (s->day_left >= 0)
+		s->day_left = s->day_left > (int64_t)s->reserved ? s->day_left - (int64_t)s->reserved : 0;
+}
+
+int akr_delivery_sender_reserve(struct akr_delivery_sender *s, size_t n)
+{
+	if (!s)
+		return -EINVAL;
+	if (s->quota_exhausted || (s->day_left >= 0 && (uint64_t)s->day_left < n))
+		return -EDQUOT;
+	if (s->day_left >= 0)
+		s->day_left -= (int64_t)n;
+	s->reserved += n;
+	return 0;
+}
+
+void akr_delivery_sender_release(struct akr_delivery_sender *s, size_t n)
+{
+	if (!s)
+		return;
+	if (n > s->reserved)
+		n = s->reserved;
+	s->reserved -= n;
+	if (s->day_left >= 0)
+		s->day_left += (int64_t)n;
+}
+
+double akr_delivery_sender_rate(const struct akr_delivery_sender *s)
+{
+	return s ? s->bucket.rate : 0;
+}
+
+static int enqueue(struct akr_delivery_sender *s, const char *source, const char *recipient,
+		   struct akr_buf *msg, akr_delivery_sent_cb cb, void *userdata, bool reserved)
 {
 	struct send_item *it;
 
 	if (!s || !cb || !msg || !msg->data || s->freeing || !akr_is_valid_email(recipient) ||
-	    !akr_is_valid_email(source)) {
+	    !akr_is_valid_email(source) || (reserved && s->reserved == 0)) {
 		if (msg)
 			akr_buf_done(msg);
 		return -EINVAL;
@@ -215,6 +276,14 @@ int akr_delivery_send(struct akr_delivery_sender *s, const char *source, const c
 	*msg = (struct akr_buf){ .max = msg->max, .sensitive = msg->sensitive };
 	it->cb = cb;
 	it->userdata = userdata;
+	/* A message counts against today's quota when it is queued; one
+	 * reserved for it was counted already. */
+	if (reserved)
+		s->reserved--;
+	else if (s->day_left == 0)
+		it->over_quota = true;
+	else if (s->day_left > 0)
+		s->day_left--;
 	if (s->tail)
 		s->tail->next = it;
 	else
@@ -224,6 +293,19 @@ int akr_delivery_send(struct akr_delivery_sender *s, const char *source, const c
 	if (!uv_is_active((uv_handle_t *)&s->timer))
 		schedule(s);
 	return 0;
+}
+
+int akr_delivery_send(struct akr_delivery_sender *s, const char *source, const char *recipient,
+		      struct akr_buf *msg, akr_delivery_sent_cb cb, void *userdata)
+{
+	return enqueue(s, source, recipient, msg, cb, userdata, false);
+}
+
+int akr_delivery_send_reserved(struct akr_delivery_sender *s, const char *source,
+			       const char *recipient, struct akr_buf *msg, akr_delivery_sent_cb cb,
+			       void *userdata)
+{
+	return enqueue(s, source, recipient, msg, cb, userdata, true);
 }
 
 size_t akr_delivery_sender_queued(const struct akr_delivery_sender *s)

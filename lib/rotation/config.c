@@ -278,7 +278,7 @@ static int load_email(struct config_ctx *x, const config_setting_t *g, struct ak
 	if (r >= 0)
 		r = get_zip_encryption(x, g, &c->email.zip_encryption);
 	if (r >= 0)
-		r = get_number(x, g, "max_send_rate", 0, true, 1000, &c->email.max_send_rate);
+		r = get_number(x, g, "max_send_rate", 0, false, 1000, &c->email.max_send_rate);
 	if (r >= 0)
 		r = get_string(x, g, "template_directory", akr__config_valid_absolute_path, true,
 			       &c->email.template_directory);
@@ -450,7 +450,7 @@ struct akr_config *akr_config_new_default(void)
 	c->policy.delete_inactive_to_free_slot = true;
 	c->organization.session_duration_sec = 3600;
 	c->users.address_change_hold_days = 3;
-	c->email.max_send_rate = 1.0;
+	c->email.max_send_rate = 0; /* SES's MaxSendRate */
 	c->limits.max_requests_in_flight = 64;
 	c->limits.max_requests_per_account = 8;
 	c->limits.request_timeout_sec = 30;
@@ -696,7 +696,9 @@ int akr_config_dump(const struct akr_config *c, FILE *f)
 	dump_key_string(f, "region", c->email.region, NULL);
 	dump_key_string(f, "zip_encryption", akr_zip_encryption_to_string(c->email.zip_encryption),
 			NULL);
-	dump_key_number(f, "max_send_rate", c->email.max_send_rate, "messages per second");
+	dump_key_number(f, "max_send_rate", c->email.max_send_rate,
+			c->email.max_send_rate > 0 ? "messages per second, at most SES's MaxSendRate"
+						   : "SES's MaxSendRate");
 	dump_key_string(f, "template_directory", c->email.template_directory,
 			c->email.template_directory ? NULL : "built-in templates");
 	fprintf(f, "};\n\nalerts = {\n");

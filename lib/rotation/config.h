@@ -85,7 +85,7 @@ struct akr_config {
 		char *configuration_set;  /* "iam-access-key-rotator-configset"; NULL = none */
 		char *region;             /* "us-east-1" */
 		enum akr_zip_encryption zip_encryption; /* AES-256 by default */
-		double max_send_rate;     /* messages per second, 1 (0 < rate <= 1000) */
+		double max_send_rate;     /* messages per second, 0 = SES's MaxSendRate (0 <= rate <= 1000) */
 		char *template_directory; /* NULL = built-in templates; else an absolute path */
 	} email;
 

@@ -61,6 +61,7 @@ struct user_task {
 	struct akr_error write_err; /* the last of them */
 
 	/* The rotation in progress. */
+	size_t mails_reserved; /* of today's SES quota, for its two mails */
 	uint64_t intent_id;
 	int64_t intent_sec;
 	struct akr_iam_new_key new_key;
@@ -71,8 +72,16 @@ struct user_task {
 
 static void next_action(struct user_task *t);
 
+/* Gives back the part of today's SES quota the rotation did not use. */
+static void release_mails(struct user_task *t)
+{
+	akr_delivery_sender_release(t->s->mailer, t->mails_reserved);
+	t->mails_reserved = 0;
+}
+
 static void user_task_free(struct user_task *t)
 {
+	release_mails(t);
 	for (size_t i = 0; i < t->n_tags; i++) {
 		free(t->tags[i].key);
 		free(t->tags[i].value);
@@ -262,8 +271,15 @@ static int send_mail(struct user_task *t, struct akr_buf *msg, mail_cont cont)
 	}
 	ctx->t = t;
 	ctx->cont = cont;
-	r = akr_delivery_send(t->s->mailer, t->s->cfg->email.sender, t->plan.email, msg,
-			      on_mail_sent, ctx);
+	if (t->mails_reserved > 0) {
+		/* A rotation's mail: its part of today's quota is set aside. */
+		t->mails_reserved--;
+		r = akr_delivery_send_reserved(t->s->mailer, t->s->cfg->email.sender, t->plan.email,
+					       msg, on_mail_sent, ctx);
+	} else {
+		r = akr_delivery_send(t->s->mailer, t->s->cfg->email.sender, t->plan.email, msg,
+				      on_mail_sent, ctx);
+	}
 	if (r < 0)
 		free(ctx);
 	return r;
@@ -472,6 +488,7 @@ static void rotation_finished(struct user_task *t, enum akr_outcome outcome, con
 	const struct akr_action *act = &t->plan.actions[t->next_action - 1];
 
 	action_row(t, act, outcome, error, NULL);
+	release_mails(t);
 	akr_iam_new_key_done(&t->new_key);
 	akr_buf_done(&t->rotation_mail);
 	akr_buf_done(&t->password_mail);
@@ -609,12 +626,27 @@ static void create_key(struct user_task *t, const struct akr_action *act)
 	char detail[256];
 	int r;
 
+	/* No key that cannot be delivered today: both mails must fit in what
+	 * is left of SES's daily quota (Max24HourSend). */
+	r = akr_delivery_sender_reserve(t->s->mailer, 2);
+	if (r < 0) {
+		action_row(t, act, AKR_OUTCOME_FAILED,
+			   r == -EDQUOT ? "not created: SES's daily sending quota (Max24HourSend) is "
+					  "used up, the key could not be delivered today"
+					: "not created: the mail sender is not ready",
+			   NULL);
+		t->next_action = t->plan.n_actions;
+		next_action(t);
+		return;
+	}
+	t->mails_reserved = 2;
 	t->intent_sec = t->now_sec;
 	r = akr_statelog_append_intent(t->s->o.statelog, t->intent_sec, t->s->run_id, t->a->id,
 				       t->name, &t->intent_id);
 	if (r < 0) {
 		(void)snprintf(detail, sizeof(detail), "cannot write the intent to the state log: %s",
 			       strerror(-r));
+		release_mails(t);
 		action_row(t, act, AKR_OUTCOME_FAILED, detail, NULL);
 		t->next_action = t->plan.n_actions;
 		next_action(t);
@@ -639,6 +671,7 @@ static void create_send(struct user_task *t, const struct akr_action *act)
 	if (r < 0) {
 		(void)akr_statelog_mark_done(t->s->o.statelog, t->intent_id);
 		(void)snprintf(detail, sizeof(detail), "CreateAccessKey: %s", strerror(-r));
+		release_mails(t);
 		action_row(t, act, AKR_OUTCOME_FAILED, detail, NULL);
 		t->next_action = t->plan.n_actions;
 		next_action(t);

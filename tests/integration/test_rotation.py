@@ -163,6 +163,39 @@ class Rotation(RotatorTestCase):
         self.assertEqual([a for a in rep["actions"] if a["outcome"] == "failed"], [])
         self.assertGreater(self.fake.stats()["throttled"], 0)
 
+    def test_ses_quota_rate_and_daily_limit(self):
+        # SES allows 2 messages/s and 5 more today; email.max_send_rate is
+        # the default 0 (SES's rate). Four users are due: two rotations fit
+        # (2 mails each), the other two are not created, since their mails
+        # could not be sent today.
+        users = [user(f"q{j}", [key(85)]) for j in range(4)]
+        scen = scenario([account(DEV, users)])
+        scen["ses_quota"] = {"max_24_hour_send": 5, "max_send_rate": 2}
+        self.setup_fake(scen)
+        before = self.fake.state()
+        before_ids = {k["id"] for a in before["accounts"] for u in a["users"] for k in u["keys"]}
+        res = self.rot.run("--once")
+        self.assertEqual(res.returncode, 1, res.stderr)
+        self.assertIn("SES sends 2 messages per second here and 5 more today", res.stderr)
+        after = self.fake.state()
+        states = [end_state(user_keys(after, DEV, f"q{j}"), before_ids) for j in range(4)]
+        self.assertEqual(sorted(states), [[("Active", "new"), ("Active", "old")]] * 2
+                         + [[("Active", "old")]] * 2)
+        rep = self.rot.last_report()
+        rows = [a for a in rep["actions"] if a["action"] == "create"]
+        self.assertEqual(sorted(a["outcome"] for a in rows), ["done", "done", "failed", "failed"])
+        for a in rows:
+            if a["outcome"] == "failed":
+                self.assertIn("Max24HourSend", a["error"])
+        mails = self.fake.emails()
+        self.assertEqual(len(mails), 4)
+        # At SES's rate: a token bucket of 2/s holding at most 2, so the
+        # messages after the first two come no faster than 2 per second
+        # (the fake's default rate, 50/s, would let all four go at once).
+        t = sorted(m["received_monotonic"] for m in mails)
+        for i in range(2, 4):
+            self.assertGreaterEqual(t[i] - t[0], (i - 1) * 0.5 - 0.05)
+
     def test_role_missing_others_rotate_and_sns_is_told(self):
         scen = scenario([account(DEV, [user("alice", [key(85)])]),
                          account(PROD, [user("ken", [key(85)])], roles=[])])

@@ -99,7 +99,7 @@ static void test_defaults(void **state)
 	assert_string_equal(c->email.configuration_set, "iam-access-key-rotator-configset");
 	assert_string_equal(c->email.region, "us-east-1");
 	assert_int_equal(c->email.zip_encryption, AKR_ZIP_ENCRYPTION_AES256);
-	assert_true(c->email.max_send_rate == 1.0);
+	assert_true(c->email.max_send_rate == 0); /* SES's MaxSendRate */
 	assert_null(c->email.template_directory);
 	assert_null(c->alerts.sns_topic_arn);
 	assert_int_equal(c->limits.max_requests_in_flight, 64);
@@ -382,8 +382,8 @@ static const struct bad_case bad_cases[] = {
 	  "email = { sender = \"a@example.com\"; configuration_set = \"my set\"; };\n",
 	  false, 2, "email.configuration_set: 'my set' is not a valid SES configuration set name" },
 	{ "organization = { management_role_arn = \"" ROLE_ARN "\"; };\n"
-	  "email = { sender = \"a@example.com\"; max_send_rate = 0; };\n",
-	  false, 2, "email.max_send_rate: must be greater than 0 and at most 1000, not 0" },
+	  "email = { sender = \"a@example.com\"; max_send_rate = -1; };\n",
+	  false, 2, "email.max_send_rate: must be at least 0 and at most 1000, not -1" },
 	{ "organization = { management_role_arn = \"" ROLE_ARN "\"; };\n"
 	  "email = { sender = \"a@example.com\"; template_directory = \"templates\"; };\n",
 	  false, 2, "email.template_directory: 'templates' is not an absolute path" },
@@ -662,7 +662,7 @@ static void test_dump_of_defaults(void **state)
 	assert_int_equal(fclose(f), 0);
 	assert_non_null(strstr(text, "(defaults)"));
 	assert_non_null(strstr(text, "external_id = \"\";"));
-	assert_non_null(strstr(text, "max_send_rate = 1.0;"));
+	assert_non_null(strstr(text, "max_send_rate = 0.0;"));
 	assert_non_null(strstr(text, "excluded_accounts = [ ];"));
 	free(text);
 }

@@ -599,6 +599,84 @@ static void test_sender_cancel_and_invalid(void **state)
 	assert_int_equal(akr_delivery_sender_new(uv_default_loop(), NULL, &o, &s), -EINVAL);
 }
 
+static void send_one(struct fake *f, struct akr_delivery_sender *s, bool reserved, int want)
+{
+	struct akr_buf msg;
+
+	make_msg(&msg);
+	if (reserved)
+		assert_int_equal(akr_delivery_send_reserved(s, "rotator@example.com",
+							    "alice@example.com", &msg, on_sent, f),
+				 want);
+	else
+		assert_int_equal(akr_delivery_send(s, "rotator@example.com", "alice@example.com",
+						   &msg, on_sent, f),
+				 want);
+}
+
+static void test_sender_ses_quota(void **state)
+{
+	struct fake f;
+	struct akr_delivery_sender *s = NULL;
+	struct akr_delivery_sender_options o = { .transport = fake_transport };
+
+	/* The rate: SES's, or the configured one when lower (a cap). */
+	fake_setup(&f);
+	assert_int_equal(akr_delivery_sender_new(&f.loop, NULL, &o, &s), 0);
+	akr_delivery_sender_set_quota(s, 14, -1);
+	assert_true(akr_delivery_sender_rate(s) == 14);
+	fake_teardown(&f, s);
+	o.max_send_rate = 5;
+	fake_setup(&f);
+	assert_int_equal(akr_delivery_sender_new(&f.loop, NULL, &o, &s), 0);
+	akr_delivery_sender_set_quota(s, 14, -1);
+	assert_true(akr_delivery_sender_rate(s) == 5);
+	akr_delivery_sender_set_quota(s, 2, -1);
+	assert_true(akr_delivery_sender_rate(s) == 2);
+	fake_teardown(&f, s);
+	o.max_send_rate = 0;
+
+	/* The daily quota: 3 left today. A rotation reserves its 2 mails; a
+	 * notice takes the last one; the next fails with -EDQUOT without
+	 * calling SES, and no rotation can reserve any more. The reserved
+	 * mails still go. */
+	fake_setup(&f);
+	assert_int_equal(akr_delivery_sender_new(&f.loop, NULL, &o, &s), 0);
+	akr_delivery_sender_set_quota(s, 1000, 3);
+	assert_int_equal(akr_delivery_sender_reserve(s, 2), 0);
+	assert_int_equal(akr_delivery_sender_reserve(s, 2), -EDQUOT);
+	send_one(&f, s, false, 0);
+	send_one(&f, s, false, 0);
+	assert_int_equal(akr_delivery_sender_reserve(s, 1), -EDQUOT);
+	send_one(&f, s, true, 0);
+	send_one(&f, s, true, 0);
+	send_one(&f, s, true, -EINVAL); /* none reserved any more */
+	assert_int_equal(uv_run(&f.loop, UV_RUN_DEFAULT), 0);
+	assert_int_equal(f.n_results, 4);
+	assert_int_equal(f.results[0], 0);
+	assert_int_equal(f.results[1], -EDQUOT);
+	assert_int_equal(f.errs[1].retry, AKR_RETRY_NONE);
+	assert_int_equal(f.results[2], 0);
+	assert_int_equal(f.results[3], 0);
+	assert_int_equal(f.n_calls, 3);
+	fake_teardown(&f, s);
+
+	/* Released reservations go back to the day's quota. */
+	fake_setup(&f);
+	assert_int_equal(akr_delivery_sender_new(&f.loop, NULL, &o, &s), 0);
+	akr_delivery_sender_set_quota(s, 1000, 2);
+	assert_int_equal(akr_delivery_sender_reserve(s, 2), 0);
+	akr_delivery_sender_release(s, 1);
+	send_one(&f, s, false, 0);
+	assert_int_equal(akr_delivery_sender_reserve(s, 1), -EDQUOT);
+	akr_delivery_sender_release(s, 5); /* only the one held */
+	assert_int_equal(akr_delivery_sender_reserve(s, 1), 0);
+	assert_int_equal(akr_delivery_sender_reserve(s, 1), -EDQUOT);
+	assert_int_equal(uv_run(&f.loop, UV_RUN_DEFAULT), 0);
+	assert_int_equal(f.results[0], 0);
+	fake_teardown(&f, s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -612,6 +690,7 @@ int main(void)
 		cmocka_unit_test(test_address_changed_notice),
 		cmocka_unit_test(test_sender_rate),
 		cmocka_unit_test(test_sender_daily_quota),
+		cmocka_unit_test(test_sender_ses_quota),
 		cmocka_unit_test(test_sender_cancel_and_invalid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

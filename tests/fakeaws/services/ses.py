@@ -10,6 +10,7 @@ import binascii
 import email.parser
 import email.policy
 import email.utils
+import time
 import uuid
 
 from awsproto import AwsError, el
@@ -72,7 +73,8 @@ def _send(ctx, raw, source, destinations, config_set, v2=False):
     ctx.app.emails.append({'source': source or from_header[0],
                            'destinations': list(destinations),
                            'raw': raw.decode('utf-8', 'replace'),
-                           'configuration_set': config_set or None})
+                           'configuration_set': config_set or None,
+                           'received_monotonic': time.monotonic()})
     return '0100%012x-%s-000000' % (int(world.clock.now() * 1000), uuid.uuid4())
 
 
