@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lib/base/buf.h"
+#include "lib/base/fdio.h"
 #include "lib/base/error.h"
 #include "lib/base/log.h"
 #include "lib/base/macro.h"
@@ -313,24 +314,6 @@ static int parse_time(const char *s, int64_t *ret)
 
 /* ---- the file ---- */
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (w == 0)
-			return -EIO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static int format_record(struct akr_buf *b, enum record_kind kind, int64_t time_sec,
 			 const char *account_id, const char *user_name, const char *address)
 {
@@ -363,7 +346,7 @@ static int record(struct akr_addressbook *ab, enum record_kind kind, int64_t tim
 		return r;
 	if (fstat(ab->fd, &st) < 0)
 		return -errno;
-	r = write_all(ab->fd, line.data, line.len);
+	r = akr_write_all(ab->fd, line.data, line.len);
 	if (r >= 0 && fsync(ab->fd) < 0)
 		r = -errno;
 	if (r < 0) {
@@ -485,29 +468,17 @@ static int parse_line(struct akr_addressbook *ab, char *line, size_t lineno,
 
 static int read_all(int fd, const char *path, struct akr_buf *b, struct akr_error *reterr)
 {
-	char chunk[65536];
-	ssize_t n;
-	int r;
+	int r = akr_read_all(fd, b);
 
-	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			akr_error_set(reterr, AKR_ERROR_LOCAL, 0, "AddressBookUnreadable", "%s: %s",
-				      path, strerror(-r));
-			return r;
-		}
-		r = akr_buf_append(b, chunk, (size_t)n);
-		if (r == -E2BIG || (r >= 0 && b->len > AKR_ADDRESSBOOK_FILE_MAX)) {
-			akr_error_set(reterr, AKR_ERROR_LOCAL, 0, "AddressBookTooLarge",
-				      "%s: larger than %u bytes", path, AKR_ADDRESSBOOK_FILE_MAX);
-			return -EFBIG;
-		}
-		if (r < 0)
-			return r;
+	if (r == -E2BIG || (r >= 0 && b->len > AKR_ADDRESSBOOK_FILE_MAX)) {
+		akr_error_set(reterr, AKR_ERROR_LOCAL, 0, "AddressBookTooLarge",
+			      "%s: larger than %u bytes", path, AKR_ADDRESSBOOK_FILE_MAX);
+		return -EFBIG;
 	}
-	return 0;
+	if (r < 0 && r != -ENOMEM)
+		akr_error_set(reterr, AKR_ERROR_LOCAL, 0, "AddressBookUnreadable", "%s: %s", path,
+			      strerror(-r));
+	return r;
 }
 
 static int load(struct akr_addressbook *ab, int fd, struct akr_error *reterr)
@@ -577,7 +548,7 @@ static int write_entries(const struct akr_addressbook *ab, int fd)
 					  e->user_name, e->pending);
 	}
 	if (r >= 0)
-		r = write_all(fd, b.data, b.len);
+		r = akr_write_all(fd, b.data, b.len);
 	return r;
 }
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "lib/base/buf.h"
+#include "lib/base/fdio.h"
 #include "lib/base/error.h"
 #include "lib/base/log.h"
 #include "lib/base/macro.h"
@@ -16,24 +17,6 @@
 
 #define TMP_FILE AKR_STATELOG_FILE ".tmp"
 #define LINE_MAX_LEN 2048
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (w == 0)
-			return -EIO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 static int fsync_dir(const struct akr_statelog *log)
 {
@@ -52,7 +35,7 @@ static int append_line(struct akr_statelog *log, const char *line, size_t len)
 		return -EROFS;
 	if (log->broken)
 		return -EIO;
-	r = write_all(log->fd, line, len);
+	r = akr_write_all(log->fd, line, len);
 	if (r >= 0 && fsync(log->fd) < 0)
 		r = -errno;
 	if (r < 0) {
@@ -244,7 +227,7 @@ int akr_statelog_compact(struct akr_statelog *log)
 		    O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
-	r = write_all(fd, b.data, b.len);
+	r = akr_write_all(fd, b.data, b.len);
 	if (r >= 0 && fsync(fd) < 0)
 		r = -errno;
 	if (r >= 0 && renameat(log->dir_fd, TMP_FILE, log->dir_fd, AKR_STATELOG_FILE) < 0)
