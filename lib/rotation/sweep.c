@@ -862,6 +862,7 @@ static int setup_delivery(struct akr_sweep *s)
 {
 	const struct akr_config *cfg = s->cfg;
 	struct akr_error err = { 0 };
+	char detail[768];
 	int r;
 
 	s->zip_encryption = cfg->email.zip_encryption;
@@ -869,7 +870,7 @@ static int setup_delivery(struct akr_sweep *s)
 		r = akr_templates_load(cfg->email.template_directory, &s->templates, &err);
 		if (r < 0) {
 			akr_log_error("Cannot load the mail templates: %s",
-				      err.message[0] ? err.message : strerror(-r));
+				      akr_error_describe_errno(&err, r, detail, sizeof(detail)));
 			return r;
 		}
 	}
@@ -880,7 +881,7 @@ static int setup_delivery(struct akr_sweep *s)
 					 &s->addresses, &err);
 		if (r < 0) {
 			akr_log_error("Cannot open the address book: %s",
-				      err.message[0] ? err.message : strerror(-r));
+				      akr_error_describe_errno(&err, r, detail, sizeof(detail)));
 			return r;
 		}
 	}
