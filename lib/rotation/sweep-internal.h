@@ -47,6 +47,7 @@ struct akr_sweep {
 	const char *sns_region; /* the config's aws_env; NULL = region */
 
 	struct akr_delivery_sender *mailer;
+	bool send_quota_read; /* GetSendQuota was asked (once, before any account) */
 	struct akr_delivery_templates *templates; /* owned; NULL = the built-in ones */
 	enum akr_zip_encryption zip_encryption;
 

@@ -501,6 +501,42 @@ static void list_accounts_retry(void *arg)
 	list_accounts_next(s);
 }
 
+/* SES's limits for this sweep, read once the organization is listed (so that
+ * the management role is first assumed for ListAccounts, whose failure ends
+ * the sweep) and before any account starts: its MaxSendRate (capped by
+ * email.max_send_rate) and what is left of Max24HourSend. Without them (the
+ * role may lack ses:GetSendQuota), the configured rate or 1/s, and no daily
+ * limit. */
+static void on_send_quota(void *userdata, int r, const struct akr_ses_send_quota *q,
+			  const struct akr_error *err)
+{
+	struct akr_sweep *s = userdata;
+	double cap = s->cfg->email.max_send_rate, left;
+	char detail[768];
+
+	if (r < 0) {
+		akr_log_warning("Cannot read the SES sending quota (%s); sending at most %g messages "
+				"per second, with no daily limit",
+				akr_error_describe_errno(err, r, detail, sizeof(detail)),
+				cap > 0 ? cap : 1.0);
+		akr_delivery_sender_set_quota(s->mailer, cap > 0 ? cap : 1.0, -1);
+	} else {
+		left = q->max_24_hour_send < 0 ? -1
+		       : q->max_24_hour_send > q->sent_last_24_hours
+			       ? floor(q->max_24_hour_send - q->sent_last_24_hours)
+			       : 0;
+		akr_delivery_sender_set_quota(s->mailer, q->max_send_rate, left);
+		if (left < 0)
+			akr_log_info("SES sends %g messages per second here; mail goes at %g/s",
+				     q->max_send_rate, akr_delivery_sender_rate(s->mailer));
+		else
+			akr_log_info("SES sends %g messages per second here and %.0f more today; "
+				     "mail goes at %g/s",
+				     q->max_send_rate, left, akr_delivery_sender_rate(s->mailer));
+	}
+	dispatch_accounts(s);
+}
+
 static void on_list_accounts(void *userdata, int r, struct akr_orgs_accounts_page *page,
 			     const struct akr_error *err)
 {
@@ -553,6 +589,13 @@ static void on_list_accounts(void *userdata, int r, struct akr_orgs_accounts_pag
 	s->complete = !s->next_token;
 	if (s->complete)
 		akr_log_info("Organization listed: %zu accounts to work on", s->n_accounts);
+	if (s->mailer && !s->send_quota_read && !s->stopping) {
+		s->send_quota_read = true;
+		r = akr_ses_get_send_quota(&s->ses_client, on_send_quota, s);
+		if (r < 0)
+			on_send_quota(s, r, NULL, NULL);
+		return;
+	}
 	dispatch_accounts(s);
 }
 
@@ -578,49 +621,6 @@ void akr__sweep_reconcile_done(struct akr_sweep *s)
 		return;
 	}
 	list_accounts_next(s);
-}
-
-static void start_reconcile(struct akr_sweep *s)
-{
-	int r = akr__sweep_reconcile_start(s);
-
-	if (r < 0) {
-		s->fatal = akr_log_error_errno(r, "Cannot reconcile the state log: %m");
-		sweep_finish(s);
-	}
-}
-
-/* SES's limits for this sweep: its MaxSendRate (capped by email.max_send_rate)
- * and what is left of Max24HourSend. Without them (the role may lack
- * ses:GetSendQuota), the configured rate or 1/s, and no daily limit. */
-static void on_send_quota(void *userdata, int r, const struct akr_ses_send_quota *q,
-			  const struct akr_error *err)
-{
-	struct akr_sweep *s = userdata;
-	double cap = s->cfg->email.max_send_rate, left;
-	char detail[768];
-
-	if (r < 0) {
-		akr_log_warning("Cannot read the SES sending quota (%s); sending at most %g messages "
-				"per second, with no daily limit",
-				akr_error_describe_errno(err, r, detail, sizeof(detail)),
-				cap > 0 ? cap : 1.0);
-		akr_delivery_sender_set_quota(s->mailer, cap > 0 ? cap : 1.0, -1);
-	} else {
-		left = q->max_24_hour_send < 0 ? -1
-		       : q->max_24_hour_send > q->sent_last_24_hours
-			       ? floor(q->max_24_hour_send - q->sent_last_24_hours)
-			       : 0;
-		akr_delivery_sender_set_quota(s->mailer, q->max_send_rate, left);
-		if (left < 0)
-			akr_log_info("SES sends %g messages per second here; mail goes at %g/s",
-				     q->max_send_rate, akr_delivery_sender_rate(s->mailer));
-		else
-			akr_log_info("SES sends %g messages per second here and %.0f more today; "
-				     "mail goes at %g/s",
-				     q->max_send_rate, left, akr_delivery_sender_rate(s->mailer));
-	}
-	start_reconcile(s);
 }
 
 static void on_base_creds(void *userdata, int r, const struct akr_error *err)
@@ -672,13 +672,13 @@ static void on_base_creds(void *userdata, int r, const struct akr_error *err)
 			sweep_finish(s);
 			return;
 		}
-		r = akr_ses_get_send_quota(&s->ses_client, on_send_quota, s);
-		if (r >= 0)
-			return;
-		on_send_quota(s, r, NULL, NULL);
-		return;
 	}
-	start_reconcile(s);
+
+	r = akr__sweep_reconcile_start(s);
+	if (r < 0) {
+		s->fatal = akr_log_error_errno(r, "Cannot reconcile the state log: %m");
+		sweep_finish(s);
+	}
 }
 
 /* ---- the end ---- */
