@@ -23,6 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct akr_iam_keys_page kp = { 0 };
 	struct akr_iam_new_key nk = { 0 };
 	struct akr_iam_key_last_used lu = { 0 };
+	struct akr_ses_send_quota quota;
 	struct akr_error err;
 	char *id = NULL;
 
@@ -44,6 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (akr_ses_parse_send_raw_email(body, size, &id, &err) == 0)
 		free(id);
 	id = NULL;
+	(void)akr_ses_parse_get_send_quota(body, size, &quota, &err);
 	if (akr_sns_parse_publish(body, size, &id, &err) == 0)
 		free(id);
 	(void)akr_aws_parse_error(400, body, size, &err);
