@@ -177,7 +177,7 @@ static void quota_done(void *userdata, int r, const char *body, size_t len, cons
 
 int akr_ses_get_send_quota(const struct akr_aws_client *c, akr_ses_quota_cb cb, void *userdata)
 {
-	_cleanup_buf_ struct akr_buf body;
+	_cleanup_buf_ struct akr_buf body = { 0 };
 	struct akr_aws_call_desc d = {
 		.service = AKR_SERVICE_SES,
 		.action = "GetSendQuota",
