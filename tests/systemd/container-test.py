@@ -47,8 +47,8 @@ PACKAGES = ["systemd", "systemd-sysv", "dbus", "procps",
             "libconfig9", "libsystemd0", "ca-certificates"]
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 # How long before its scheduled minute the daemon's clock starts (--now):
-# room for the start, status and reload checks before the sweep fires.
-LEAD_SEC = 10
+# room for the start, status and both reload checks before the sweep fires.
+LEAD_SEC = 20
 
 T0 = time.monotonic()
 
@@ -551,6 +551,31 @@ def test(args, workdir, cleanup):
                       if str(e.get("MESSAGE", "")).startswith("Configuration reloaded")],
              10, "the journal has the reload message", ct.status_dump)
 
+    # -- reload of an invalid file: ExecReload= validates before it signals,
+    # so systemctl reload fails, the journal says why, and the daemon keeps
+    # running on the configuration in force (the schedule stays at M).
+    main_pid = ct.show("MainPID").get("MainPID")
+    write(f"{root}/etc/iam-access-key-rotator/rotator.conf",
+          re.sub(r'^schedule = "\d\d:\d\d";$', f'schedule = "{elsewhere:%H:%M}";',
+                 conf_template, flags=re.M) + "\nno_such_setting = 1;\n", 0o644)
+    r = ct.sh("systemctl", "reload", UNIT, timeout=60, check=False)
+    expect(r.returncode != 0, "systemctl reload of an invalid file fails",
+           f"exit {r.returncode} {r.stdout.strip()} {r.stderr.strip()}\n{ct.status_dump()}")
+    log(f"systemctl reload said: {r.stderr.strip()}")
+    why = wait_for(lambda: [e for e in journal_entries(ct)
+                            if "no_such_setting" in str(e.get("MESSAGE", ""))],
+                   10, "the journal names the invalid setting", ct.status_dump)
+    log(f"journal: {why[-1].get('MESSAGE')}")
+    p = ct.show("ActiveState", "SubState", "MainPID", "NRestarts", "StatusText")
+    expect(p.get("ActiveState") == "active" and p.get("MainPID") == main_pid
+           and p.get("NRestarts") == "0" and f"{fire:%H:%M}" in p.get("StatusText", ""),
+           "the daemon runs on, same process, with the old configuration (schedule "
+           f"{fire:%H:%M})", f"{p}\n{ct.status_dump()}")
+    refused = [e.get("MESSAGE") for e in journal_entries(ct)
+               if "keeping the configuration in force" in str(e.get("MESSAGE", ""))]
+    expect(not refused, "the daemon was not even signalled with the invalid file", refused)
+    write_conf(f"{fire:%H:%M}")
+
     # -- the scheduled sweep, under the hardened unit.
     log(f"waiting for the sweep at {fire:%H:%M} (daemon clock)")
 
@@ -600,6 +625,26 @@ def test(args, workdir, cleanup):
            and p.get("Result") == "success",
            "systemctl stop is clean (inactive, Result=success)",
            f"exit {r.returncode} {r.stderr.strip()} {p}\n{ct.status_dump()}")
+
+    # -- an invalid configuration at start: exit status 2, and no restart
+    # every RestartSec= (RestartPreventExitStatus=2). Without it the unit
+    # would go to SubState=auto-restart at once.
+    with open(f"{root}/etc/iam-access-key-rotator/rotator.conf", "a") as f:
+        f.write("\nno_such_setting = 1;\n")
+    r = ct.sh("systemctl", "start", UNIT, timeout=120, check=False)
+    expect(r.returncode != 0, "systemctl start with an invalid configuration fails",
+           f"exit {r.returncode}\n{ct.status_dump()}")
+
+    def settled():
+        q = ct.show("ActiveState", "SubState", "Result", "ExecMainStatus", "NRestarts")
+        return (q.get("ActiveState") in ("failed", "inactive")
+                or q.get("SubState") == "auto-restart") and q
+
+    p = wait_for(settled, 30, "the failed start has settled", ct.status_dump)
+    expect(p.get("ActiveState") == "failed" and p.get("SubState") == "failed"
+           and p.get("ExecMainStatus") == "2" and p.get("NRestarts") == "0",
+           "exit status 2 (configuration error) is not restarted", f"{p}\n{ct.status_dump()}")
+    write_conf(f"{fire:%H:%M}")
 
     # -- the state directory (DynamicUser=yes: under /var/lib/private).
     sd = ct.path("/var/lib/private/iam-access-key-rotator")
