@@ -36,7 +36,7 @@
 
 static const char *arg_config = AKR_CONFIG_DEFAULT_PATH;
 static bool arg_check_config, arg_once, arg_dry_run, arg_verbose;
-static const char *arg_now;
+static const char *arg_now, *arg_report;
 
 struct daemon {
 	uv_loop_t *loop;
@@ -61,6 +61,9 @@ static void help(void)
 	       "      --check-config  validate the configuration, print the effective settings\n"
 	       "      --once          run one full sweep now, then exit\n"
 	       "      --dry-run       run one read-only sweep and print the plan; change nothing\n"
+	       "                      (the state directory included)\n"
+	       "      --report FILE   with --dry-run or --once: also write the JSON report to\n"
+	       "                      FILE ('-': to standard output instead of the plan)\n"
 	       "      --now TIME      act as if the time were TIME (ISO 8601 UTC, e.g.\n"
 	       "                      2026-12-01T13:00:00Z): what-if plans and tests\n"
 	       "  -v, --verbose       log debug messages\n"
@@ -107,13 +110,14 @@ static int init_libraries(void)
 
 static int parse_argv(int argc, char **argv)
 {
-	enum { OPT_VERSION = 0x100, OPT_CHECK, OPT_ONCE, OPT_DRY, OPT_NOW };
+	enum { OPT_VERSION = 0x100, OPT_CHECK, OPT_ONCE, OPT_DRY, OPT_NOW, OPT_REPORT };
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", no_argument, NULL, OPT_CHECK },
 		{ "once", no_argument, NULL, OPT_ONCE },
 		{ "dry-run", no_argument, NULL, OPT_DRY },
 		{ "now", required_argument, NULL, OPT_NOW },
+		{ "report", required_argument, NULL, OPT_REPORT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
@@ -144,6 +148,14 @@ static int parse_argv(int argc, char **argv)
 		case OPT_NOW:
 			arg_now = optarg;
 			break;
+		case OPT_REPORT:
+			if (!optarg[0]) {
+				fprintf(stderr, "iam-access-key-rotator: --report needs a file name "
+						"('-' for standard output)\n");
+				return -EINVAL;
+			}
+			arg_report = optarg;
+			break;
 		case 'v':
 			arg_verbose = true;
 			break;
@@ -159,6 +171,10 @@ static int parse_argv(int argc, char **argv)
 	if (arg_check_config + arg_once + arg_dry_run > 1) {
 		fprintf(stderr, "iam-access-key-rotator: --check-config, --once and --dry-run "
 				"exclude each other\n");
+		return -EINVAL;
+	}
+	if (arg_report && !arg_once && !arg_dry_run) {
+		fprintf(stderr, "iam-access-key-rotator: --report goes with --dry-run or --once\n");
 		return -EINVAL;
 	}
 	return 1;
@@ -243,9 +259,17 @@ static int open_state(struct daemon *d, bool read_only)
 {
 	struct akr_error err = { 0 };
 	char detail[768];
+	struct stat st;
 	int r;
 
-	r = mkdir_p(d->config->state_directory);
+	/* A dry run leaves no trace: it reads the state log if there is one
+	 * (to plan as the real sweep would) but creates nothing. */
+	if (read_only && stat(d->config->state_directory, &st) < 0 && errno == ENOENT) {
+		akr_log_debug("No state directory '%s' yet; planning without a state log",
+			      d->config->state_directory);
+		return 0;
+	}
+	r = read_only ? 0 : mkdir_p(d->config->state_directory);
 	if (r < 0)
 		return akr_log_error_errno(r, "Cannot create the state directory '%s': %m",
 					   d->config->state_directory);
@@ -296,6 +320,23 @@ static void on_progress(void *userdata, const struct akr_sweep_progress *p)
 		      p->accounts_total, p->users_done);
 }
 
+/* --report FILE: the JSON report where the operator wants it (a dry run
+ * writes none into the state directory). */
+static int write_report_file(const struct akr_report *report)
+{
+	int r;
+
+	if (strcmp(arg_report, "-") == 0) {
+		r = akr_report_write_json(report, stdout);
+		if (r >= 0 && (fputc('\n', stdout) == EOF || fflush(stdout) != 0))
+			r = -EIO;
+	} else
+		r = akr_report_write_file(report, arg_report);
+	if (r < 0)
+		return akr_log_error_errno(r, "Cannot write the report to '%s': %m", arg_report);
+	return 0;
+}
+
 static void on_sweep_done(void *userdata, int r, struct akr_report *report)
 {
 	struct daemon *d = userdata;
@@ -309,8 +350,10 @@ static void on_sweep_done(void *userdata, int r, struct akr_report *report)
 		(void)snprintf(d->last_result, sizeof(d->last_result), "last sweep %s",
 			       akr_report_has_failures(report) ? "had failures (see report)" : "succeeded");
 		d->exit_code = akr_report_has_failures(report) ? EXIT_FAILURES : 0;
-		if (arg_dry_run)
+		if (arg_dry_run && !(arg_report && strcmp(arg_report, "-") == 0))
 			(void)akr_report_print_table(report, stdout);
+		if (arg_report && write_report_file(report) < 0)
+			d->exit_code = EXIT_CANNOT_RUN;
 	}
 	akr_report_free(report);
 

@@ -343,6 +343,9 @@ static int load_root(struct config_ctx *x, const config_setting_t *root, struct 
 	r = get_string(x, root, "state_directory", akr__config_valid_absolute_path, false,
 		       &c->state_directory);
 	if (r >= 0)
+		r = get_int(x, root, "report_retention_days", 0, AKR_CONFIG_MAX_DAYS,
+			    &c->report_retention_days);
+	if (r >= 0)
 		r = load_policy(x, config_setting_get_member(root, "policy"), c);
 	if (r >= 0)
 		r = load_organization(x, config_setting_get_member(root, "organization"), c);
@@ -442,6 +445,7 @@ struct akr_config *akr_config_new_default(void)
 	if (!c)
 		return NULL;
 	c->schedule_minute_of_day = 13 * 60;
+	c->report_retention_days = 90;
 	c->policy.rotate_after_days = 80;
 	c->policy.deactivate_after_days = 90;
 	c->policy.delete_after_days = 100;
@@ -656,7 +660,9 @@ int akr_config_dump(const struct akr_config *c, FILE *f)
 		c->schedule_minute_of_day % 60);
 	fprintf(f, "state_directory = ");
 	dump_string(f, c->state_directory);
-	fprintf(f, ";\n\npolicy = {\n");
+	fprintf(f, ";\nreport_retention_days = %d;%s\n", c->report_retention_days,
+		c->report_retention_days ? "" : "  # keep every report");
+	fprintf(f, "\npolicy = {\n");
 	fprintf(f, "\trotate_after_days = %d;\n", c->policy.rotate_after_days);
 	fprintf(f, "\tdeactivate_after_days = %d;\n", c->policy.deactivate_after_days);
 	fprintf(f, "\tdelete_after_days = %d;\n", c->policy.delete_after_days);

@@ -51,6 +51,8 @@ struct akr_config {
 	int schedule_minute_of_day; /* "schedule": "HH:MM" UTC as 0..1439; 13:00 = 780 */
 	char *state_directory;      /* "/var/lib/iam-access-key-rotator"; a non-empty
 				     * $STATE_DIRECTORY wins (its first ':'-separated entry) */
+	int report_retention_days;  /* 90: reports of runs older than this are pruned
+				     * after a sweep; 0 = keep them all; 0..3650 */
 
 	struct {
 		int rotate_after_days;      /* R, 80 */

@@ -20,7 +20,8 @@ const struct config_key akr__config_root_keys[] = {
 	{ "policy", KIND_GROUP },      { "organization", KIND_GROUP },
 	{ "users", KIND_GROUP },       { "email", KIND_GROUP },
 	{ "alerts", KIND_GROUP },      { "limits", KIND_GROUP },
-	{ "aws", KIND_GROUP },         { NULL, 0 },
+	{ "aws", KIND_GROUP },         { "report_retention_days", KIND_INT },
+	{ NULL, 0 },
 };
 const struct config_key akr__config_policy_keys[] = {
 	{ "rotate_after_days", KIND_INT }, { "deactivate_after_days", KIND_INT },

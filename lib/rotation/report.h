@@ -83,6 +83,17 @@ bool akr_report_has_failures(const struct akr_report *r);
  * @ret_path (may be NULL) gets the report's path (caller frees).
  * Returns 0 or -errno. */
 int akr_report_write(const struct akr_report *r, const char *dir, char **ret_path);
+/** Writes the JSON report to @path (borrowed), atomically (temp file in the
+ * same directory, fsync, rename), mode 0640: --report FILE. Returns 0 or
+ * -errno. */
+int akr_report_write_file(const struct akr_report *r, const char *path);
+/** Removes the reports "report-<run id>.json" in @dir whose run started at
+ * least @retention_days days before @now_sec (the start is read from the run
+ * id in the name), except the one last-report.json points to. Files whose
+ * names do not parse are never touched. @retention_days 0 keeps everything.
+ * @ret_removed (may be NULL) gets how many were removed, also on failure.
+ * Returns 0, or the first -errno met (the others are still tried). */
+int akr_report_prune(const char *dir, int64_t now_sec, int retention_days, size_t *ret_removed);
 /** The JSON document itself, into @f. */
 int akr_report_write_json(const struct akr_report *r, FILE *f);
 /** One line: "run RUNID: 12 accounts (1 failed), 340 users, 3 keys created, ...". */

@@ -717,6 +717,21 @@ static void on_alert_sent(void *userdata, int r)
 	deliver_done(s);
 }
 
+/* report_retention_days: by the sweep's clock, as the run ids in the names are. */
+static void prune_reports(struct akr_sweep *s, int64_t now)
+{
+	size_t n = 0;
+	int r;
+
+	r = akr_report_prune(s->cfg->state_directory, now, s->cfg->report_retention_days, &n);
+	if (r < 0)
+		akr_log_warning_errno(r, "Cannot prune the old reports in '%s': %m",
+				      s->cfg->state_directory);
+	if (n > 0)
+		akr_log_info("Removed %zu reports older than %d days from '%s'", n,
+			     s->cfg->report_retention_days, s->cfg->state_directory);
+}
+
 static void sweep_finish(struct akr_sweep *s)
 {
 	struct akr_log_fields f = fields_of(s, AKR_MID_SWEEP_FINISHED);
@@ -736,10 +751,16 @@ static void sweep_finish(struct akr_sweep *s)
 		if (r < 0)
 			akr_log_warning_errno(r, "Cannot record the last run in the state log: %m");
 	}
-	r = akr_report_write(s->report, s->cfg->state_directory, &s->report_path);
-	if (r < 0)
-		akr_log_warning_errno(r, "Cannot write the run report to '%s': %m",
-				      s->cfg->state_directory);
+	/* A dry run leaves no trace in the state directory: its report is
+	 * printed (or written where --report says) by the caller. */
+	if (s->o.mode != AKR_SWEEP_DRY_RUN) {
+		r = akr_report_write(s->report, s->cfg->state_directory, &s->report_path);
+		if (r < 0)
+			akr_log_warning_errno(r, "Cannot write the run report to '%s': %m",
+					      s->cfg->state_directory);
+		else
+			prune_reports(s, now);
+	}
 	(void)akr_report_summary(s->report, summary, sizeof(summary));
 	f.result = s->fatal < 0 ? "error" : akr_report_has_failures(s->report) ? "failures" : "ok";
 	akr_log_full(akr_report_has_failures(s->report) || s->fatal < 0 ? LOG_WARNING : LOG_INFO, 0, &f,

@@ -1,5 +1,6 @@
 """--dry-run on the bundled demo organization: the plan a person reads, and
 proof that nothing changed in the organization and nothing was sent."""
+import datetime
 import json
 import os
 import unittest
@@ -52,10 +53,51 @@ class DryRunDemo(RotatorTestCase):
         # The excluded account was never entered: no call acted in it.
         self.assertNotIn("333333333333", {r.get("account") for r in self.fake.requests()})
 
-    def test_report_written(self):
+    def listing(self):
+        """Every file under the state directory with its size, mtime and
+        (for symlinks) target."""
+        out = {}
+        for dirpath, dirs, files in os.walk(self.rot.state_dir):
+            for name in dirs + files:
+                p = os.path.join(dirpath, name)
+                st = os.lstat(p)
+                out[os.path.relpath(p, self.rot.state_dir)] = (
+                    st.st_size, st.st_mtime_ns,
+                    os.readlink(p) if os.path.islink(p) else None)
+        return out
+
+    def test_dry_run_leaves_no_trace_in_the_state_directory(self):
+        # After a real sweep, a dry run must not repoint last-report.json at
+        # itself nor write (or touch) anything in the state directory.
+        res = self.rot.run("--once")
+        self.assertIn(res.returncode, (0, 1), res.stderr)
+        real = self.rot.last_report()
+        self.assertEqual(real["mode"], "once")
+        before = self.listing()
+        self.assertIn("last-report.json", before)
         res = self.rot.run("--dry-run")
         self.assertEqual(res.returncode, 0, res.stderr)
-        rep = self.rot.last_report()
+        self.assertIn("ACTION", res.stdout.splitlines()[0])
+        self.assertEqual(self.listing(), before)
+        self.assertEqual(self.rot.last_report()["run_id"], real["run_id"])
+
+    def test_dry_run_creates_no_state_directory(self):
+        missing = os.path.join(self.rot.dir, "not-yet")
+        self.rot.state_dir = missing
+        self.rot.write_config()
+        res = self.rot.run("--dry-run")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertIn("planned", res.stdout)
+        self.assertFalse(os.path.exists(missing), "a dry run created the state directory")
+
+    def test_report_file(self):
+        path = os.path.join(self.rot.dir, "plan.json")
+        res = self.rot.run("--dry-run", extra=["--report", path])
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertIn("ACTION", res.stdout.splitlines()[0])  # the plan is still printed
+        with open(path) as f:
+            rep = json.load(f)
+        self.assertEqual(os.stat(path).st_mode & 0o777, 0o640)
         self.assertEqual(rep["mode"], "dry-run")
         self.assertTrue(rep["complete"])
         states = {a["id"]: a["state"] for a in rep["accounts"]}
@@ -65,6 +107,75 @@ class DryRunDemo(RotatorTestCase):
         creates = [a for a in rep["actions"] if a["action"] == "create"]
         self.assertTrue(all(a["outcome"] == "planned" for a in creates))
         self.assertIn("alice", {a["user"] for a in creates})
+        self.assertEqual(os.listdir(self.rot.state_dir), [])
+
+    def test_report_to_stdout(self):
+        res = self.rot.run("--dry-run", extra=["--report", "-"])
+        self.assertEqual(res.returncode, 0, res.stderr)
+        rep = json.loads(res.stdout)  # the JSON only, no table
+        self.assertEqual(rep["mode"], "dry-run")
+        self.assertIn("alice", {a["user"] for a in rep["actions"] if a["action"] == "create"})
+
+    def test_report_needs_a_one_shot_mode(self):
+        res = self.rot.run(None, extra=["--report", "x.json"], timeout=30)
+        self.assertEqual(res.returncode, 2)
+        self.assertIn("--report", res.stderr)
+
+
+class ReportRetention(RotatorTestCase):
+    """report_retention_days: reports of runs that started that many days
+    ago or more are removed after a sweep; the newest report, files that
+    are not run reports, and everything when a dry run or retention 0 are
+    left alone."""
+
+    def setUp(self):
+        self.setup_fake(DEMO)
+        now = datetime.datetime.strptime(self.fake.now(), "%Y-%m-%dT%H:%M:%SZ")
+
+        def name(days):
+            t = now - datetime.timedelta(days=days)
+            return f"report-{t:%Y%m%dT%H%M%SZ}-abc123.json"
+        self.old, self.young = name(91), name(89)
+        self.edge = name(90)
+        self.other = ["report-notes.json", "report-x.json.bak", "statelog.keep"]
+        for n in [self.old, self.young, self.edge] + self.other:
+            with open(os.path.join(self.rot.state_dir, n), "w") as f:
+                f.write("{}")
+
+    def reports(self):
+        return sorted(os.listdir(self.rot.state_dir))
+
+    def test_old_reports_pruned_after_a_sweep(self):
+        res = self.rot.run("--once")
+        self.assertIn(res.returncode, (0, 1), res.stderr)
+        left = self.reports()
+        self.assertNotIn(self.old, left)
+        self.assertNotIn(self.edge, left)
+        self.assertIn(self.young, left)
+        for n in self.other:
+            self.assertIn(n, left)
+        new = os.readlink(os.path.join(self.rot.state_dir, "last-report.json"))
+        self.assertIn(new, left)
+        self.assertIn("Removed 2 reports older than 90 days", res.stderr)
+
+    def test_retention_setting(self):
+        self.rot.write_config({"report_retention_days": 95})
+        res = self.rot.run("--once")
+        self.assertIn(res.returncode, (0, 1), res.stderr)
+        left = self.reports()
+        for n in (self.old, self.young, self.edge):
+            self.assertIn(n, left)
+        self.rot.write_config({"report_retention_days": 0})
+        self.fake.clock(advance_days=30)
+        res = self.rot.run("--once")
+        self.assertIn(res.returncode, (0, 1), res.stderr)
+        self.assertEqual(len([n for n in self.reports() if n.startswith("report-2")]), 5)
+
+    def test_dry_run_prunes_nothing(self):
+        before = self.reports()
+        res = self.rot.run("--dry-run")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertEqual(self.reports(), before)
 
 
 if __name__ == "__main__":
