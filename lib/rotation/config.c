@@ -346,6 +346,9 @@ static int load_root(struct config_ctx *x, const config_setting_t *root, struct 
 		r = get_int(x, root, "report_retention_days", 0, AKR_CONFIG_MAX_DAYS,
 			    &c->report_retention_days);
 	if (r >= 0)
+		r = get_string(x, root, "metrics_file", akr__config_valid_absolute_path, true,
+			       &c->metrics_file);
+	if (r >= 0)
 		r = load_policy(x, config_setting_get_member(root, "policy"), c);
 	if (r >= 0)
 		r = load_organization(x, config_setting_get_member(root, "organization"), c);
@@ -486,6 +489,7 @@ struct akr_config *akr_config_free(struct akr_config *c)
 	akr__config_aws_env_done(c);
 	free(c->path);
 	free(c->state_directory);
+	free(c->metrics_file);
 	free(c->organization.management_role_arn);
 	free(c->organization.member_role_name);
 	free(c->organization.external_id);
@@ -662,6 +666,9 @@ int akr_config_dump(const struct akr_config *c, FILE *f)
 	dump_string(f, c->state_directory);
 	fprintf(f, ";\nreport_retention_days = %d;%s\n", c->report_retention_days,
 		c->report_retention_days ? "" : "  # keep every report");
+	fprintf(f, "metrics_file = ");
+	dump_string(f, c->metrics_file ? c->metrics_file : "");
+	fprintf(f, ";%s\n", c->metrics_file ? "" : "  # none");
 	fprintf(f, "\npolicy = {\n");
 	fprintf(f, "\trotate_after_days = %d;\n", c->policy.rotate_after_days);
 	fprintf(f, "\tdeactivate_after_days = %d;\n", c->policy.deactivate_after_days);

@@ -53,6 +53,8 @@ struct akr_config {
 				     * $STATE_DIRECTORY wins (its first ':'-separated entry) */
 	int report_retention_days;  /* 90: reports of runs older than this are pruned
 				     * after a sweep; 0 = keep them all; 0..3650 */
+	char *metrics_file;         /* NULL = none; else an absolute path: the Prometheus
+				     * text file written after every sweep but a dry run */
 
 	struct {
 		int rotate_after_days;      /* R, 80 */

@@ -21,7 +21,7 @@ const struct config_key akr__config_root_keys[] = {
 	{ "users", KIND_GROUP },       { "email", KIND_GROUP },
 	{ "alerts", KIND_GROUP },      { "limits", KIND_GROUP },
 	{ "aws", KIND_GROUP },         { "report_retention_days", KIND_INT },
-	{ NULL, 0 },
+	{ "metrics_file", KIND_STRING }, { NULL, 0 },
 };
 const struct config_key akr__config_policy_keys[] = {
 	{ "rotate_after_days", KIND_INT }, { "deactivate_after_days", KIND_INT },

@@ -168,6 +168,67 @@ void akr_report_set_finished(struct akr_report *r, int64_t finished_sec, bool co
 	r->complete = complete;
 }
 
+const struct akr_report_totals *akr_report_get_totals(const struct akr_report *r)
+{
+	return &r->totals;
+}
+
+void akr_report_get_times(const struct akr_report *r, int64_t *ret_started_sec,
+			  int64_t *ret_finished_sec, bool *ret_complete)
+{
+	*ret_started_sec = r->started_sec;
+	*ret_finished_sec = r->finished_sec;
+	*ret_complete = r->complete;
+}
+
+static int user_row_cmp(const void *a, const void *b)
+{
+	const struct akr_report_row *x = *(const struct akr_report_row *const *)a;
+	const struct akr_report_row *y = *(const struct akr_report_row *const *)b;
+	int c = strcmp(x->account_id ? x->account_id : "", y->account_id ? y->account_id : "");
+
+	if (c)
+		return c;
+	c = strcmp(x->user_name ? x->user_name : "", y->user_name ? y->user_name : "");
+	if (c)
+		return c;
+	/* Stable: the first row of a user comes first. */
+	return x < y ? -1 : x > y;
+}
+
+static bool same_user(const struct akr_report_row *x, const struct akr_report_row *y)
+{
+	return strcmp(x->account_id ? x->account_id : "", y->account_id ? y->account_id : "") == 0 &&
+	       strcmp(x->user_name ? x->user_name : "", y->user_name ? y->user_name : "") == 0;
+}
+
+int akr_report_cannot_rotate(const struct akr_report *r, const struct akr_report_row ***ret_rows,
+			     size_t *ret_n)
+{
+	const struct akr_report_row **rows = NULL;
+	size_t n = 0, k = 0;
+
+	for (size_t i = 0; i < r->n_rows; i++)
+		n += r->rows[i].action && strcmp(r->rows[i].action, "report") == 0;
+	if (n > 0) {
+		rows = calloc(n, sizeof(*rows));
+		if (!rows)
+			return -ENOMEM;
+		for (size_t i = 0; i < r->n_rows; i++)
+			if (r->rows[i].action && strcmp(r->rows[i].action, "report") == 0)
+				rows[k++] = &r->rows[i];
+		qsort(rows, n, sizeof(*rows), user_row_cmp);
+		/* One per user. */
+		k = 0;
+		for (size_t i = 0; i < n; i++)
+			if (k == 0 || !same_user(rows[k - 1], rows[i]))
+				rows[k++] = rows[i];
+	}
+	*ret_rows = rows;
+	*ret_n = k;
+	return 0;
+}
+
 size_t akr_report_n_rows(const struct akr_report *r)
 {
 	return r->n_rows;

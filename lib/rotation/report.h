@@ -69,6 +69,20 @@ int akr_report_add(struct akr_report *r, const struct akr_report_row *row);
 struct akr_report_totals *akr_report_totals(struct akr_report *r);
 void akr_report_set_finished(struct akr_report *r, int64_t finished_sec, bool complete);
 
+/** The counters, read only. Borrowed from the report. */
+const struct akr_report_totals *akr_report_get_totals(const struct akr_report *r);
+/** When the run started and finished (0 until akr_report_set_finished()),
+ * and whether it was complete. */
+void akr_report_get_times(const struct akr_report *r, int64_t *ret_started_sec,
+			  int64_t *ret_finished_sec, bool *ret_complete);
+/** The users that cannot be rotated (rows with action "report": no usable
+ * address, no free key slot), one row per user (the first), sorted by
+ * account id then user name. *@ret_rows gets a new array of row pointers
+ * borrowed from the report (caller frees the array with free(); NULL when
+ * *@ret_n is 0). Returns 0 or -ENOMEM. */
+int akr_report_cannot_rotate(const struct akr_report *r, const struct akr_report_row ***ret_rows,
+			     size_t *ret_n);
+
 size_t akr_report_n_rows(const struct akr_report *r);
 /** Row @i, in the order added. Borrowed from the report. */
 const struct akr_report_row *akr_report_row(const struct akr_report *r, size_t i);

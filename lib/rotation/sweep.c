@@ -19,6 +19,7 @@
 #include "lib/aws/sns.h"
 #include "lib/rotation/config.h"
 #include "lib/aws/assumed_role.h"
+#include "lib/rotation/metrics.h"
 #include "lib/aws/creds.h"
 #include "lib/delivery/delivery.h"
 #include "lib/http/engine.h"
@@ -732,6 +733,28 @@ static void prune_reports(struct akr_sweep *s, int64_t now)
 			     s->cfg->report_retention_days, s->cfg->state_directory);
 }
 
+/* metrics_file: the figures of a real sweep (a dry run or the start-up
+ * reconciliation is not one) for node_exporter's textfile collector. */
+static void write_metrics(struct akr_sweep *s)
+{
+	struct akr_http_stats st = { 0 };
+	struct akr_metrics_sweep m = { .report = s->report };
+	int r;
+
+	if (!s->cfg->metrics_file ||
+	    (s->o.mode != AKR_SWEEP_ONCE && s->o.mode != AKR_SWEEP_SCHEDULED))
+		return;
+	if (s->http)
+		akr_http_get_stats(s->http, &st);
+	m.requests = st.started;
+	m.throttled = st.throttled;
+	m.success = s->fatal >= 0 && s->complete && !akr_report_has_failures(s->report);
+	r = akr_metrics_write(s->cfg->metrics_file, &m);
+	if (r < 0)
+		akr_log_warning_errno(r, "Cannot write the metrics file '%s': %m",
+				      s->cfg->metrics_file);
+}
+
 static void sweep_finish(struct akr_sweep *s)
 {
 	struct akr_log_fields f = fields_of(s, AKR_MID_SWEEP_FINISHED);
@@ -761,6 +784,7 @@ static void sweep_finish(struct akr_sweep *s)
 		else
 			prune_reports(s, now);
 	}
+	write_metrics(s);
 	(void)akr_report_summary(s->report, summary, sizeof(summary));
 	f.result = s->fatal < 0 ? "error" : akr_report_has_failures(s->report) ? "failures" : "ok";
 	akr_log_full(akr_report_has_failures(s->report) || s->fatal < 0 ? LOG_WARNING : LOG_INFO, 0, &f,
