@@ -61,9 +61,65 @@ int akr_alert_compose(const struct akr_report *r, const char *report_path, int f
 	return ret < 0 ? -E2BIG : 0;
 }
 
+int akr_alert_compose_attention(const struct akr_report *r, const char *report_path,
+				char *ret_subject, size_t subject_size,
+				struct akr_buf *ret_message)
+{
+	const struct akr_report_row **rows = NULL;
+	size_t n = 0, accounts = 0;
+	int ret = 0;
+
+	ret = akr_report_cannot_rotate(r, &rows, &n);
+	if (ret < 0)
+		return ret;
+	if (n == 0)
+		return -ENODATA;
+	for (size_t i = 0; i < n; i++)
+		accounts += i == 0 || strcmp(rows[i - 1]->account_id, rows[i]->account_id) != 0;
+
+	(void)snprintf(ret_subject,
+		       subject_size > AKR_ALERT_SUBJECT_MAX + 1 ? AKR_ALERT_SUBJECT_MAX + 1
+								: subject_size,
+		       "iam-access-key-rotator: %zu user%s cannot be rotated (%zu account%s)", n,
+		       n == 1 ? "" : "s", accounts, accounts == 1 ? "" : "s");
+	ret |= akr_buf_appendf(ret_message,
+			       "The IAM access key rotation sweep %s found %zu user%s due for a new "
+			       "access key that cannot be rotated. %s the old key until the cause "
+			       "below is fixed, and %s reported again on every sweep.\n",
+			       akr_report_run_id(r), n, n == 1 ? "" : "s",
+			       n == 1 ? "The user keeps" : "They keep", n == 1 ? "is" : "are");
+	for (size_t i = 0; i < n; i++) {
+		const struct akr_report_row *w = rows[i];
+
+		if (i >= MAX_LISTED) {
+			ret |= akr_buf_appendf(ret_message, "\n... and %zu more (see the report)\n",
+					       n - MAX_LISTED);
+			break;
+		}
+		if (i == 0 || strcmp(rows[i - 1]->account_id, w->account_id) != 0)
+			ret |= akr_buf_appendf(ret_message, "\nAccount %s%s%s%s:\n", w->account_id,
+					       w->account_name ? " (" : "",
+					       w->account_name ? w->account_name : "",
+					       w->account_name ? ")" : "");
+		ret |= akr_buf_appendf(ret_message, "  %s", w->user_name ? w->user_name : "-");
+		if (w->access_key_id)
+			ret |= akr_buf_appendf(ret_message, " (key %s", w->access_key_id);
+		if (w->access_key_id && w->key_age_days >= 0)
+			ret |= akr_buf_appendf(ret_message, ", %lld days old",
+					       (long long)w->key_age_days);
+		ret |= akr_buf_appendf(ret_message, "%s: %s\n", w->access_key_id ? ")" : "",
+				       w->reason ? w->reason : "cannot be rotated");
+	}
+	ret |= akr_buf_appendf(ret_message, "\nReport: %s\n",
+			       report_path ? report_path : "(not written)");
+	free(rows);
+	return ret < 0 ? -E2BIG : 0;
+}
+
 struct alert_ctx {
 	akr_alert_done_cb cb;
 	void *userdata;
+	const char *kind;
 };
 
 static void on_published(void *userdata, int r, const char *message_id, const struct akr_error *err)
@@ -72,41 +128,68 @@ static void on_published(void *userdata, int r, const char *message_id, const st
 	char detail[768];
 
 	if (r < 0)
-		akr_log_error("Cannot publish the failure alert: %s",
+		akr_log_error("Cannot publish the %s: %s", ctx->kind,
 			      akr_error_describe_errno(err, r, detail, sizeof(detail)));
 	else
-		akr_log_debug("Alert published, message id '%s'", message_id ? message_id : "");
+		akr_log_debug("The %s was published, message id '%s'", ctx->kind,
+			      message_id ? message_id : "");
 	ctx->cb(ctx->userdata, r);
 	free(ctx);
+}
+
+static int publish(const struct akr_aws_client *c, const char *topic_arn, const char *kind,
+		   const char *subject, const char *message, akr_alert_done_cb cb, void *userdata)
+{
+	struct akr_sns_publish_params p = {
+		.topic_arn = topic_arn,
+		.subject = subject,
+		.message = message,
+	};
+	struct alert_ctx *ctx;
+	int ret;
+
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx)
+		return -ENOMEM;
+	ctx->cb = cb;
+	ctx->userdata = userdata;
+	ctx->kind = kind;
+	ret = akr_sns_publish(c, &p, on_published, ctx);
+	if (ret < 0)
+		free(ctx);
+	return ret;
 }
 
 int akr_alert_publish(const struct akr_aws_client *c, const char *topic_arn,
 		      const struct akr_report *r, const char *report_path, int fatal,
 		      akr_alert_done_cb cb, void *userdata)
 {
-	struct akr_sns_publish_params p = { .topic_arn = topic_arn };
 	struct akr_buf msg;
 	char subject[AKR_ALERT_SUBJECT_MAX + 1];
-	struct alert_ctx *ctx;
 	int ret;
 
 	akr_buf_init(&msg, AKR_ALERT_MESSAGE_MAX, false);
 	ret = akr_alert_compose(r, report_path, fatal, subject, sizeof(subject), &msg);
-	if (ret < 0 && msg.len == 0)
-		goto out;
-	ctx = calloc(1, sizeof(*ctx));
-	if (!ctx) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	ctx->cb = cb;
-	ctx->userdata = userdata;
-	p.subject = subject;
-	p.message = msg.data;
-	ret = akr_sns_publish(c, &p, on_published, ctx);
-	if (ret < 0)
-		free(ctx);
-out:
+	if (ret >= 0 || msg.len > 0)
+		ret = publish(c, topic_arn, "failure alert", subject, msg.data, cb, userdata);
+	akr_buf_done(&msg);
+	return ret;
+}
+
+int akr_alert_publish_attention(const struct akr_aws_client *c, const char *topic_arn,
+				const struct akr_report *r, const char *report_path,
+				akr_alert_done_cb cb, void *userdata)
+{
+	struct akr_buf msg;
+	char subject[AKR_ALERT_SUBJECT_MAX + 1];
+	int ret;
+
+	akr_buf_init(&msg, AKR_ALERT_MESSAGE_MAX, false);
+	ret = akr_alert_compose_attention(r, report_path, subject, sizeof(subject), &msg);
+	if (ret == -E2BIG && msg.len > 0)
+		ret = 0; /* cut short, with a note: still worth sending */
+	if (ret >= 0)
+		ret = publish(c, topic_arn, "attention alert", subject, msg.data, cb, userdata);
 	akr_buf_done(&msg);
 	return ret;
 }

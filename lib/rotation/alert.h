@@ -18,8 +18,22 @@ struct akr_report;
 int akr_alert_compose(const struct akr_report *r, const char *report_path, int fatal,
 		      char *ret_subject, size_t subject_size, struct akr_buf *ret_message);
 
+/** The attention alert: the users that cannot be rotated (due for a new key,
+ * but no usable address or no free key slot), grouped by account with the
+ * reason for each, so that someone fixes their tags or keys. Composes the
+ * subject and the message like akr_alert_compose(). Returns 0, -ENODATA
+ * when there is no such user (nothing to send), -E2BIG, -ENOMEM. */
+int akr_alert_compose_attention(const struct akr_report *r, const char *report_path,
+				char *ret_subject, size_t subject_size,
+				struct akr_buf *ret_message);
+
 typedef void (*akr_alert_done_cb)(void *userdata, int r);
 /** Publishes the alert to @topic_arn. Async contract as the aws_* calls. */
 int akr_alert_publish(const struct akr_aws_client *c, const char *topic_arn,
 		      const struct akr_report *r, const char *report_path, int fatal,
 		      akr_alert_done_cb cb, void *userdata);
+/** Publishes the attention alert to @topic_arn; -ENODATA (and @cb never
+ * runs) when no user needs attention. Async contract as the aws_* calls. */
+int akr_alert_publish_attention(const struct akr_aws_client *c, const char *topic_arn,
+				const struct akr_report *r, const char *report_path,
+				akr_alert_done_cb cb, void *userdata);

@@ -382,6 +382,8 @@ static int load_root(struct config_ctx *x, const config_setting_t *root, struct 
 		if (r >= 0)
 			r = get_string(x, g, "sns_topic_arn", akr__config_valid_topic_arn, true,
 				       &c->alerts.sns_topic_arn);
+		if (r >= 0)
+			r = get_bool(g, "notify_cannot_rotate", &c->alerts.notify_cannot_rotate);
 		if (r < 0)
 			return r;
 	}
@@ -455,6 +457,7 @@ struct akr_config *akr_config_new_default(void)
 	c->policy.reminder_days = 3;
 	c->policy.enforce = false;
 	c->policy.delete_inactive_to_free_slot = true;
+	c->alerts.notify_cannot_rotate = true;
 	c->organization.session_duration_sec = 3600;
 	c->users.address_change_hold_days = 3;
 	c->email.max_send_rate = 0; /* SES's MaxSendRate */
@@ -717,6 +720,8 @@ int akr_config_dump(const struct akr_config *c, FILE *f)
 	fprintf(f, "};\n\nalerts = {\n");
 	dump_key_string(f, "sns_topic_arn", c->alerts.sns_topic_arn,
 			c->alerts.sns_topic_arn ? NULL : "alerts off");
+	fprintf(f, "\tnotify_cannot_rotate = %s;\n",
+		c->alerts.notify_cannot_rotate ? "true" : "false");
 	fprintf(f, "};\n\nlimits = {\n");
 	fprintf(f, "\tmax_requests_in_flight = %d;\n", c->limits.max_requests_in_flight);
 	fprintf(f, "\tmax_requests_per_account = %d;\n", c->limits.max_requests_per_account);

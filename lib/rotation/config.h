@@ -95,6 +95,8 @@ struct akr_config {
 
 	struct {
 		char *sns_topic_arn; /* NULL = failure alerts off (a warning is logged) */
+		bool notify_cannot_rotate; /* true: one attention alert per sweep with the
+					    * users that cannot be rotated */
 	} alerts;
 
 	struct {

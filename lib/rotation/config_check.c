@@ -50,6 +50,7 @@ const struct config_key akr__config_email_keys[] = {
 };
 const struct config_key akr__config_alerts_keys[] = {
 	{ "sns_topic_arn", KIND_STRING },
+	{ "notify_cannot_rotate", KIND_BOOL },
 	{ NULL, 0 },
 };
 const struct config_key akr__config_limits_keys[] = {

@@ -306,13 +306,17 @@ static yajl_gen_status gen_kt(yajl_gen g, const char *k, int64_t sec)
 int akr_report_write_json(const struct akr_report *r, FILE *f)
 {
 	const struct akr_report_totals *t = &r->totals;
+	const struct akr_report_row **blocked = NULL;
 	const unsigned char *out;
-	size_t len;
+	size_t len, n_blocked = 0;
 	yajl_gen g = yajl_gen_alloc(NULL);
 	int ret = -ENOMEM;
 
-	if (!g)
+	if (!g || akr_report_cannot_rotate(r, &blocked, &n_blocked) < 0) {
+		if (g)
+			yajl_gen_free(g);
 		return -ENOMEM;
+	}
 	(void)yajl_gen_config(g, yajl_gen_beautify, 1);
 	G(yajl_gen_map_open(g));
 	G(gen_ki(g, "schema_version", 1));
@@ -334,6 +338,7 @@ int akr_report_write_json(const struct akr_report *r, FILE *f)
 	G(gen_ki(g, "users_failed", (int64_t)t->users_failed));
 	G(gen_ki(g, "users_exempt", (int64_t)t->users_exempt));
 	G(gen_ki(g, "users_without_email", (int64_t)t->users_without_email));
+	G(gen_ki(g, "users_cannot_rotate", (int64_t)n_blocked));
 	G(gen_ki(g, "keys_created", (int64_t)t->keys_created));
 	G(gen_ki(g, "keys_deactivated", (int64_t)t->keys_deactivated));
 	G(gen_ki(g, "keys_deleted", (int64_t)t->keys_deleted));
@@ -351,6 +356,25 @@ int akr_report_write_json(const struct akr_report *r, FILE *f)
 		G(gen_kv(g, "name", a->name));
 		G(gen_kv(g, "state", account_state_names[a->state]));
 		G(gen_kv(g, "error", a->error));
+		G(yajl_gen_map_close(g));
+	}
+	G(yajl_gen_array_close(g));
+
+	/* The users of the attention alert: due, but no address or no slot. */
+	G(gen_str(g, "cannot_rotate"));
+	G(yajl_gen_array_open(g));
+	for (size_t i = 0; i < n_blocked; i++) {
+		const struct akr_report_row *w = blocked[i];
+		G(yajl_gen_map_open(g));
+		G(gen_kv(g, "account_id", w->account_id));
+		G(gen_kv(g, "account_name", w->account_name));
+		G(gen_kv(g, "user", w->user_name));
+		G(gen_kv(g, "access_key_id", w->access_key_id));
+		if (w->key_age_days >= 0)
+			G(gen_ki(g, "key_age_days", w->key_age_days));
+		else
+			G(gen_kv(g, "key_age_days", NULL));
+		G(gen_kv(g, "reason", w->reason));
 		G(yajl_gen_map_close(g));
 	}
 	G(yajl_gen_array_close(g));
@@ -381,6 +405,7 @@ int akr_report_write_json(const struct akr_report *r, FILE *f)
 	G(yajl_gen_get_buf(g, &out, &len));
 	ret = fwrite(out, 1, len, f) == len ? 0 : -EIO;
 fail:
+	free(blocked);
 	yajl_gen_free(g);
 	return ret;
 }

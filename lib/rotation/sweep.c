@@ -737,6 +737,36 @@ static void deliver_done(struct akr_sweep *s)
 	(void)uv_timer_start(&s->done_timer, call_done, 0, 0);
 }
 
+static void on_attention_sent(void *userdata, int r)
+{
+	struct akr_sweep *s = userdata;
+
+	if (r >= 0)
+		akr_log_full(LOG_INFO, 0, AKR_FIELDS(.message_id = AKR_MID_ALERT_PUBLISHED, .run_id = s->run_id),
+			     "Attention alert (users that cannot be rotated) published to '%s'",
+			     s->cfg->alerts.sns_topic_arn);
+	deliver_done(s);
+}
+
+/* The attention alert: one message per real sweep listing the users that
+ * cannot be rotated, whether or not anything failed (they are policy
+ * outcomes, not failures: the exit status does not count them). */
+static void publish_attention(struct akr_sweep *s)
+{
+	int r;
+
+	if ((s->o.mode == AKR_SWEEP_ONCE || s->o.mode == AKR_SWEEP_SCHEDULED) && s->fatal >= 0 &&
+	    s->cfg->alerts.notify_cannot_rotate && s->cfg->alerts.sns_topic_arn && s->mgmt_role) {
+		r = akr_alert_publish_attention(&s->sns_client, s->cfg->alerts.sns_topic_arn,
+						s->report, s->report_path, on_attention_sent, s);
+		if (r >= 0)
+			return;
+		if (r != -ENODATA)
+			akr_log_warning_errno(r, "Cannot publish the attention alert: %m");
+	}
+	deliver_done(s);
+}
+
 static void on_alert_sent(void *userdata, int r)
 {
 	struct akr_sweep *s = userdata;
@@ -744,7 +774,7 @@ static void on_alert_sent(void *userdata, int r)
 	if (r >= 0)
 		akr_log_full(LOG_INFO, 0, AKR_FIELDS(.message_id = AKR_MID_ALERT_PUBLISHED, .run_id = s->run_id),
 			     "Failure summary published to '%s'", s->cfg->alerts.sns_topic_arn);
-	deliver_done(s);
+	publish_attention(s);
 }
 
 /* report_retention_days: by the sweep's clock, as the run ids in the names are. */
@@ -829,7 +859,7 @@ static void sweep_finish(struct akr_sweep *s)
 			return;
 		akr_log_warning_errno(r, "Cannot publish the failure summary: %m");
 	}
-	deliver_done(s);
+	publish_attention(s);
 }
 
 static void make_run_id(struct akr_sweep *s)
