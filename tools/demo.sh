@@ -32,7 +32,9 @@ for _ in $(seq 100); do
 done
 [ -n "$url" ] || { echo "the fake AWS endpoint did not start:"; cat "$fakelog"; exit 1; }
 
-sed -e "s|^state_directory = .*|state_directory = \"$PWD/$out/state\";|" etc/rotator.conf >"$out/rotator.conf"
+sed -e "s|^state_directory = .*|state_directory = \"$PWD/$out/state\";|" \
+	-e "s|^metrics_file = .*|metrics_file = \"$PWD/$out/iam-access-key-rotator.prom\";|" \
+	etc/rotator.conf >"$out/rotator.conf"
 
 export AWS_ENDPOINT_URL="$url" AWS_REGION=us-east-1 \
 	AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE \
@@ -47,5 +49,8 @@ echo "== The sweep (iam-access-key-rotator --once)"
 rc=0
 "$bin" --config "$out/rotator.conf" --once || rc=$?
 echo "exit status $rc"
+echo
+echo "== The metrics file for node_exporter ($out/iam-access-key-rotator.prom), without its comments"
+grep -v '^#' "$out/iam-access-key-rotator.prom" || true
 echo
 python3 tools/demo_export.py "$url" "$out"

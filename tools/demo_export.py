@@ -48,8 +48,11 @@ for i, m in enumerate(mails, 1):
     texts.setdefault(to, []).append(body.get_content() if body else "")
 
 print(f"\n{len(mails)} mails in {out}/mail, {len(zips)} key zips, {len(alerts)} SNS alerts")
-for a in alerts:
-    print(f"SNS alert: {a.get('subject')}")
+for i, a in enumerate(alerts, 1):
+    path = os.path.join(out, f"sns-{i:02d}.txt")
+    with open(path, "w") as f:
+        f.write(f"Subject: {a.get('subject')}\n\n{a.get('message')}")
+    print(f"SNS alert: {a.get('subject')} ({path})")
 if zips and SEVENZIP:
     to, zpath = zips[0]
     pw = next((t for text in texts.get(to, []) for t in set(re.findall(r"\S{20,}", text))
