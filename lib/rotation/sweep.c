@@ -730,8 +730,32 @@ static void call_done(uv_timer_t *t)
 	s->o.done(s->o.userdata, s->fatal, report);
 }
 
+/* metrics_file: the figures of a real sweep (a dry run or the start-up
+ * reconciliation is not one) for node_exporter's textfile collector,
+ * written last, so that the requests of the alerts are counted too. */
+static void write_metrics(struct akr_sweep *s)
+{
+	struct akr_http_stats st = { 0 };
+	struct akr_metrics_sweep m = { .report = s->report };
+	int r;
+
+	if (!s->cfg->metrics_file ||
+	    (s->o.mode != AKR_SWEEP_ONCE && s->o.mode != AKR_SWEEP_SCHEDULED))
+		return;
+	if (s->http)
+		akr_http_get_stats(s->http, &st);
+	m.requests = st.started + st.retries; /* attempts: what AWS saw */
+	m.throttled = st.throttled;
+	m.success = s->fatal >= 0 && s->complete && !akr_report_has_failures(s->report);
+	r = akr_metrics_write(s->cfg->metrics_file, &m);
+	if (r < 0)
+		akr_log_warning_errno(r, "Cannot write the metrics file '%s': %m",
+				      s->cfg->metrics_file);
+}
+
 static void deliver_done(struct akr_sweep *s)
 {
+	write_metrics(s);
 	s->finished = true;
 	/* Through the loop, so done never runs inside akr_sweep_start(). */
 	(void)uv_timer_start(&s->done_timer, call_done, 0, 0);
@@ -792,28 +816,6 @@ static void prune_reports(struct akr_sweep *s, int64_t now)
 			     s->cfg->report_retention_days, s->cfg->state_directory);
 }
 
-/* metrics_file: the figures of a real sweep (a dry run or the start-up
- * reconciliation is not one) for node_exporter's textfile collector. */
-static void write_metrics(struct akr_sweep *s)
-{
-	struct akr_http_stats st = { 0 };
-	struct akr_metrics_sweep m = { .report = s->report };
-	int r;
-
-	if (!s->cfg->metrics_file ||
-	    (s->o.mode != AKR_SWEEP_ONCE && s->o.mode != AKR_SWEEP_SCHEDULED))
-		return;
-	if (s->http)
-		akr_http_get_stats(s->http, &st);
-	m.requests = st.started;
-	m.throttled = st.throttled;
-	m.success = s->fatal >= 0 && s->complete && !akr_report_has_failures(s->report);
-	r = akr_metrics_write(s->cfg->metrics_file, &m);
-	if (r < 0)
-		akr_log_warning_errno(r, "Cannot write the metrics file '%s': %m",
-				      s->cfg->metrics_file);
-}
-
 static void sweep_finish(struct akr_sweep *s)
 {
 	struct akr_log_fields f = fields_of(s, AKR_MID_SWEEP_FINISHED);
@@ -843,7 +845,6 @@ static void sweep_finish(struct akr_sweep *s)
 		else
 			prune_reports(s, now);
 	}
-	write_metrics(s);
 	(void)akr_report_summary(s->report, summary, sizeof(summary));
 	f.result = s->fatal < 0 ? "error" : akr_report_has_failures(s->report) ? "failures" : "ok";
 	akr_log_full(akr_report_has_failures(s->report) || s->fatal < 0 ? LOG_WARNING : LOG_INFO, 0, &f,
