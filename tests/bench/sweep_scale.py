@@ -49,7 +49,8 @@ def main():
                                  "email": {"max_send_rate": args.send_rate}})
             t0 = time.time()
             with open(os.path.join(d, "out"), "w") as out, open(os.path.join(d, "err"), "w") as err:
-                proc = subprocess.Popen(rot.args(args.mode, True), env=rot.env(), stdout=out,
+                proc = subprocess.Popen(rot.args(args.mode, True, ["--report", rot.report_file]),
+                                        env=rot.env(), stdout=out,
                                         stderr=err)
                 # The kernel's high-water mark of the daemon's own RSS, read
                 # until it exits (rusage would count the forked Python too).
@@ -68,7 +69,7 @@ def main():
             res = subprocess.CompletedProcess(proc.args, status,
                                               open(os.path.join(d, "out")).read(),
                                               open(os.path.join(d, "err")).read())
-            rep = rot.last_report()
+            rep = rot.file_report()
             stats = fake.stats()
             print(f"mode {args.mode}: exit {res.returncode}, wall {wall:.1f} s, "
                   f"peak RSS {rss_kib / 1024:.1f} MiB")

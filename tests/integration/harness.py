@@ -147,6 +147,8 @@ class Rotator:
         self.state_dir = state_dir or os.path.join(self.dir, "state")
         os.makedirs(self.state_dir, exist_ok=True)
         self.config_path = os.path.join(self.dir, "rotator.conf")
+        # Where --report FILE writes (a dry run's report goes only there).
+        self.report_file = os.path.join(self.dir, "report.json")
         self.write_config(config)
 
     def write_config(self, config=None, text=None):
@@ -190,6 +192,11 @@ class Rotator:
 
     def last_report(self):
         with open(os.path.join(self.state_dir, "last-report.json")) as f:
+            return json.load(f)
+
+    def file_report(self):
+        """The report written by --report self.report_file."""
+        with open(self.report_file) as f:
             return json.load(f)
 
     def close(self):

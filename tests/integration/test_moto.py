@@ -146,10 +146,11 @@ class Moto(unittest.TestCase):
                     "AWS_CONFIG_FILE": os.path.join(self.tmp, "none"),
                     "AWS_SHARED_CREDENTIALS_FILE": os.path.join(self.tmp, "none"),
                     "AWS_EC2_METADATA_DISABLED": "true"})
+        report = os.path.join(self.tmp, "report.json")
         res = subprocess.run([BINARY, "--config", path, mode, "--now",
-                              now.strftime("%Y-%m-%dT%H:%M:%SZ")],
+                              now.strftime("%Y-%m-%dT%H:%M:%SZ"), "--report", report],
                              env=env, capture_output=True, text=True, timeout=300)
-        with open(os.path.join(state, "last-report.json")) as f:
+        with open(report) as f:
             return res, json.load(f)
 
     def test_1_dry_run(self):

@@ -55,8 +55,8 @@ class ReadSide(RotatorTestCase):
                 self.assertEqual(got.get(name, []), expected)
 
     def dry_run(self, extra_env=None):
-        res = self.rot.run("--dry-run", env=extra_env)
-        return res, self.rot.last_report()
+        res = self.rot.run("--dry-run", env=extra_env, extra=["--report", self.rot.report_file])
+        return res, self.rot.file_report()
 
     def test_plan_is_complete_and_counted(self):
         self.setup_fake(org(3, 4))
@@ -133,7 +133,7 @@ class ReadSide(RotatorTestCase):
         self.setup_fake(org(4, 6), fake_args=["--latency-ms", "200"],
                         config={"limits": {"max_requests_in_flight": 4,
                                            "max_requests_per_account": 1}})
-        proc = self.rot.start("--dry-run")
+        proc = self.rot.start("--dry-run", extra=["--report", self.rot.report_file])
         # Once the first sessions are in use (a member account's ListUsers),
         # move the fake's clock past their expiry (1 h): every call with them
         # now answers ExpiredToken.
@@ -141,7 +141,7 @@ class ReadSide(RotatorTestCase):
         self.fake.clock(advance_seconds=2 * 3600)
         out, err = proc.communicate(timeout=300)
         self.assertEqual(proc.returncode, 0, err)
-        rep = self.rot.last_report()
+        rep = self.rot.file_report()
         self.assertEqual(rep["totals"]["accounts_failed"], 0)
         self.assertEqual(rep["totals"]["users_seen"], 24)
         codes = [r.get("code") for r in self.fake.requests()]
