@@ -33,9 +33,10 @@ static const char *reason_name(const char *sentence)
 
 int akr_metrics_format(const struct akr_metrics_sweep *m, int64_t last_success_sec, FILE *f)
 {
-	static const char *const blocked[] = { "no-email", "invalid-email", "email-control-chars",
-					       "two-active-keys", "slot-in-recovery", "no-free-slot",
-					       "other" };
+	static const char *const blocked[] = { "no-email",         "invalid-email",
+					       "email-control-chars", "email-domain-not-allowed",
+					       "two-active-keys",  "slot-in-recovery",
+					       "no-free-slot",     "other" };
 	const struct akr_report_totals *t = akr_report_get_totals(m->report);
 	const struct akr_report_row **rows = NULL;
 	uint64_t by_reason[ELEMENTSOF(blocked)] = { 0 };
