@@ -98,7 +98,7 @@ bool akr_report_has_failures(const struct akr_report *r);
  * Returns 0 or -errno. */
 int akr_report_write(const struct akr_report *r, const char *dir, char **ret_path);
 /** Writes the JSON report to @path (borrowed), atomically (temp file in the
- * same directory, fsync, rename), mode 0640: --report FILE. Returns 0 or
+ * same directory, fsync, rename), mode 0600: --report FILE. Returns 0 or
  * -errno. */
 int akr_report_write_file(const struct akr_report *r, const char *path);
 /** Removes the reports "report-<run id>.json" in @dir whose run started at

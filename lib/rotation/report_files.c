@@ -23,8 +23,8 @@ int akr_report_write_file(const struct akr_report *r, const char *path)
 {
 	if (!r || !path)
 		return -EINVAL;
-	/* Like the state directory's reports: readable by the operator's group. */
-	return akr_atomic_write(path, 0640, write_json_cb, (void *)r);
+	/* Like the state directory's reports: the operator's alone (0600). */
+	return akr_atomic_write(path, 0600, write_json_cb, (void *)r);
 }
 
 /* The start time in a report's file name "report-YYYYMMDDTHHMMSSZ-xxxxxx.json"

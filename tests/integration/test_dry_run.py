@@ -97,7 +97,7 @@ class DryRunDemo(RotatorTestCase):
         self.assertIn("ACTION", res.stdout.splitlines()[0])  # the plan is still printed
         with open(path) as f:
             rep = json.load(f)
-        self.assertEqual(os.stat(path).st_mode & 0o777, 0o640)
+        self.assertEqual(os.stat(path).st_mode & 0o777, 0o600)
         self.assertEqual(rep["mode"], "dry-run")
         self.assertTrue(rep["complete"])
         states = {a["id"]: a["state"] for a in rep["accounts"]}
