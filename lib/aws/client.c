@@ -336,47 +336,35 @@ static void call_refreshed_first(void *userdata, int r, const struct akr_error *
 
 /* Picks the URL and the signing region. endpoints.c resolved both per service
  * for one region; a regional service called for another region (an SNS topic
- * elsewhere, SES in the email region) moves to that region's AWS endpoint. A
- * custom endpoint (the fake) is used as it is. */
+ * elsewhere, SES in the email region) moves to that region's AWS endpoint, in
+ * that region's partition. A custom endpoint (the fake) is used as it is. */
 static int call_resolve(struct aws_call *call, const struct akr_endpoints *e, const char *path)
 {
 	enum akr_service s = call->service;
-	const char *base = e->url[s];
 	const char *sreg = e->signing_region[s];
-	const char *region = sreg;
 	const char *cr = call->client.region;
+	_cleanup_free_ char *base = NULL, *region = NULL;
 	_cleanup_buf_ struct akr_buf url = { 0 };
 	int r;
 
 	akr_buf_init(&url, 8192, false);
-	if (service_is_regional(s) && !e->custom[s] && cr && *cr &&
-	    (!sreg || strcmp(sreg, cr) != 0)) {
-		char needle[80];
-		const char *host = strstr(base, "://");
-		const char *hit;
-
-		r = snprintf(needle, sizeof(needle), ".%s.", sreg ? sreg : "");
-		hit = sreg && r > 0 && (size_t)r < sizeof(needle) && host ? strstr(host, needle)
-									  : NULL;
-		if (hit) {
-			r = akr_buf_append(&url, base, (size_t)(hit - base));
-			if (r == 0)
-				r = akr_buf_appendf(&url, ".%s.%s", cr, hit + strlen(needle));
-			if (r < 0)
-				return r;
-			region = cr;
-		}
+	if (service_is_regional(s) && cr && *cr && (!sreg || strcmp(sreg, cr) != 0)) {
+		r = akr_endpoints_for_region(e, s, cr, &base, &region);
+		if (r < 0 && r != -ENOENT)
+			return r;
 	}
-	if (!url.data && (r = akr_buf_append_str(&url, base)) < 0)
-		return r;
-	r = akr_buf_append_str(&url, path && *path ? path : "/");
+	if (!base) {
+		base = strdup(e->url[s]);
+		region = strdup(sreg && *sreg ? sreg : cr && *cr ? cr : "us-east-1");
+		if (!base || !region)
+			return -ENOMEM;
+	}
+	r = akr_buf_append_str(&url, base);
+	if (r == 0)
+		r = akr_buf_append_str(&url, path && *path ? path : "/");
 	if (r < 0)
 		return r;
-	if (!region || !*region)
-		region = cr && *cr ? cr : "us-east-1";
-	call->signing_region = strdup(region);
-	if (!call->signing_region)
-		return -ENOMEM;
+	call->signing_region = TAKE_PTR(region);
 	return akr_buf_steal(&url, &call->url);
 }
 

@@ -22,6 +22,38 @@ void akr__config_aws_env_done(struct akr_config *c)
 	c->aws_env.resolved = false;
 }
 
+/* Every ARN and region the sweep uses is in the partition of its region:
+ * one set of credentials cannot cross partitions. */
+static int check_partitions(const struct akr_config *c, struct akr_error *err)
+{
+	const char *region = c->aws_env.region;
+	enum akr_partition main_p, p;
+	int r;
+
+	r = akr_endpoints_check_arn(c->organization.management_role_arn,
+				    "organization.management_role_arn", region, err);
+	if (r >= 0 && c->alerts.sns_topic_arn && c->aws_env.sns_region)
+		r = akr_endpoints_check_arn(c->alerts.sns_topic_arn, "alerts.sns_topic_arn",
+					    c->aws_env.sns_region, err);
+	if (r >= 0 && c->alerts.sns_topic_arn)
+		r = akr_endpoints_check_arn(c->alerts.sns_topic_arn, "alerts.sns_topic_arn", region,
+					    err);
+	if (r < 0)
+		return r;
+	if (akr_partition_of_region_checked(region, &main_p, err) < 0 ||
+	    akr_partition_of_region_checked(c->email.region, &p, err) < 0)
+		return -EINVAL;
+	if (p != main_p) {
+		akr_error_set(err, AKR_ERROR_LOCAL, 0, "config",
+			      "email.region '%s' is in partition '%s', but region '%s' is in '%s': "
+			      "SES must be in the partition of the management account",
+			      c->email.region, akr_partition_to_string(p), region,
+			      akr_partition_to_string(main_p));
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int akr_config_resolve_aws(struct akr_config *c, struct akr_error *reterr)
 {
 	int r;
@@ -47,6 +79,9 @@ int akr_config_resolve_aws(struct akr_config *c, struct akr_error *reterr)
 	if (r < 0)
 		goto fail;
 	c->aws_env.resolved = true;
+	r = check_partitions(c, reterr);
+	if (r < 0)
+		goto fail;
 	return 0;
 fail:
 	akr__config_aws_env_done(c);

@@ -22,7 +22,7 @@ static const char *const env_vars[] = {
 	"AWS_ENDPOINT_URL",        "AWS_ENDPOINT_URL_STS",     "AWS_ENDPOINT_URL_IAM",
 	"AWS_ENDPOINT_URL_ORGANIZATIONS", "AWS_ENDPOINT_URL_SES", "AWS_ENDPOINT_URL_SESV2",
 	"AWS_ENDPOINT_URL_SNS",    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_PROFILE",
-	"AWS_CONFIG_FILE",         "AWS_SHARED_CREDENTIALS_FILE",
+	"AWS_CONFIG_FILE",         "AWS_SHARED_CREDENTIALS_FILE", "AWS_USE_FIPS_ENDPOINT",
 };
 
 static void write_config(const char *text)
@@ -310,10 +310,66 @@ static void test_awsconfig_parser(void **state)
 	assert_string_equal(akr_awsconfig_profile_name("q"), "q");
 }
 
+static void test_partitions_and_fips(void **state)
+{
+	struct akr_endpoints e;
+	struct akr_error err;
+	enum akr_partition p;
+
+	resolve_ok(&e, "cn-north-1", NULL);
+	assert_int_equal(e.partition, AKR_PARTITION_AWS_CN);
+	assert_string_equal(e.url[AKR_SERVICE_STS], "https://sts.cn-north-1.amazonaws.com.cn");
+	assert_string_equal(e.url[AKR_SERVICE_IAM], "https://iam.cn-north-1.amazonaws.com.cn");
+	assert_string_equal(e.signing_region[AKR_SERVICE_IAM], "cn-north-1");
+	akr_endpoints_done(&e);
+
+	write_config("[default]\nuse_fips_endpoint = true\n");
+	resolve_ok(&e, "us-gov-east-1", NULL);
+	assert_true(e.fips);
+	assert_string_equal(e.url[AKR_SERVICE_IAM], "https://iam.us-gov.amazonaws.com");
+	assert_string_equal(e.signing_region[AKR_SERVICE_IAM], "us-gov-west-1");
+	assert_string_equal(e.url[AKR_SERVICE_SES], "https://email-fips.us-gov-east-1.amazonaws.com");
+	akr_endpoints_done(&e);
+	/* The environment wins over the profile. */
+	setenv("AWS_USE_FIPS_ENDPOINT", "false", 1);
+	resolve_ok(&e, "eu-west-1", NULL);
+	assert_false(e.fips);
+	akr_endpoints_done(&e);
+	setenv("AWS_USE_FIPS_ENDPOINT", "1", 1);
+	assert_int_equal(akr_endpoints_resolve(&e, "eu-west-1", NULL, &err), -EINVAL);
+	assert_non_null(strstr(err.message, "AWS_USE_FIPS_ENDPOINT"));
+
+	assert_int_equal(akr_partition_of_region("us-iso-east-1", &p), -EOPNOTSUPP);
+	assert_int_equal(akr_endpoints_resolve(&e, "us-iso-east-1", NULL, &err), -EINVAL);
+	assert_non_null(strstr(err.message, "isolated"));
+}
+
+static void test_arn_partition(void **state)
+{
+	struct akr_error err;
+
+	assert_int_equal(akr_endpoints_check_arn("arn:aws:iam::111111111111:role/r", "x",
+						 "eu-west-1", &err), 0);
+	assert_int_equal(akr_endpoints_check_arn("arn:aws-cn:iam::111111111111:role/r", "x",
+						 "cn-northwest-1", &err), 0);
+	assert_int_equal(akr_endpoints_check_arn("arn:aws-us-gov:sns:us-gov-west-1:1:t", "x",
+						 "us-gov-east-1", &err), 0);
+	assert_int_equal(akr_endpoints_check_arn("arn:aws:iam::111111111111:role/r", "role",
+						 "cn-north-1", &err), -EINVAL);
+	assert_non_null(strstr(err.message, "role 'arn:aws:iam::111111111111:role/r' is in "
+					    "partition 'aws', but region 'cn-north-1' is in "
+					    "partition 'aws-cn'"));
+	assert_int_equal(akr_endpoints_check_arn("arn:aws-cn:iam::1:role/r", "x", "us-gov-west-1",
+						 &err), -EINVAL);
+	assert_int_equal(akr_endpoints_check_arn("not-an-arn", "x", "us-east-1", &err), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_defaults, setup),
+		cmocka_unit_test_setup(test_partitions_and_fips, setup),
+		cmocka_unit_test_setup(test_arn_partition, setup),
 		cmocka_unit_test_setup(test_env_global_and_specific, setup),
 		cmocka_unit_test_setup(test_config_file, setup),
 		cmocka_unit_test_setup(test_config_ignore_setting, setup),
