@@ -164,6 +164,7 @@ struct aws_call {
 	struct akr_aws_client client;
 	enum akr_service service;
 	char *action;
+	char *what;
 	char *url;
 	char *content_type;
 	char *target;
@@ -184,6 +185,7 @@ static void call_free(struct aws_call *call)
 	if (!call)
 		return;
 	free(call->action);
+	free(call->what);
 	free(call->url);
 	free(call->content_type);
 	free(call->target);
@@ -223,6 +225,20 @@ static void call_finish(struct aws_call *call, int r, const char *body, size_t l
 		else
 			akr_error_set(&local, AKR_ERROR_TRANSPORT, 0, "TransportError", "%s: %s",
 				      call->action, strerror(-r));
+	} else if (r < 0) {
+		local = *err;
+	}
+	if (r < 0) {
+		const char *acct = call->client.identity->account_id;
+
+		/* A step this call needed (fresh credentials) may have said which. */
+		if (local.operation[0])
+			(void)0;
+		else if (call->what)
+			(void)snprintf(local.operation, sizeof(local.operation), "%s", call->what);
+		else
+			(void)snprintf(local.operation, sizeof(local.operation), "%s%s%s",
+				       call->action, acct[0] ? " in account " : "", acct);
 		err = &local;
 	}
 	call->cb(call->userdata, r, r < 0 ? NULL : body, r < 0 ? 0 : len, r < 0 ? err : NULL);
@@ -407,10 +423,11 @@ int akr_aws_call(const struct akr_aws_client *c, const struct akr_aws_call_desc 
 	     : desc->service == AKR_SERVICE_ORGANIZATIONS ? "application/x-amz-json-1.1"
 							  : AKR_QUERY_CONTENT_TYPE;
 	call->action = strdup(desc->action);
+	call->what = desc->what ? strdup(desc->what) : NULL;
 	call->content_type = strdup(ct);
 	call->target = desc->target ? strdup(desc->target) : NULL;
 	call->body = malloc(desc->body_len ? desc->body_len : 1);
-	if (!call->action || !call->content_type || (desc->target && !call->target) ||
+	if (!call->action || (desc->what && !call->what) || !call->content_type || (desc->target && !call->target) ||
 	    !call->body) {
 		r = -ENOMEM;
 		goto fail;

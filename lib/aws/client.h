@@ -92,6 +92,8 @@ struct akr_aws_client {
 struct akr_aws_call_desc {
 	enum akr_service service;
 	const char *action;  /* for logs and errors: "ListUsers" */
+	const char *what;    /* for errors: the call and its target; NULL = "<action> in
+			      * account <identity's account>" */
 	const char *path;    /* "/" unless REST (SESv2) */
 	const char *content_type;
 	const char *target;  /* X-Amz-Target for JSON 1.1, else NULL */

@@ -1,5 +1,6 @@
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -212,6 +213,7 @@ struct sts_call {
 		akr_sts_get_caller_identity_cb identity;
 	} cb;
 	void *userdata;
+	char what[320]; /* for a malformed answer's error */
 };
 
 static void assume_role_done(void *userdata, int r, const char *body, size_t len,
@@ -225,6 +227,8 @@ static void assume_role_done(void *userdata, int r, const char *body, size_t len
 		akr_error_set(&perr, AKR_ERROR_PARSE, 0, "MalformedResponse",
 			      "cannot read the AssumeRole answer");
 		r = akr_sts_parse_assume_role(body, len, &res, &perr);
+		if (r < 0 && !perr.operation[0])
+			(void)snprintf(perr.operation, sizeof(perr.operation), "%s", call->what);
 		err = &perr;
 	}
 	if (r < 0)
@@ -235,12 +239,13 @@ static void assume_role_done(void *userdata, int r, const char *body, size_t len
 	free(call);
 }
 
-static int sts_send(const struct akr_aws_client *c, const char *action, struct akr_buf *body,
-		    bool sensitive, akr_aws_done_cb done, struct sts_call *call)
+static int sts_send(const struct akr_aws_client *c, const char *action, const char *what,
+		    struct akr_buf *body, bool sensitive, akr_aws_done_cb done, struct sts_call *call)
 {
 	const struct akr_aws_call_desc d = {
 		.service = AKR_SERVICE_STS,
 		.action = action,
+		.what = what,
 		.path = "/",
 		.content_type = AKR_QUERY_CONTENT_TYPE,
 		.body = (const uint8_t *)body->data,
@@ -256,9 +261,27 @@ static int sts_send(const struct akr_aws_client *c, const char *action, struct a
 	return r;
 }
 
+/* The account field of an IAM ARN (the 5th), if it is 12 digits. */
+static bool arn_account(const char *arn, char ret[static 13])
+{
+	const char *p = arn;
+
+	for (int i = 0; i < 4 && p; i++) {
+		p = strchr(p, ':');
+		if (p)
+			p++;
+	}
+	if (!p || strcspn(p, ":") != 12)
+		return false;
+	memcpy(ret, p, 12);
+	ret[12] = '\0';
+	return akr_is_account_id(ret);
+}
+
 int akr_sts_assume_role(const struct akr_aws_client *c, const struct akr_sts_assume_role_params *p,
 			akr_sts_assume_role_cb cb, void *userdata)
 {
+	char what[320], account[13];
 	_cleanup_buf_ struct akr_buf body = { 0 };
 	struct sts_call *call;
 	int r;
@@ -274,7 +297,13 @@ int akr_sts_assume_role(const struct akr_aws_client *c, const struct akr_sts_ass
 		return -ENOMEM;
 	call->cb.assume_role = cb;
 	call->userdata = userdata;
-	return sts_send(c, "AssumeRole", &body, true, assume_role_done, call);
+	if (p && p->role_arn && arn_account(p->role_arn, account))
+		(void)snprintf(what, sizeof(what), "AssumeRole into %.250s of account %s", p->role_arn,
+			       account);
+	else
+		(void)snprintf(what, sizeof(what), "AssumeRole into %.250s", p->role_arn);
+	(void)snprintf(call->what, sizeof(call->what), "%s", what);
+	return sts_send(c, "AssumeRole", what, &body, true, assume_role_done, call);
 }
 
 static void identity_done(void *userdata, int r, const char *body, size_t len,
@@ -313,5 +342,5 @@ int akr_sts_get_caller_identity(const struct akr_aws_client *c, akr_sts_get_call
 		return -ENOMEM;
 	call->cb.identity = cb;
 	call->userdata = userdata;
-	return sts_send(c, "GetCallerIdentity", &body, false, identity_done, call);
+	return sts_send(c, "GetCallerIdentity", NULL, &body, false, identity_done, call);
 }

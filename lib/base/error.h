@@ -33,6 +33,12 @@ struct akr_error {
 	char code[96];         /* AWS error code ("Throttling") or a short tag ("timeout") */
 	char message[512];     /* human-readable; never holds a secret */
 	char request_id[96];
+	/* The call that failed and its target, set by the layer that made it
+	 * ("AssumeRole into arn:aws:iam::222222222222:role/provisioning-admin",
+	 * "ListUsers in account 222222222222"); "" = the caller's own step. A
+	 * failure of a step the call needed first (fresh credentials) keeps
+	 * that step's. */
+	char operation[320];
 };
 
 const char *akr_retry_class_to_string(enum akr_retry_class c);

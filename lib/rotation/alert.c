@@ -128,7 +128,8 @@ static void on_published(void *userdata, int r, const char *message_id, const st
 	char detail[768];
 
 	if (r < 0)
-		akr_log_error("Cannot publish the %s: %s", ctx->kind,
+		akr_log_error("Cannot publish the %s: %s: %s", ctx->kind,
+			      err && err->operation[0] ? err->operation : "Publish",
 			      akr_error_describe_errno(err, r, detail, sizeof(detail)));
 	else
 		akr_log_debug("The %s was published, message id '%s'", ctx->kind,

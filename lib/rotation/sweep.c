@@ -256,15 +256,56 @@ static void account_finished(struct sweep_account *a)
 	dispatch_accounts(s);
 }
 
+/* The codes with which STS refuses the caller's own credentials. */
+static bool is_credentials_refused(const struct akr_error *err)
+{
+	static const char *const codes[] = { "SignatureDoesNotMatch", "InvalidClientTokenId",
+					     "IncompleteSignature", "ExpiredToken",
+					     "InvalidSignatureException", "UnrecognizedClientException",
+					     "ExpiredTokenException", "NoCredentials" };
+
+	for (size_t i = 0; err && i < ELEMENTSOF(codes); i++)
+		if (strcmp(err->code, codes[i]) == 0)
+			return true;
+	return false;
+}
+
+void akr__sweep_describe_failure(const struct akr_sweep *s, const char *what, int r,
+				 const struct akr_error *err, char *buf, size_t size)
+{
+	const char *mgmt = s->cfg->organization.management_role_arn;
+	const char *op = err && err->operation[0] ? err->operation : what;
+	char detail[768], mgmt_op[320];
+	bool base_refused = false;
+
+	if (err && err->kind != AKR_ERROR_NONE)
+		(void)akr_error_describe(err, detail, sizeof(detail));
+	else
+		(void)snprintf(detail, sizeof(detail), "%s", strerror(r < 0 ? -r : r));
+	/* The management role is assumed with the base credentials: a refusal
+	 * of its AssumeRole is a refusal of those. */
+	(void)snprintf(mgmt_op, sizeof(mgmt_op), "AssumeRole into %s ", mgmt ? mgmt : "");
+	if (is_credentials_refused(err) && mgmt &&
+	    strncmp(op, mgmt_op, strlen(mgmt_op)) == 0)
+		base_refused = true;
+	(void)snprintf(buf, size, "%s%s: %s%s%s%s", op,
+		       base_refused ? " (the management role)" : "", detail,
+		       base_refused ? "; the base credentials (from " : "",
+		       base_refused ? akr_creds_source_to_string(akr_creds_provider_source(s->creds))
+				    : "",
+		       base_refused ? ") were refused: check the access key id and the secret "
+				      "access key, and the clock"
+				    : "");
+}
+
 static void account_fail(struct sweep_account *a, const char *what, int r, const struct akr_error *err)
 {
 	struct akr_sweep *s = a->s;
 	struct akr_log_fields f = fields_of(s, AKR_MID_ACCOUNT_FAILED);
-	char detail[768], msg[1024];
+	char msg[1024];
 
 	a->failed = true;
-	(void)akr_error_describe_errno(err, r, detail, sizeof(detail));
-	(void)snprintf(msg, sizeof(msg), "%s: %s", what, detail);
+	akr__sweep_describe_failure(s, what, r, err, msg, sizeof(msg));
 	f.account_id = a->id;
 	f.result = "failed";
 	f.error_code = err && err->code[0] ? err->code : NULL;
@@ -572,7 +613,7 @@ static void on_list_accounts(void *userdata, int r, struct akr_orgs_accounts_pag
 {
 	struct akr_sweep *s = userdata;
 	struct akr_error perr = { 0 };
-	char detail[768];
+	char detail[1024];
 	int64_t delay;
 
 	if (r < 0 && !s->stopping && akr__sweep_retry_read(err, s->list_attempts, &delay) &&
@@ -595,7 +636,7 @@ static void on_list_accounts(void *userdata, int r, struct akr_orgs_accounts_pag
 			err = perr.kind != AKR_ERROR_NONE ? &perr : NULL;
 	}
 	if (r < 0) {
-		(void)akr_error_describe_errno(err, r, detail, sizeof(detail));
+		akr__sweep_describe_failure(s, "ListAccounts", r, err, detail, sizeof(detail));
 		akr_log_full(LOG_ERR, r, AKR_FIELDS(.run_id = s->run_id),
 			     "Cannot list the accounts of the organization: %s", detail);
 		if (s->stopping) {

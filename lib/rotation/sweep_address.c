@@ -214,7 +214,7 @@ static void on_notice_sent(void *userdata, int r, const char *message_id,
 				.account_id = c->a->id, .user_name = c->user,
 				.access_key_id = c->key_id, .action = "notify", .result = "sent"),
 		     "The email tag of user '%s' in account %s changed from '%s' to '%s': the "
-		     "previous address was told (SES message id '%s')",
+		     "address change notice to the previous address was accepted by SES (message id '%s')",
 		     c->user, c->a->id, c->previous, c->address, message_id ? message_id : "");
 	/* The hold runs from now: record it before anything else can fail. */
 	r = akr_addressbook_record_notified(c->s->addresses, c->now_sec, c->a->id, c->user,

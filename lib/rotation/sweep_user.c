@@ -111,7 +111,7 @@ static void user_done(struct user_task *t)
 
 static void user_fail(struct user_task *t, const char *what, int r, const struct akr_error *err)
 {
-	char detail[768], msg[900];
+	char msg[900];
 	struct akr_log_fields f = {
 		.message_id = AKR_MID_KEY_ACTION,
 		.run_id = t->s->run_id,
@@ -121,8 +121,7 @@ static void user_fail(struct user_task *t, const char *what, int r, const struct
 		.error_code = err && err->code[0] ? err->code : NULL,
 	};
 
-	(void)akr_error_describe_errno(err, r, detail, sizeof(detail));
-	(void)snprintf(msg, sizeof(msg), "%s: %s", what, detail);
+	akr__sweep_describe_failure(t->s, what, r, err, msg, sizeof(msg));
 	akr_log_full(LOG_ERR, 0, &f, "User '%s' in account %s: %s, skipping the user", t->name,
 		     t->a->id, msg);
 	(void)akr__sweep_report_row(t->s, t->a->id, t->a->name, t->name, NULL, "read", -1,
@@ -239,6 +238,17 @@ typedef void (*mail_cont)(struct user_task *t, int r, const struct akr_error *er
 struct mail_ctx {
 	struct user_task *t;
 	mail_cont cont;
+	enum akr_mail_kind kind;
+};
+
+/* What each mail is, in its log line. */
+static const char *const mail_kind_names[_AKR_MAIL_KIND_MAX] = {
+	[AKR_MAIL_ROTATION] = "key",
+	[AKR_MAIL_PASSWORD] = "password",
+	[AKR_MAIL_REMINDER] = "reminder",
+	[AKR_MAIL_DEACTIVATED] = "deactivation notice",
+	[AKR_MAIL_DELETED] = "deletion notice",
+	[AKR_MAIL_ADDRESS_CHANGED] = "address change notice",
 };
 
 static void on_mail_sent(void *userdata, int r, const char *message_id, const struct akr_error *err)
@@ -246,6 +256,7 @@ static void on_mail_sent(void *userdata, int r, const char *message_id, const st
 	struct mail_ctx *m = userdata;
 	struct user_task *t = m->t;
 	mail_cont cont = m->cont;
+	const char *kind = (unsigned)m->kind < _AKR_MAIL_KIND_MAX ? mail_kind_names[m->kind] : "?";
 
 	free(m);
 	if (r >= 0) {
@@ -253,14 +264,15 @@ static void on_mail_sent(void *userdata, int r, const char *message_id, const st
 		akr_log_full(LOG_INFO, 0,
 			     AKR_FIELDS(.message_id = AKR_MID_MAIL_SENT, .run_id = t->s->run_id,
 						       .account_id = t->a->id, .user_name = t->name),
-			     "Mail to user '%s' of account %s accepted by SES (message id '%s')", t->name,
-			     t->a->id, message_id ? message_id : "");
+			     "Mail (%s) to user '%s' of account %s accepted by SES (message id '%s')",
+			     kind, t->name, t->a->id, message_id ? message_id : "");
 	}
 	cont(t, r, err);
 }
 
 /* Takes @msg: the sender releases it (wiped) whatever happens. */
-static int send_mail(struct user_task *t, struct akr_buf *msg, mail_cont cont)
+static int send_mail(struct user_task *t, enum akr_mail_kind kind, struct akr_buf *msg,
+		     mail_cont cont)
 {
 	struct mail_ctx *ctx = calloc(1, sizeof(*ctx));
 	int r;
@@ -271,6 +283,7 @@ static int send_mail(struct user_task *t, struct akr_buf *msg, mail_cont cont)
 	}
 	ctx->t = t;
 	ctx->cont = cont;
+	ctx->kind = kind;
 	if (t->mails_reserved > 0) {
 		/* A rotation's mail: its part of today's quota is set aside. */
 		t->mails_reserved--;
@@ -345,7 +358,7 @@ static void send_notice(struct user_task *t, const struct akr_action *act, enum 
 	akr_buf_init(&msg, SWEEP_MAX_MESSAGE, false);
 	r = akr_delivery_compose_notice(kind, &p, &msg, &err);
 	if (r >= 0)
-		r = send_mail(t, &msg, on_notice_sent);
+		r = send_mail(t, kind, &msg, on_notice_sent);
 	akr_buf_done(&msg);
 	if (r < 0)
 		on_notice_sent(t, r, &err);
@@ -475,7 +488,7 @@ static void remind(struct user_task *t, const struct akr_action *act)
 	akr_buf_init(&msg, SWEEP_MAX_MESSAGE, false);
 	r = akr_delivery_compose_notice(AKR_MAIL_REMINDER, &p, &msg, &err);
 	if (r >= 0)
-		r = send_mail(t, &msg, on_reminded);
+		r = send_mail(t, AKR_MAIL_REMINDER, &msg, on_reminded);
 	akr_buf_done(&msg);
 	if (r < 0)
 		on_reminded(t, r, &err);
@@ -556,7 +569,7 @@ static void on_rotation_mail_sent(struct user_task *t, int r, const struct akr_e
 		rollback(t, "the key mail failed", r, err);
 		return;
 	}
-	r = send_mail(t, &t->password_mail, on_password_mail_sent);
+	r = send_mail(t, AKR_MAIL_PASSWORD, &t->password_mail, on_password_mail_sent);
 	if (r < 0)
 		rollback(t, "cannot send the password mail", r, NULL);
 }
@@ -616,7 +629,7 @@ static void on_created(void *userdata, int r, struct akr_iam_new_key *key, const
 		rollback(t, "cannot compose the mails", r, &cerr);
 		return;
 	}
-	r = send_mail(t, &t->rotation_mail, on_rotation_mail_sent);
+	r = send_mail(t, AKR_MAIL_ROTATION, &t->rotation_mail, on_rotation_mail_sent);
 	if (r < 0)
 		rollback(t, "cannot send the key mail", r, NULL);
 }
