@@ -10,6 +10,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
@@ -37,6 +38,10 @@
 static const char *arg_config = AKR_CONFIG_DEFAULT_PATH;
 static bool arg_check_config, arg_once, arg_dry_run, arg_verbose;
 static const char *arg_now, *arg_report;
+static const char *arg_credentials_directory;
+
+/* Where the unit's LoadCredential= reads the base keys from. */
+#define CREDENTIALS_DEFAULT_DIR "/etc/iam-access-key-rotator/credentials"
 
 struct daemon {
 	uv_loop_t *loop;
@@ -64,6 +69,10 @@ static void help(void)
 	       "                      (the state directory included)\n"
 	       "      --report FILE   with --dry-run or --once: also write the JSON report to\n"
 	       "                      FILE ('-': to standard output instead of the plan)\n"
+	       "      --credentials-directory DIR\n"
+	       "                      read the base keys from DIR (files aws_access_key_id,\n"
+	       "                      aws_secret_access_key) as the unit does; as root the\n"
+	       "                      default is " CREDENTIALS_DEFAULT_DIR "\n"
 	       "      --now TIME      act as if the time were TIME (ISO 8601 UTC, e.g.\n"
 	       "                      2026-12-01T13:00:00Z): what-if plans and tests\n"
 	       "  -v, --verbose       log debug messages\n"
@@ -110,7 +119,7 @@ static int init_libraries(void)
 
 static int parse_argv(int argc, char **argv)
 {
-	enum { OPT_VERSION = 0x100, OPT_CHECK, OPT_ONCE, OPT_DRY, OPT_NOW, OPT_REPORT };
+	enum { OPT_VERSION = 0x100, OPT_CHECK, OPT_ONCE, OPT_DRY, OPT_NOW, OPT_REPORT, OPT_CREDS };
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", no_argument, NULL, OPT_CHECK },
@@ -118,6 +127,7 @@ static int parse_argv(int argc, char **argv)
 		{ "dry-run", no_argument, NULL, OPT_DRY },
 		{ "now", required_argument, NULL, OPT_NOW },
 		{ "report", required_argument, NULL, OPT_REPORT },
+		{ "credentials-directory", required_argument, NULL, OPT_CREDS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
@@ -156,6 +166,9 @@ static int parse_argv(int argc, char **argv)
 			}
 			arg_report = optarg;
 			break;
+		case OPT_CREDS:
+			arg_credentials_directory = optarg;
+			break;
 		case 'v':
 			arg_verbose = true;
 			break;
@@ -178,6 +191,32 @@ static int parse_argv(int argc, char **argv)
 		return -EINVAL;
 	}
 	return 1;
+}
+
+/* The base keys the unit gets: --credentials-directory, else
+ * $CREDENTIALS_DIRECTORY (set by systemd), else, for root (an operator's
+ * --dry-run or --once), the directory the unit's LoadCredential= reads, when
+ * it exists. The credential chain reads $CREDENTIALS_DIRECTORY. */
+static int setup_credentials_directory(void)
+{
+	const char *dir = arg_credentials_directory;
+	struct stat st;
+
+	if (!dir) {
+		if (getenv("CREDENTIALS_DIRECTORY") || geteuid() != 0 ||
+		    stat(CREDENTIALS_DEFAULT_DIR, &st) < 0 || !S_ISDIR(st.st_mode))
+			return 0;
+		dir = CREDENTIALS_DEFAULT_DIR;
+	} else if (stat(dir, &st) < 0) {
+		return akr_log_error_errno(-errno, "--credentials-directory '%s': %m", dir);
+	} else if (!S_ISDIR(st.st_mode)) {
+		akr_log_error("--credentials-directory '%s': not a directory", dir);
+		return -ENOTDIR;
+	}
+	if (setenv("CREDENTIALS_DIRECTORY", dir, 1) < 0)
+		return akr_log_error_errno(-errno, "Cannot set $CREDENTIALS_DIRECTORY: %m");
+	akr_log_debug("Base credentials may come from '%s'", dir);
+	return 0;
 }
 
 static int load_config(const char *path, bool strict, struct akr_config **ret)
@@ -587,6 +626,8 @@ int main(int argc, char **argv)
 	/* Every file the daemon writes is 0600 and every directory 0700, run
 	 * from a shell as much as under systemd's UMask=0077. */
 	(void)umask(0077);
+	if (setup_credentials_directory() < 0)
+		return EXIT_CANNOT_RUN;
 
 	if (arg_now) {
 		int64_t at;

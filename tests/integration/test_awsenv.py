@@ -9,7 +9,8 @@ import tempfile
 import time
 import unittest
 
-from harness import RotatorTestCase, account, key, scenario, user
+from harness import (EXAMPLE_KEY, EXAMPLE_SECRET, RotatorTestCase, account, key, scenario,
+                     user)
 
 SCEN = scenario([account("222222222222", [user("alice", [key(85)])])])
 
@@ -50,6 +51,43 @@ class Partitions(RotatorTestCase):
     def test_matching_partition_runs(self):
         res = self.rot.run("--dry-run", env={"AWS_USE_FIPS_ENDPOINT": "true"})
         self.assertEqual(res.returncode, 0, res.stderr)
+
+
+def without_base_keys(rot, extra=None):
+    env = rot.env(extra)
+    del env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]
+    return env
+
+
+class CredentialSources(RotatorTestCase):
+    def setUp(self):
+        self.setup_fake(SCEN)
+
+    def test_credentials_directory_of_the_unit(self):
+        # Found: --dry-run as root after following the README failed with
+        # "No AWS credentials": the unit's files were read only through
+        # $CREDENTIALS_DIRECTORY, which only systemd sets.
+        creds = os.path.join(self.rot.dir, "credentials")
+        os.mkdir(creds, 0o700)
+        for name, value in (("aws_access_key_id", EXAMPLE_KEY),
+                            ("aws_secret_access_key", EXAMPLE_SECRET)):
+            with open(os.path.join(creds, name), "w") as f:
+                f.write(value)
+        env = without_base_keys(self.rot)
+        res = subprocess.run(self.rot.args("--dry-run"), env=env, capture_output=True,
+                             text=True, timeout=300)
+        self.assertEqual(res.returncode, 2)
+        self.assertIn("No AWS credentials", res.stderr)
+        res = subprocess.run(self.rot.args("--dry-run", extra=["--credentials-directory", creds]),
+                             env=env, capture_output=True, text=True, timeout=300)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertIn("alice", res.stdout)
+        res = subprocess.run(self.rot.args("--dry-run", extra=["--credentials-directory",
+                                                               creds + "/missing"]),
+                             env=env, capture_output=True, text=True, timeout=300)
+        self.assertEqual(res.returncode, 2)
+        self.assertIn("--credentials-directory", res.stderr)
+        self.assertIn("No such file or directory", res.stderr)
 
 
 PROXY_USER, PROXY_PASSWORD = "akr", "pr0xyS3cretPw"
