@@ -173,6 +173,7 @@ struct aws_call {
 	size_t max_response_bytes;
 	bool sensitive;
 	bool idempotent;
+	bool anonymous;
 	bool refreshed_on_expiry;
 	char *signing_region;
 	struct akr_sigv4_signer signer;
@@ -332,7 +333,7 @@ static int call_send(struct aws_call *call)
 		.sensitive = call->sensitive,
 		.idempotent = call->idempotent,
 		.survives_shutdown = call->client.survives_shutdown,
-		.signer = &call->signer,
+		.signer = call->anonymous ? NULL : &call->signer,
 		.parse_error = akr_aws_parse_error,
 	};
 	if (call->client.transport)
@@ -417,6 +418,7 @@ int akr_aws_call(const struct akr_aws_client *c, const struct akr_aws_call_desc 
 		call->max_response_bytes = desc->max_response_bytes;
 	call->sensitive = desc->sensitive;
 	call->idempotent = desc->idempotent;
+	call->anonymous = desc->anonymous;
 	call->cb = cb;
 	call->userdata = userdata;
 	ct = desc->content_type                           ? desc->content_type
@@ -445,7 +447,9 @@ int akr_aws_call(const struct akr_aws_client *c, const struct akr_aws_call_desc 
 		.userdata = call,
 	};
 
-	if (creds_need_refresh(c) && c->identity->refresh) {
+	if (call->anonymous) {
+		r = call_send(call);
+	} else if (creds_need_refresh(c) && c->identity->refresh) {
 		r = akr_aws_identity_refresh(c->identity, call_refreshed_first, call);
 	} else if (!c->identity->creds.access_key_id || !c->identity->creds.secret_access_key) {
 		r = -ENOKEY;

@@ -101,6 +101,7 @@ struct akr_aws_call_desc {
 	size_t body_len;
 	size_t max_response_bytes;
 	bool sensitive;      /* the answer holds a secret (CreateAccessKey, AssumeRole) */
+	bool anonymous;      /* unsigned (AssumeRoleWithWebIdentity): no credentials needed */
 	bool idempotent;
 };
 

@@ -12,8 +12,10 @@
 #include "lib/aws/client.h"
 #include "lib/aws/sts.h"
 #include "lib/aws/sharedconfig.h"
+#include "lib/aws/container.h"
 #include "lib/aws/creds.h"
 #include "lib/aws/endpoints.h"
+#include "lib/aws/credprocess.h"
 #include "lib/base/error.h"
 #include "lib/aws/imds.h"
 #include "lib/base/macro.h"
@@ -31,6 +33,9 @@ static const char *const source_names[_AKR_CREDS_SOURCE_MAX] = {
 	[AKR_CREDS_SOURCE_PROFILE] = "profile",
 	[AKR_CREDS_SOURCE_ASSUME_ROLE] = "assume-role",
 	[AKR_CREDS_SOURCE_IMDS] = "imds",
+	[AKR_CREDS_SOURCE_WEB_IDENTITY] = "web-identity",
+	[AKR_CREDS_SOURCE_PROCESS] = "credential-process",
+	[AKR_CREDS_SOURCE_CONTAINER] = "container",
 };
 
 const char *akr_creds_source_to_string(enum akr_creds_source s)
@@ -46,6 +51,8 @@ void akr_creds_role_done(struct akr_creds_role *r)
 	free(r->source_profile);
 	free(r->external_id);
 	free(r->session_name);
+	free(r->web_identity_token_file);
+	free(r->credential_process);
 	*r = (struct akr_creds_role){ 0 };
 }
 
@@ -285,7 +292,7 @@ static int load_role(const struct akr_awsconfig *cfg, const struct akr_awsconfig
 	if (!source_profile == !credential_source)
 		return fail(reterr, -EINVAL,
 			    "%s:%u: profile '%s' has role_arn and needs exactly one of "
-			    "source_profile and credential_source",
+			    "source_profile, credential_source and web_identity_token_file",
 			    akr_awsconfig_path(arn_file), arn_line, profile);
 
 	if (credential_source) {
@@ -348,6 +355,42 @@ static int load_role(const struct akr_awsconfig *cfg, const struct akr_awsconfig
 	return 1;
 }
 
+/* A web identity role: @role_arn assumed with the token in @token_file. */
+static int web_identity_role(const char *role_arn, const char *token_file,
+			     const char *session_name, const char *where,
+			     struct akr_creds_role *ret_role, struct akr_error *reterr)
+{
+	_cleanup_(akr_creds_role_done) struct akr_creds_role role = { 0 };
+
+	if (!akr_is_arn(role_arn, "iam"))
+		return fail(reterr, -EINVAL, "%s: role ARN '%.200s' is not an IAM role ARN", where,
+			    role_arn);
+	role.role_arn = strdup(role_arn);
+	role.web_identity_token_file = strdup(token_file);
+	role.session_name = strdup(session_name && *session_name ? session_name
+								 : DEFAULT_SESSION_NAME);
+	if (!role.role_arn || !role.web_identity_token_file || !role.session_name)
+		return -ENOMEM;
+	*ret_role = role;
+	role = (struct akr_creds_role){ 0 };
+	return 1;
+}
+
+/* $AWS_WEB_IDENTITY_TOKEN_FILE + $AWS_ROLE_ARN (+ $AWS_ROLE_SESSION_NAME), as
+ * EKS (IRSA) sets them; both or nothing. */
+static int load_web_identity_env(struct akr_creds_role *ret_role, struct akr_error *reterr)
+{
+	const char *file = getenv("AWS_WEB_IDENTITY_TOKEN_FILE");
+	const char *arn = getenv("AWS_ROLE_ARN");
+
+	if (!file || !*file || !arn || !*arn)
+		return 0;
+	if (!ret_role)
+		return fail(reterr, -EOPNOTSUPP, "$AWS_ROLE_ARN: a web identity role");
+	return web_identity_role(arn, file, getenv("AWS_ROLE_SESSION_NAME"),
+				 "$AWS_ROLE_ARN", ret_role, reterr);
+}
+
 static int load_profile(const char *profile_arg, struct akr_aws_creds *ret_creds,
 			struct akr_creds_role *ret_role, enum akr_creds_source *ret_source,
 			struct akr_error *reterr)
@@ -356,9 +399,10 @@ static int load_profile(const char *profile_arg, struct akr_aws_creds *ret_creds
 	const char *env_profile = getenv("AWS_PROFILE");
 	bool explicit = (profile_arg && *profile_arg) || (env_profile && *env_profile);
 	struct akr_awsconfig *cfg = NULL, *cred = NULL;
-	const struct akr_awsconfig *where;
-	const char *role_arn;
-	unsigned line = 0;
+	const struct akr_awsconfig *where = NULL, *w2 = NULL;
+	const char *role_arn, *v;
+	unsigned line = 0, l2 = 0;
+	bool has;
 	int r;
 
 	r = akr_awsconfig_load_default(AKR_AWSCONFIG_CREDENTIALS, &cred, reterr);
@@ -368,17 +412,12 @@ static int load_profile(const char *profile_arg, struct akr_aws_creds *ret_creds
 		r = r == -ENOMEM ? r : -EINVAL;
 		goto out;
 	}
-	if (!akr_awsconfig_has_profile(cred, profile) && !akr_awsconfig_has_profile(cfg, profile)) {
-		r = explicit ? fail(reterr, -EINVAL,
-				    "profile '%s' not found in the shared credentials or config "
-				    "file",
-				    profile)
-			     : 0;
-		goto out;
-	}
+	has = akr_awsconfig_has_profile(cred, profile) || akr_awsconfig_has_profile(cfg, profile);
 
-	role_arn = profile_get(cfg, cred, profile, "role_arn", &where, &line);
-	if (role_arn) {
+	/* a. a role assumed with another source's keys */
+	role_arn = has ? profile_get(cfg, cred, profile, "role_arn", &where, &line) : NULL;
+	if (role_arn && (profile_get(cfg, cred, profile, "source_profile", &w2, &l2) ||
+			 profile_get(cfg, cred, profile, "credential_source", &w2, &l2))) {
 		if (!ret_role) {
 			r = fail(reterr, -EOPNOTSUPP, "profile '%s' assumes a role", profile);
 			goto out;
@@ -389,13 +428,72 @@ static int load_profile(const char *profile_arg, struct akr_aws_creds *ret_creds
 			*ret_source = AKR_CREDS_SOURCE_ASSUME_ROLE;
 		goto out;
 	}
+	/* b. web identity, from the environment, then the profile */
+	r = load_web_identity_env(ret_role, reterr);
+	if (r == 0 && role_arn &&
+	    (v = profile_get(cfg, cred, profile, "web_identity_token_file", &w2, &l2))) {
+		char at[300];
+
+		(void)snprintf(at, sizeof(at), "%s:%u: profile '%s'", akr_awsconfig_path(where),
+			       line, profile);
+		r = ret_role ? web_identity_role(role_arn, v,
+						 profile_get(cfg, cred, profile,
+							     "role_session_name", &w2, &l2),
+						 at, ret_role, reterr)
+			     : fail(reterr, -EOPNOTSUPP, "profile '%s' assumes a role", profile);
+	}
+	if (r != 0) {
+		if (r > 0)
+			*ret_source = AKR_CREDS_SOURCE_WEB_IDENTITY;
+		goto out;
+	}
+	if (!has) {
+		r = explicit ? fail(reterr, -EINVAL,
+				    "profile '%s' not found in the shared credentials or config "
+				    "file",
+				    profile)
+			     : 0;
+		goto out;
+	}
+	if (role_arn) {
+		/* Neither a source nor a token file: load_role says what is missing. */
+		r = ret_role ? load_role(cfg, cred, profile, role_arn, where, line, ret_creds,
+					 ret_role, reterr)
+			     : fail(reterr, -EOPNOTSUPP, "profile '%s' assumes a role", profile);
+		goto out;
+	}
+	/* c. static keys of the credentials file */
 	r = static_keys_of(cred, profile, ret_creds, reterr);
-	if (r == 0)
-		r = static_keys_of(cfg, profile, ret_creds, reterr);
+	if (r != 0) {
+		if (r > 0)
+			*ret_source = AKR_CREDS_SOURCE_PROFILE;
+		goto out;
+	}
+	/* d. credential_process */
+	v = profile_get(cfg, cred, profile, "credential_process", &where, &line);
+	if (v) {
+		if (!ret_role) {
+			r = fail(reterr, -EOPNOTSUPP, "profile '%s' runs a credential_process",
+				 profile);
+			goto out;
+		}
+		*ret_role = (struct akr_creds_role){ 0 };
+		ret_role->credential_process = strdup(v);
+		if (!ret_role->credential_process) {
+			r = -ENOMEM;
+			goto out;
+		}
+		*ret_source = AKR_CREDS_SOURCE_PROCESS;
+		r = 1;
+		goto out;
+	}
+	/* e. static keys of the config file */
+	r = static_keys_of(cfg, profile, ret_creds, reterr);
 	if (r > 0)
 		*ret_source = AKR_CREDS_SOURCE_PROFILE;
 	else if (r == 0 && explicit)
-		r = fail(reterr, -EINVAL, "profile '%s' has neither keys nor role_arn", profile);
+		r = fail(reterr, -EINVAL,
+			 "profile '%s' has neither keys, role_arn nor credential_process", profile);
 out:
 	akr_awsconfig_free(cfg);
 	akr_awsconfig_free(cred);
@@ -605,6 +703,89 @@ static void imds_done(void *userdata, int r, struct akr_aws_creds *creds, const 
 	op_free(op);
 }
 
+/* Web identity, the process and the container answer with credentials only. */
+static void creds_done(void *userdata, int r, struct akr_aws_creds *creds,
+		       const struct akr_error *err)
+{
+	struct resolve_op *op = userdata;
+
+	op->r = r;
+	if (r >= 0)
+		akr_aws_creds_move(&op->creds, creds);
+	else if (err)
+		op->err = *err;
+	op_complete(op);
+	op_free(op);
+}
+
+static void web_identity_done(void *userdata, int r, struct akr_aws_creds *creds,
+			      const char *assumed_role_arn, const struct akr_error *err)
+{
+	(void)assumed_role_arn;
+	creds_done(userdata, r, creds, err);
+}
+
+/* The OIDC token: the file's contents without trailing white space, in a
+ * wiped buffer (botocore reads it anew on every refresh: it rotates). */
+#define WEB_IDENTITY_TOKEN_MAX 20000
+static int read_web_identity_token(const char *path, char **ret, struct akr_error *reterr)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *buf;
+	size_t n = 0;
+	ssize_t k;
+
+	if (fd < 0)
+		return fail(reterr, -errno, "web identity token file '%.200s': %s", path,
+			    strerror(errno));
+	buf = calloc(1, WEB_IDENTITY_TOKEN_MAX + 2);
+	if (!buf)
+		return -ENOMEM;
+	while (n <= WEB_IDENTITY_TOKEN_MAX &&
+	       (k = read(fd, buf + n, WEB_IDENTITY_TOKEN_MAX + 1 - n)) > 0)
+		n += (size_t)k;
+	while (n > 0 && strchr(" \t\r\n", buf[n - 1]))
+		buf[--n] = '\0';
+	if (n < 4 || n > WEB_IDENTITY_TOKEN_MAX || akr_has_control_chars(buf)) {
+		OPENSSL_clear_free(buf, WEB_IDENTITY_TOKEN_MAX + 2);
+		return fail(reterr, -EINVAL,
+			    "web identity token file '%.200s': not a token of 4 to %d characters",
+			    path, WEB_IDENTITY_TOKEN_MAX);
+	}
+	*ret = buf;
+	return 0;
+}
+
+static int start_web_identity(struct akr_creds_provider *p, struct resolve_op *op)
+{
+	const struct akr_sts_assume_role_params params = {
+		.role_arn = op->role.role_arn,
+		.session_name = op->role.session_name,
+		.duration_sec = op->role.duration_sec,
+	};
+	char *token = NULL;
+	int r;
+
+	if (!p->http || !p->endpoints || !p->region)
+		return fail(&op->err, -EINVAL, "web identity role '%s': no HTTP engine/endpoints",
+			    op->role.role_arn);
+	r = read_web_identity_token(op->role.web_identity_token_file, &token, &op->err);
+	if (r < 0)
+		return r;
+	akr_aws_identity_init(&op->source_identity);
+	op->client = (struct akr_aws_client){
+		.http = p->http,
+		.endpoints = p->endpoints,
+		.identity = &op->source_identity,
+		.clock = p->clock,
+		.region = p->region,
+	};
+	r = akr_sts_assume_role_with_web_identity(&op->client, &params, token, web_identity_done,
+						  op);
+	OPENSSL_clear_free(token, WEB_IDENTITY_TOKEN_MAX + 2);
+	return r;
+}
+
 static int start_assume_role(struct akr_creds_provider *p, struct resolve_op *op)
 {
 	const struct akr_sts_assume_role_params params = {
@@ -658,6 +839,25 @@ static int provider_refresh(void *refresher, struct akr_aws_identity *id,
 		if (!op->err.message[0])
 			(void)fail(&op->err, r, "profile '%s': cannot start AssumeRole of '%s'",
 				   akr_awsconfig_profile_name(p->profile), op->role.role_arn);
+	} else if (r > 0 && op->source == AKR_CREDS_SOURCE_WEB_IDENTITY) {
+		r = start_web_identity(p, op);
+		if (r >= 0)
+			goto started;
+		if (!op->err.message[0])
+			(void)fail(&op->err, r, "cannot start AssumeRoleWithWebIdentity of '%s'",
+				   op->role.role_arn);
+	} else if (r > 0 && op->source == AKR_CREDS_SOURCE_PROCESS) {
+		r = akr_credprocess_run(p->loop, op->role.credential_process, 0, creds_done, op);
+		if (r >= 0)
+			goto started;
+		(void)fail(&op->err, r, "profile '%s': cannot run credential_process: %s",
+			   akr_awsconfig_profile_name(p->profile),
+			   r == -EINVAL ? "empty or an unclosed quote" : strerror(-r));
+	} else if (r == 0 && akr_container_configured() && p->http) {
+		op->source = AKR_CREDS_SOURCE_CONTAINER;
+		r = akr_container_fetch_credentials(p->http, creds_done, op, &op->err);
+		if (r >= 0)
+			goto started;
 	} else if (r == 0 && (akr_imds_disabled() || !p->http)) {
 		r = fail(&op->err, -ENOKEY,
 			 "no AWS credentials: none in the environment, systemd credentials or "

@@ -12,15 +12,24 @@
  *     chosen profile (else [default]);
  *  3. the profile (@profile, else $AWS_PROFILE, else "default") in
  *     ~/.aws/credentials ($AWS_SHARED_CREDENTIALS_FILE) and ~/.aws/config
- *     ($AWS_CONFIG_FILE): role_arn with source_profile (static keys of that
- *     profile, which may be the same one) or credential_source = Environment,
- *     plus external_id, role_session_name and duration_seconds, resolved by
- *     STS AssumeRole; otherwise static aws_access_key_id/aws_secret_access_key
- *     (+ aws_session_token), the credentials file first. A profile named
- *     explicitly that exists in neither file is an error;
- *  4. EC2 instance metadata (IMDSv2, lib/aws/imds.h) unless AWS_EC2_METADATA_DISABLED.
- * Steps 1-3 answer without network, except AssumeRole. Errors name the source
- * and the file and line at fault. Secrets are held in struct akr_secret only. */
+ *     ($AWS_CONFIG_FILE), in botocore's order:
+ *     a. role_arn with source_profile (static keys of that profile, which may
+ *        be the same one) or credential_source = Environment, plus
+ *        external_id, role_session_name and duration_seconds: STS AssumeRole;
+ *     b. web identity: $AWS_WEB_IDENTITY_TOKEN_FILE + $AWS_ROLE_ARN
+ *        (+ $AWS_ROLE_SESSION_NAME), else the profile's
+ *        web_identity_token_file + role_arn (+ role_session_name): STS
+ *        AssumeRoleWithWebIdentity, unsigned (EKS IRSA);
+ *     c. static aws_access_key_id/aws_secret_access_key (+ aws_session_token)
+ *        of the credentials file;
+ *     d. credential_process (lib/aws/credprocess.h; IAM Roles Anywhere);
+ *     e. static keys of the config file.
+ *     A profile named explicitly that exists in neither file is an error;
+ *  4. container credentials (lib/aws/container.h: ECS, EKS Pod Identity);
+ *  5. EC2 instance metadata (IMDSv2, lib/aws/imds.h) unless AWS_EC2_METADATA_DISABLED.
+ * Steps 1-3 answer without network, except AssumeRole, web identity and the
+ * process. Errors name the source and the file and line at fault. Secrets
+ * are held in struct akr_secret only. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -42,9 +51,13 @@ enum akr_creds_source {
 	AKR_CREDS_SOURCE_PROFILE,     /* static keys from the shared files */
 	AKR_CREDS_SOURCE_ASSUME_ROLE, /* the profile's role_arn */
 	AKR_CREDS_SOURCE_IMDS,
+	AKR_CREDS_SOURCE_WEB_IDENTITY, /* AssumeRoleWithWebIdentity */
+	AKR_CREDS_SOURCE_PROCESS,      /* the profile's credential_process */
+	AKR_CREDS_SOURCE_CONTAINER,    /* container credentials endpoint */
 	_AKR_CREDS_SOURCE_MAX,
 };
-/** "none", "environment", "systemd-credentials", "profile", "assume-role", "imds". */
+/** "none", "environment", "systemd-credentials", "profile", "assume-role", "imds",
+ * "web-identity", "credential-process", "container". */
 const char *akr_creds_source_to_string(enum akr_creds_source s);
 
 /** The region: $AWS_REGION > $AWS_DEFAULT_REGION > the profile's region in
@@ -60,13 +73,17 @@ struct akr_creds_role {
 	char *external_id;
 	char *session_name;
 	int duration_sec; /* 0 = default */
+	char *web_identity_token_file; /* source WEB_IDENTITY: the OIDC token's file */
+	char *credential_process;      /* source PROCESS (role_arn etc. unset) */
 };
 void akr_creds_role_done(struct akr_creds_role *r);
 
 /** Runs steps 1-3 of the chain without network. Returns 1 with @ret_creds
  * filled (static keys: source ENV, SYSTEMD or PROFILE), 1 with @ret_role
  * filled and @ret_creds holding the *source* keys (source ASSUME_ROLE: call
- * AssumeRole with them), 0 when no source applies (go on to IMDS), or -errno:
+ * AssumeRole with them), 1 with @ret_role filled and @ret_creds empty (source
+ * WEB_IDENTITY or PROCESS), 0 when no source applies (go on to the container
+ * and IMDS), or -errno:
  * -EINVAL for a half pair, a bad file, an unknown or incomplete profile (with
  * @reterr naming source, file and line), -ENOMEM. @ret_role may be NULL only
  * if the caller refuses roles (then a role profile gives -EOPNOTSUPP).

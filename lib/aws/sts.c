@@ -52,6 +52,29 @@ int akr_sts_build_assume_role(const struct akr_sts_assume_role_params *p, struct
 	return r;
 }
 
+int akr_sts_build_assume_role_with_web_identity(const struct akr_sts_assume_role_params *p,
+						const char *token, struct akr_buf *out)
+{
+	size_t n = token ? strlen(token) : 0;
+	int r;
+
+	/* The model: WebIdentityToken 4..20000 characters. */
+	if (!p || !akr_is_arn(p->role_arn, "iam") || strlen(p->role_arn) < 20 ||
+	    !chars_ok(p->session_name, 2, 64, "_+=,.@-") || n < 4 || n > 20000 ||
+	    (p->duration_sec != 0 && (p->duration_sec < 900 || p->duration_sec > 43200)))
+		return -EINVAL;
+	r = akr_query_start(out, "AssumeRoleWithWebIdentity", STS_VERSION);
+	if (r == 0)
+		r = akr_query_add(out, "RoleArn", p->role_arn);
+	if (r == 0)
+		r = akr_query_add(out, "RoleSessionName", p->session_name);
+	if (r == 0)
+		r = akr_query_add(out, "WebIdentityToken", token);
+	if (r == 0 && p->duration_sec)
+		r = akr_query_add_int(out, "DurationSeconds", p->duration_sec);
+	return r;
+}
+
 int akr_sts_build_get_caller_identity(struct akr_buf *out)
 {
 	return akr_query_start(out, "GetCallerIdentity", STS_VERSION);
@@ -68,13 +91,25 @@ void akr_sts_assume_role_result_done(struct akr_sts_assume_role_result *res)
 }
 
 struct assume_role_parse {
+	const char *action; /* AssumeRole or AssumeRoleWithWebIdentity */
 	struct akr_sts_assume_role_result res;
 	bool seen_expiration;
 };
 
 static int assume_role_start(void *userdata, const struct akr_xml_path *path, struct akr_error *err)
 {
-	return akr_query_check_root(path, "AssumeRole", err);
+	const struct assume_role_parse *p = userdata;
+
+	return akr_query_check_root(path, p->action, err);
+}
+
+/* Whether @path is under <action>Result (the same members for both actions). */
+static bool in_result(const struct assume_role_parse *p, const struct akr_xml_path *path)
+{
+	size_t n = strlen(p->action);
+
+	return path->depth >= 2 && strncmp(path->names[1], p->action, n) == 0 &&
+	       strcmp(path->names[1] + n, "Result") == 0;
 }
 
 static int set_secret(const char *text, size_t len, struct akr_secret **dst, const char *field,
@@ -92,30 +127,32 @@ static int assume_role_end(void *userdata, const struct akr_xml_path *path, cons
 	struct assume_role_parse *p = userdata;
 	struct akr_aws_creds *c = &p->res.creds;
 
-	if (akr_xml_path_is(path, "*/AssumeRoleResult/Credentials/AccessKeyId"))
+	if (!in_result(p, path))
+		return 0;
+	if (akr_xml_path_is(path, "*/*/Credentials/AccessKeyId"))
 		return akr_xml_dup_text(text, len, &c->access_key_id, "AccessKeyId", err);
-	if (akr_xml_path_is(path, "*/AssumeRoleResult/Credentials/SecretAccessKey"))
+	if (akr_xml_path_is(path, "*/*/Credentials/SecretAccessKey"))
 		return set_secret(text, len, &c->secret_access_key, "SecretAccessKey", err);
-	if (akr_xml_path_is(path, "*/AssumeRoleResult/Credentials/SessionToken"))
+	if (akr_xml_path_is(path, "*/*/Credentials/SessionToken"))
 		return set_secret(text, len, &c->session_token, "SessionToken", err);
-	if (akr_xml_path_is(path, "*/AssumeRoleResult/Credentials/Expiration"))
+	if (akr_xml_path_is(path, "*/*/Credentials/Expiration"))
 		return akr_query_parse_time(text, "Expiration", &p->seen_expiration,
 					    &c->expiration_sec, err);
-	if (akr_xml_path_is(path, "*/AssumeRoleResult/AssumedRoleUser/Arn"))
+	if (akr_xml_path_is(path, "*/*/AssumedRoleUser/Arn"))
 		return akr_xml_dup_text(text, len, &p->res.assumed_role_arn, "AssumedRoleUser/Arn",
 					err);
-	if (akr_xml_path_is(path, "*/AssumeRoleResult/AssumedRoleUser/AssumedRoleId"))
+	if (akr_xml_path_is(path, "*/*/AssumedRoleUser/AssumedRoleId"))
 		return akr_xml_dup_text(text, len, &p->res.assumed_role_id, "AssumedRoleId", err);
 	return 0;
 }
 
-int akr_sts_parse_assume_role(const char *body, size_t len, struct akr_sts_assume_role_result *ret,
-			      struct akr_error *reterr)
+static int parse_assume_role(const char *action, const char *body, size_t len,
+			     struct akr_sts_assume_role_result *ret, struct akr_error *reterr)
 {
 	static const struct akr_xml_handler h = { .start = assume_role_start,
 						  .end = assume_role_end };
 	const struct akr_xml_limits limits = { .max_text = TOKEN_MAX, .sensitive = true };
-	struct assume_role_parse p = { 0 };
+	struct assume_role_parse p = { .action = action };
 	const struct akr_aws_creds *c = &p.res.creds;
 	const char *missing = NULL;
 	int r;
@@ -134,19 +171,18 @@ int akr_sts_parse_assume_role(const char *body, size_t len, struct akr_sts_assum
 	else if (!p.res.assumed_role_arn)
 		missing = "AssumedRoleUser/Arn";
 	if (missing) {
-		r = akr_error_malformed(reterr, "AssumeRole answer lacks %s", missing);
+		r = akr_error_malformed(reterr, "%s answer lacks %s", action, missing);
 		goto fail;
 	}
 	if (!akr_is_access_key_id(c->access_key_id)) {
-		r = akr_error_malformed(reterr,
-		                        "AssumeRole answer has an invalid AccessKeyId '%.40s'",
-		                        c->access_key_id);
+		r = akr_error_malformed(reterr, "%s answer has an invalid AccessKeyId '%.40s'",
+					action, c->access_key_id);
 		goto fail;
 	}
 	if (!akr_is_arn(p.res.assumed_role_arn, "sts")) {
-		r = akr_error_malformed(
-		    reterr, "AssumeRole answer has an invalid AssumedRoleUser/Arn '%.80s'",
-		    p.res.assumed_role_arn);
+		r = akr_error_malformed(reterr,
+					"%s answer has an invalid AssumedRoleUser/Arn '%.80s'",
+					action, p.res.assumed_role_arn);
 		goto fail;
 	}
 	*ret = p.res;
@@ -154,6 +190,19 @@ int akr_sts_parse_assume_role(const char *body, size_t len, struct akr_sts_assum
 fail:
 	akr_sts_assume_role_result_done(&p.res);
 	return r;
+}
+
+int akr_sts_parse_assume_role(const char *body, size_t len, struct akr_sts_assume_role_result *ret,
+			      struct akr_error *reterr)
+{
+	return parse_assume_role("AssumeRole", body, len, ret, reterr);
+}
+
+int akr_sts_parse_assume_role_with_web_identity(const char *body, size_t len,
+						struct akr_sts_assume_role_result *ret,
+						struct akr_error *reterr)
+{
+	return parse_assume_role("AssumeRoleWithWebIdentity", body, len, ret, reterr);
 }
 
 void akr_sts_caller_identity_done(struct akr_sts_caller_identity *id)
@@ -213,6 +262,7 @@ struct sts_call {
 		akr_sts_get_caller_identity_cb identity;
 	} cb;
 	void *userdata;
+	bool web_identity;
 	char what[320]; /* for a malformed answer's error */
 };
 
@@ -226,7 +276,9 @@ static void assume_role_done(void *userdata, int r, const char *body, size_t len
 	if (r >= 0) {
 		akr_error_set(&perr, AKR_ERROR_PARSE, 0, "MalformedResponse",
 			      "cannot read the AssumeRole answer");
-		r = akr_sts_parse_assume_role(body, len, &res, &perr);
+		r = call->web_identity
+			    ? akr_sts_parse_assume_role_with_web_identity(body, len, &res, &perr)
+			    : akr_sts_parse_assume_role(body, len, &res, &perr);
 		if (r < 0 && !perr.operation[0])
 			(void)snprintf(perr.operation, sizeof(perr.operation), "%s", call->what);
 		err = &perr;
@@ -246,6 +298,7 @@ static int sts_send(const struct akr_aws_client *c, const char *action, const ch
 		.service = AKR_SERVICE_STS,
 		.action = action,
 		.what = what,
+		.anonymous = call->web_identity,
 		.path = "/",
 		.content_type = AKR_QUERY_CONTENT_TYPE,
 		.body = (const uint8_t *)body->data,
@@ -304,6 +357,34 @@ int akr_sts_assume_role(const struct akr_aws_client *c, const struct akr_sts_ass
 		(void)snprintf(what, sizeof(what), "AssumeRole into %.250s", p->role_arn);
 	(void)snprintf(call->what, sizeof(call->what), "%s", what);
 	return sts_send(c, "AssumeRole", what, &body, true, assume_role_done, call);
+}
+
+int akr_sts_assume_role_with_web_identity(const struct akr_aws_client *c,
+					  const struct akr_sts_assume_role_params *p,
+					  const char *token, akr_sts_assume_role_cb cb,
+					  void *userdata)
+{
+	char what[320];
+	_cleanup_buf_ struct akr_buf body = { 0 };
+	struct sts_call *call;
+	int r;
+
+	if (!cb)
+		return -EINVAL;
+	/* The body holds the token: a sensitive, wiped buffer. */
+	akr_buf_init(&body, BODY_MAX, true);
+	r = akr_sts_build_assume_role_with_web_identity(p, token, &body);
+	if (r < 0)
+		return r == -E2BIG ? -EINVAL : r;
+	call = calloc(1, sizeof(*call));
+	if (!call)
+		return -ENOMEM;
+	call->cb.assume_role = cb;
+	call->userdata = userdata;
+	call->web_identity = true;
+	(void)snprintf(what, sizeof(what), "AssumeRoleWithWebIdentity into %.250s", p->role_arn);
+	(void)snprintf(call->what, sizeof(call->what), "%s", what);
+	return sts_send(c, "AssumeRoleWithWebIdentity", what, &body, true, assume_role_done, call);
 }
 
 static void identity_done(void *userdata, int r, const char *body, size_t len,

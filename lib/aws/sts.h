@@ -32,6 +32,15 @@ typedef void (*akr_sts_assume_role_cb)(void *userdata, int r,
 int akr_sts_assume_role(const struct akr_aws_client *c, const struct akr_sts_assume_role_params *p,
 			akr_sts_assume_role_cb cb, void *userdata);
 
+/** STS AssumeRoleWithWebIdentity of @p->role_arn with the OIDC @token
+ * (borrowed; sent in a wiped buffer, never logged): an unsigned call, so
+ * @c's identity is not used (it may hold no credentials). @p->external_id is
+ * ignored. Contract as akr_sts_assume_role(). */
+int akr_sts_assume_role_with_web_identity(const struct akr_aws_client *c,
+					  const struct akr_sts_assume_role_params *p,
+					  const char *token, akr_sts_assume_role_cb cb,
+					  void *userdata);
+
 struct akr_sts_caller_identity {
 	char *account; /* 12 digits */
 	char *arn;
@@ -63,6 +72,11 @@ void akr_sts_assume_role_result_done(struct akr_sts_assume_role_result *res);
 int akr_sts_build_assume_role(const struct akr_sts_assume_role_params *p, struct akr_buf *out);
 int akr_sts_parse_assume_role(const char *body, size_t len, struct akr_sts_assume_role_result *ret,
 			      struct akr_error *reterr);
+int akr_sts_build_assume_role_with_web_identity(const struct akr_sts_assume_role_params *p,
+						const char *token, struct akr_buf *out);
+int akr_sts_parse_assume_role_with_web_identity(const char *body, size_t len,
+						struct akr_sts_assume_role_result *ret,
+						struct akr_error *reterr);
 int akr_sts_build_get_caller_identity(struct akr_buf *out);
 int akr_sts_parse_get_caller_identity(const char *body, size_t len,
 				      struct akr_sts_caller_identity *ret,

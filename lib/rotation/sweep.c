@@ -706,7 +706,9 @@ static void on_base_creds(void *userdata, int r, const struct akr_error *err)
 	char detail[768];
 
 	if (r < 0) {
-		akr_log_full(LOG_ERR, r, AKR_FIELDS(.run_id = s->run_id), "No AWS credentials: %s",
+		akr_log_full(LOG_ERR, r, AKR_FIELDS(.run_id = s->run_id), "No AWS credentials: %s%s%s",
+			     err && err->operation[0] ? err->operation : "",
+			     err && err->operation[0] ? ": " : "",
 			     akr_error_describe_errno(err, r, detail, sizeof(detail)));
 		s->fatal = r;
 		sweep_finish(s);

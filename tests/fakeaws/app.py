@@ -153,7 +153,11 @@ class App:
             params = self._params(req, protocol)
             if protocol == QUERY:
                 action = params.get('Action')
-            auth, cred = self._authenticate(req, protocol)
+            if (protocol == QUERY and action in sts.UNSIGNED_ACTIONS
+                    and req.header('authorization') is None):
+                auth, cred = sts.unsigned_caller(params)
+            else:
+                auth, cred = self._authenticate(req, protocol)
             service = auth.service
             mod = SERVICES[service]
             account = cred.account if mod is not sts else sts.request_account(params, cred)
@@ -201,7 +205,7 @@ class App:
             self.stats.throttled += 1
             raise AwsError('Throttling', 'Rate exceeded', 400)
         handler = self._handler(mod, protocol, req, action)
-        if cred.key is not None:
+        if cred is not None and cred.key is not None:
             key = cred.key
             key.last_used_date = self.world.clock.now()
             key.last_used_service, key.last_used_region = service, auth.region

@@ -16,6 +16,7 @@ DEFAULT_USER = 'rotator'
 DEFAULT_ROLE = 'provisioning-admin'
 DEFAULT_SENDER = 'rotator@example.com'
 DEFAULT_TOPIC = 'iam-access-key-rotator-topic'
+DEFAULT_WEB_IDENTITY_TOKEN = 'eyJhbGciOiJSUzI1NiJ9.fake-oidc-token.signature'
 ORG_ID = 'o-exampleorgid'
 ACCOUNT_STATUSES = ('ACTIVE', 'SUSPENDED', 'PENDING_CLOSURE')
 KEY_STATUSES = ('Active', 'Inactive', 'Expired')
@@ -129,6 +130,10 @@ class World:
         self.ses_max_24_hour_send = float(quota.get('max_24_hour_send', 50000.0))
         self.ses_max_send_rate = float(quota.get('max_send_rate', 50.0))
         self.ses_sent = []      # fake-clock times of the messages SES accepted
+        # OIDC tokens that AssumeRoleWithWebIdentity accepts (as if the
+        # identity provider had signed them).
+        self.web_identity_tokens = [str(t) for t in scenario.get(
+            'web_identity_tokens', [DEFAULT_WEB_IDENTITY_TOKEN])]
         self.max_page_size = int(scenario.get('max_page_size', 0) or 0)
         self.empty_pages = bool(scenario.get('empty_pages', False))
         self.accounts = {}
@@ -274,6 +279,7 @@ class World:
                             for c in self.static_credentials],
             'ses_verified': list(self.ses_verified),
             'sns_topics': list(self.sns_topics),
+            'web_identity_tokens': list(self.web_identity_tokens),
             'accounts': [self._dump_account(a) for a in self.accounts.values()],
         }
         if self.ses_configuration_sets is not None:

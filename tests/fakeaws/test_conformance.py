@@ -27,6 +27,7 @@ except ImportError:             # pragma: no cover
     ClientError = None
 
 MOTO = shutil.which('moto_server')
+DEFAULT_WEB_IDENTITY_TOKEN = 'eyJhbGciOiJSUzI1NiJ9.fake-oidc-token.signature'
 ROLE = 'provisioning-admin'
 SENDER = 'rotator@example.com'
 RAW = (b'From: Rotator <rotator@example.com>\r\nTo: alice@example.com\r\n'
@@ -248,6 +249,19 @@ class Conformance(unittest.TestCase):
         self.both(lambda t: t.session('sts').assume_role(
             RoleArn=self.role_arn(t), RoleSessionName='rotator', DurationSeconds=3600),
             optional=('PackedPolicySize',))
+
+    def test_04b_assume_role_with_web_identity(self):
+        # boto3 sends AssumeRoleWithWebIdentity unsigned (the model's auth: none).
+        def assume(t, token=DEFAULT_WEB_IDENTITY_TOKEN):
+            return t.base('sts').assume_role_with_web_identity(
+                RoleArn=self.role_arn(t), RoleSessionName='rotator', WebIdentityToken=token,
+                DurationSeconds=900)
+        out = self.both(assume, optional=('PackedPolicySize', 'SubjectFromWebIdentityToken',
+                                          'Provider', 'Audience'))
+        self.assertTrue(out['Credentials']['AccessKeyId'].startswith('ASIA'))
+        self.assertIn(':assumed-role/provisioning-admin/rotator', out['AssumedRoleUser']['Arn'])
+        # moto: accepts any token; AWS verifies it with the identity provider.
+        self.fake_only(lambda t: assume(t, 'not-the-token'), 'InvalidIdentityToken')
 
     def test_05_member_identity(self):
         out = self.both(lambda t: t.session('sts').get_caller_identity())

@@ -1,17 +1,23 @@
 """The AWS environment the daemon runs in (issue 12 items 4-6): partitions,
 credential sources and proxies, against the fake AWS endpoint."""
+import http.server
+import json
 import os
 import re
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 import unittest
 
 from harness import (EXAMPLE_KEY, EXAMPLE_SECRET, RotatorTestCase, account, key, scenario,
                      user)
 
+MGMT_ROLE = "arn:aws:iam::111111111111:role/provisioning-admin"
+WEB_IDENTITY_TOKEN = "eyJhbGciOiJSUzI1NiJ9.fake-oidc-token.signature"
 SCEN = scenario([account("222222222222", [user("alice", [key(85)])])])
 
 
@@ -88,6 +94,116 @@ class CredentialSources(RotatorTestCase):
         self.assertEqual(res.returncode, 2)
         self.assertIn("--credentials-directory", res.stderr)
         self.assertIn("No such file or directory", res.stderr)
+
+    def run_without_keys(self, extra, mode="--dry-run"):
+        return subprocess.run(self.rot.args(mode), env=without_base_keys(self.rot, extra),
+                              capture_output=True, text=True, timeout=300)
+
+    def test_web_identity(self):
+        token = os.path.join(self.rot.dir, "token")
+        with open(token, "w") as f:
+            f.write(WEB_IDENTITY_TOKEN + "\n")
+        env = {"AWS_WEB_IDENTITY_TOKEN_FILE": token, "AWS_ROLE_ARN": MGMT_ROLE,
+               "AWS_ROLE_SESSION_NAME": "eks-pod"}
+        res = self.run_without_keys(env)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertIn("alice", res.stdout)
+        actions = [r["action"] for r in self.fake.requests()]
+        self.assertEqual(actions[0], "AssumeRoleWithWebIdentity")
+        self.assertNotIn(WEB_IDENTITY_TOKEN, res.stderr + res.stdout)
+        # A token the identity provider did not sign: the call and role are named.
+        with open(token, "w") as f:
+            f.write("eyJ.not-signed.x")
+        res = self.run_without_keys(env)
+        self.assertEqual(res.returncode, 2)
+        self.assertIn(f"AssumeRoleWithWebIdentity into {MGMT_ROLE}", res.stderr)
+        self.assertIn("InvalidIdentityToken", res.stderr)
+
+    def write_aws_config(self, text):
+        path = os.path.join(self.rot.dir, "aws-config")
+        with open(path, "w") as f:
+            f.write(text)
+        return {"AWS_CONFIG_FILE": path}
+
+    def test_credential_process(self):
+        helper = os.path.join(self.rot.dir, "signing helper.py")
+        with open(helper, "w") as f:
+            f.write("import json, sys\n"
+                    "assert sys.argv[1:] == ['--role', 'a b'], sys.argv\n"
+                    f"print(json.dumps({{'Version': 1, 'AccessKeyId': '{EXAMPLE_KEY}', "
+                    f"'SecretAccessKey': '{EXAMPLE_SECRET}'}}))\n")
+        env = self.write_aws_config(
+            f"[default]\ncredential_process = {sys.executable} '{helper}' --role \"a b\"\n")
+        res = self.run_without_keys(env)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertIn("alice", res.stdout)
+        self.assertNotIn(EXAMPLE_SECRET, res.stderr + res.stdout)
+        # A process that fails: said so, and its output is never shown.
+        with open(helper, "w") as f:
+            f.write(f"print('{EXAMPLE_SECRET}')\nraise SystemExit(3)\n")
+        res = self.run_without_keys(env)
+        self.assertEqual(res.returncode, 2)
+        self.assertIn("credential_process", res.stderr)
+        self.assertIn("exit status 3", res.stderr)
+        self.assertNotIn(EXAMPLE_SECRET, res.stderr + res.stdout)
+        # Output that is not the JSON document.
+        with open(helper, "w") as f:
+            f.write(f"print(json.dumps({{'Version': 2}}))\nimport json\n".replace(
+                "print", "import json\nprint", 1))
+        res = self.run_without_keys(env)
+        self.assertEqual(res.returncode, 2)
+        self.assertIn("Version must be the number 1", res.stderr)
+
+    def test_container_credentials(self):
+        # The container endpoint hands out session credentials: ask the fake
+        # for some, as the ECS agent would ask STS.
+        import boto3
+        sts = boto3.client("sts", endpoint_url=self.fake.url, region_name="us-east-1",
+                           aws_access_key_id=EXAMPLE_KEY, aws_secret_access_key=EXAMPLE_SECRET)
+        c = sts.assume_role(RoleArn=MGMT_ROLE, RoleSessionName="ecs-task")["Credentials"]
+        doc = json.dumps({"RoleArn": MGMT_ROLE, "AccessKeyId": c["AccessKeyId"],
+                          "SecretAccessKey": c["SecretAccessKey"], "Token": c["SessionToken"],
+                          "Expiration": c["Expiration"].strftime("%Y-%m-%dT%H:%M:%SZ")})
+        seen = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                seen.append((self.path, self.headers.get("Authorization")))
+                ok = self.headers.get("Authorization") == "container-auth-token"
+                body = doc.encode() if ok else b'{"Message": "unauthorized"}'
+                self.send_response(200 if ok else 401)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        token_file = os.path.join(self.rot.dir, "container-token")
+        with open(token_file, "w") as f:
+            f.write("container-auth-token\n")
+        url = f"http://127.0.0.1:{server.server_address[1]}/v2/credentials/task"
+        res = self.run_without_keys({"AWS_CONTAINER_CREDENTIALS_FULL_URI": url,
+                                     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": token_file})
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertIn("alice", res.stdout)
+        self.assertIn(("/v2/credentials/task", "container-auth-token"), seen)
+        self.assertNotIn(c["SecretAccessKey"], res.stderr + res.stdout)
+        # A wrong token: the endpoint refuses, and the error names it.
+        res = self.run_without_keys({"AWS_CONTAINER_CREDENTIALS_FULL_URI": url,
+                                     "AWS_CONTAINER_AUTHORIZATION_TOKEN": "wrong"})
+        self.assertEqual(res.returncode, 2)
+        self.assertIn(f"container credentials from {url}", res.stderr)
+        # Plain http to anything but loopback or the container hosts is refused.
+        res = self.run_without_keys({"AWS_CONTAINER_CREDENTIALS_FULL_URI":
+                                     "http://10.1.2.3/creds"})
+        self.assertEqual(res.returncode, 2)
+        self.assertIn("must be https:// or http:// to a loopback address", res.stderr)
 
 
 PROXY_USER, PROXY_PASSWORD = "akr", "pr0xyS3cretPw"

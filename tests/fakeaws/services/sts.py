@@ -1,4 +1,5 @@
-"""STS (Query, 2011-06-15): AssumeRole and GetCallerIdentity."""
+"""STS (Query, 2011-06-15): AssumeRole, AssumeRoleWithWebIdentity (unsigned) and
+GetCallerIdentity."""
 import base64
 import re
 
@@ -17,13 +18,26 @@ def parse_role_arn(arn):
     return (m.group(1), m.group(2)) if m else None
 
 
+UNSIGNED_ACTIONS = ('AssumeRoleWithWebIdentity',)
+
+
+class _UnsignedAuth:
+    service = 'sts'
+    region = 'us-east-1'
+
+
+def unsigned_caller(params):
+    """(auth, cred) of an unsigned call: the STS service, no credential."""
+    return _UnsignedAuth(), None
+
+
 def request_account(params, cred):
     """The account an STS call acts on: AssumeRole's target account, else the caller's."""
-    if params.get('Action') == 'AssumeRole':
+    if params.get('Action') in ('AssumeRole', 'AssumeRoleWithWebIdentity'):
         parsed = parse_role_arn(params.get('RoleArn'))
         if parsed:
             return parsed[0]
-    return cred.account
+    return cred.account if cred is not None else None
 
 
 def _role_id(account, role):
@@ -64,6 +78,50 @@ def assume_role(ctx):
             + '</Credentials>')
 
 
+def _new_session(world, account_id, role, session_name, duration):
+    cred = Credential(world.new_key_id('ASIA'), world.new_secret(), account_id, role=role,
+                      session_name=session_name,
+                      token='FwoGZXIvYXdzE' + world.new_secret() * 8,
+                      expiration=world.clock.now() + duration)
+    world.credentials[cred.access_key_id] = cred
+    return cred
+
+
+def assume_role_with_web_identity(ctx):
+    """Unsigned: the OIDC token is the proof (the scenario's web_identity_tokens)."""
+    arn = require(ctx.params, 'RoleArn')
+    session_name = require(ctx.params, 'RoleSessionName')
+    token = require(ctx.params, 'WebIdentityToken')
+    if not _SESSION_NAME_RE.match(session_name):
+        raise validation("1 validation error detected: Value '%s' at 'roleSessionName' failed "
+                         'to satisfy constraint: Member must satisfy regular expression '
+                         r'pattern: [\w+=,.@-]*' % session_name)
+    if not 4 <= len(token) <= 20000:
+        raise validation("1 validation error detected: Value at 'webIdentityToken' failed to "
+                         'satisfy constraint: Member must have length between 4 and 20000')
+    duration = int_param(ctx.params, 'DurationSeconds', 3600, 900, 43200)
+    parsed = parse_role_arn(arn)
+    if parsed is None:
+        raise validation('%s is invalid' % arn)
+    world = ctx.world
+    if token not in world.web_identity_tokens:
+        raise AwsError('InvalidIdentityToken', 'Couldn\'t verify the web identity token', 400)
+    account_id, role = parsed
+    account = world.accounts.get(account_id)
+    if account is None or role not in account.roles or account.status != 'ACTIVE':
+        raise AwsError('AccessDenied', 'Not authorized to perform sts:AssumeRoleWithWebIdentity',
+                       403)
+    cred = _new_session(world, account_id, role, session_name, duration)
+    return ('<SubjectFromWebIdentityToken>system:serviceaccount:rotator:rotator'
+            '</SubjectFromWebIdentityToken><Audience>sts.amazonaws.com</Audience>'
+            '<AssumedRoleUser>'
+            + el('AssumedRoleId', '%s:%s' % (_role_id(account_id, role), session_name))
+            + el('Arn', cred.arn()) + '</AssumedRoleUser><Credentials>'
+            + el('AccessKeyId', cred.access_key_id) + el('SecretAccessKey', cred.secret)
+            + el('SessionToken', cred.token) + el('Expiration', iso(cred.expiration))
+            + '</Credentials><Provider>oidc.eks.us-east-1.amazonaws.com</Provider>')
+
+
 def get_caller_identity(ctx):
     cred = ctx.cred
     if cred.role:
@@ -77,5 +135,6 @@ def get_caller_identity(ctx):
 
 ACTIONS = {
     'AssumeRole': assume_role,
+    'AssumeRoleWithWebIdentity': assume_role_with_web_identity,
     'GetCallerIdentity': get_caller_identity,
 }
