@@ -109,6 +109,23 @@ static void user_done(struct user_task *t)
 	akr__sweep_account_user_done(a);
 }
 
+/* "<the call and its target>: <error>" (the call is named when the AWS
+ * client said which one failed). */
+static void describe(const struct akr_error *err, int r, char *buf, size_t size)
+{
+	char detail[768];
+	int n;
+
+	(void)akr_error_describe_errno(err, r, detail, sizeof(detail));
+	/* Truncation is fine: the caller's buffer bounds a log line. */
+	if (err && err->operation[0])
+		n = snprintf(buf, size, "%s: %s", err->operation, detail);
+	else
+		n = snprintf(buf, size, "%s", detail);
+	if (n < 0 && size > 0)
+		buf[0] = '\0';
+}
+
 static void user_fail(struct user_task *t, const char *what, int r, const struct akr_error *err)
 {
 	char msg[900];
