@@ -111,6 +111,12 @@ class CredentialSources(RotatorTestCase):
         actions = [r["action"] for r in self.fake.requests()]
         self.assertEqual(actions[0], "AssumeRoleWithWebIdentity")
         self.assertNotIn(WEB_IDENTITY_TOKEN, res.stderr + res.stdout)
+        # The same from the profile: web_identity_token_file + role_arn.
+        res = self.run_without_keys(self.write_aws_config(
+            f"[default]\nrole_arn = {MGMT_ROLE}\nweb_identity_token_file = {token}\n"))
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertEqual([r["action"] for r in self.fake.requests()].count(
+            "AssumeRoleWithWebIdentity"), 2)
         # A token the identity provider did not sign: the call and role are named.
         with open(token, "w") as f:
             f.write("eyJ.not-signed.x")
