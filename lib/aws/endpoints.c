@@ -267,8 +267,6 @@ static int default_endpoint(enum akr_service s, const char *region, bool fips, c
 int akr_endpoints_for_region(const struct akr_endpoints *e, enum akr_service s, const char *region,
 			     char **ret_url, char **ret_signing_region)
 {
-	_cleanup_free_ char *url = NULL, *sregion = NULL;
-
 	if (!e || (unsigned)s >= _AKR_SERVICE_MAX || !e->url[s])
 		return -EINVAL;
 	if (e->custom[s] || !region || !*region)

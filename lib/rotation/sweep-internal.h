@@ -124,10 +124,13 @@ int64_t akr__sweep_now(const struct akr_sweep *s);
 void akr__sweep_account_user_done(struct sweep_account *a);
 void akr__sweep_reconcile_done(struct akr_sweep *s);
 /* "<the call that failed and its target>: <AWS error>", from @err's
- * operation or else @what, with a hint when the base credentials were
- * refused. Never fails; truncates to @size. */
-void akr__sweep_describe_failure(const struct akr_sweep *s, const char *what, int r,
-				 const struct akr_error *err, char *buf, size_t size);
+ * operation or else @what (NULL: none), with a hint when the base
+ * credentials were refused. " in account <@account_id>" is left out of the
+ * call where the line names that account already. Never fails; truncates
+ * to @size. */
+void akr__sweep_describe_failure(const struct akr_sweep *s, const char *what,
+				 const char *account_id, int r, const struct akr_error *err,
+				 char *buf, size_t size);
 int akr__sweep_account_client(struct akr_sweep *s, const char *account_id, struct akr_assumed_role **ret_role,
 			 struct akr_aws_client *ret_client);
 int akr__sweep_report_row(struct akr_sweep *s, const char *account_id, const char *account_name,

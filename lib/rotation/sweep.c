@@ -270,13 +270,25 @@ static bool is_credentials_refused(const struct akr_error *err)
 	return false;
 }
 
-void akr__sweep_describe_failure(const struct akr_sweep *s, const char *what, int r,
-				 const struct akr_error *err, char *buf, size_t size)
+void akr__sweep_describe_failure(const struct akr_sweep *s, const char *what,
+				 const char *account_id, int r, const struct akr_error *err,
+				 char *buf, size_t size)
 {
 	const char *mgmt = s->cfg->organization.management_role_arn;
 	const char *op = err && err->operation[0] ? err->operation : what;
-	char detail[768], mgmt_op[320];
+	char detail[768], mgmt_op[320], in_account[40], call[320];
 	bool base_refused = false;
+	size_t n;
+
+	/* "ListUsers in account N" in a line about account N: "ListUsers". */
+	(void)snprintf(call, sizeof(call), "%s", op ? op : "");
+	(void)snprintf(in_account, sizeof(in_account), " in account %s",
+		       account_id ? account_id : "-");
+	n = strlen(call);
+	if (account_id && n > strlen(in_account) &&
+	    strcmp(call + n - strlen(in_account), in_account) == 0)
+		call[n - strlen(in_account)] = '\0';
+	op = call;
 
 	if (err && err->kind != AKR_ERROR_NONE)
 		(void)akr_error_describe(err, detail, sizeof(detail));
@@ -288,8 +300,8 @@ void akr__sweep_describe_failure(const struct akr_sweep *s, const char *what, in
 	if (is_credentials_refused(err) && mgmt &&
 	    strncmp(op, mgmt_op, strlen(mgmt_op)) == 0)
 		base_refused = true;
-	(void)snprintf(buf, size, "%s%s: %s%s%s%s", op,
-		       base_refused ? " (the management role)" : "", detail,
+	(void)snprintf(buf, size, "%s%s%s%s%s%s%s", op,
+		       base_refused ? " (the management role)" : "", op[0] ? ": " : "", detail,
 		       base_refused ? "; the base credentials (from " : "",
 		       base_refused ? akr_creds_source_to_string(akr_creds_provider_source(s->creds))
 				    : "",
@@ -305,7 +317,7 @@ static void account_fail(struct sweep_account *a, const char *what, int r, const
 	char msg[1024];
 
 	a->failed = true;
-	akr__sweep_describe_failure(s, what, r, err, msg, sizeof(msg));
+	akr__sweep_describe_failure(s, what, a->id, r, err, msg, sizeof(msg));
 	f.account_id = a->id;
 	f.result = "failed";
 	f.error_code = err && err->code[0] ? err->code : NULL;
@@ -636,7 +648,7 @@ static void on_list_accounts(void *userdata, int r, struct akr_orgs_accounts_pag
 			err = perr.kind != AKR_ERROR_NONE ? &perr : NULL;
 	}
 	if (r < 0) {
-		akr__sweep_describe_failure(s, "ListAccounts", r, err, detail, sizeof(detail));
+		akr__sweep_describe_failure(s, NULL, NULL, r, err, detail, sizeof(detail));
 		akr_log_full(LOG_ERR, r, AKR_FIELDS(.run_id = s->run_id),
 			     "Cannot list the accounts of the organization: %s", detail);
 		if (s->stopping) {

@@ -138,7 +138,7 @@ static void user_fail(struct user_task *t, const char *what, int r, const struct
 		.error_code = err && err->code[0] ? err->code : NULL,
 	};
 
-	akr__sweep_describe_failure(t->s, what, r, err, msg, sizeof(msg));
+	akr__sweep_describe_failure(t->s, what, t->a->id, r, err, msg, sizeof(msg));
 	akr_log_full(LOG_ERR, 0, &f, "User '%s' in account %s: %s, skipping the user", t->name,
 		     t->a->id, msg);
 	(void)akr__sweep_report_row(t->s, t->a->id, t->a->name, t->name, NULL, "read", -1,

@@ -273,8 +273,9 @@ CASES = [
          check=lambda t, r: t.assertNotIn("root:x:0:0", r["stderr"] + str(r["emails"]))),
     Case("sts_entity_bomb", rule("AssumeRole", "answer", count=1,
                                  body=BILLION_LAUGHS.replace(b"ListUsers", b"AssumeRole")), 2,
-         [r"Cannot list the accounts of the organization: MalformedResponse: XML document "
-          r"type declarations are not accepted"], rotated=()),
+         [r"Cannot list the accounts of the organization: AssumeRole into "
+          r"arn:aws:iam::111111111111:role/provisioning-admin of account 111111111111: "
+          r"MalformedResponse: XML document type declarations are not accepted"], rotated=()),
     Case("huge_body_chunked", lambda ctx: [Rule("ListUsers", "stream", account=DEV,
                                                 size=1 << 30, chunked=True)], 1,
          [r"Account 222222222222 \('dev'\) failed, skipping it: ListUsers: .*"

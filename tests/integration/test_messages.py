@@ -18,14 +18,16 @@ class FailingCalls(RotatorTestCase):
                       "of account 222222222222: AccessDenied", line)
         self.assertNotIn("ListUsers", line)
 
-    def test_member_call_names_the_call_and_account(self):
-        self.setup_fake(scenario([account("222222222222", [user("alice", [key(85)])])]))
-        self.fake.faults({"action": "ListUsers", "account": "222222222222", "kind": "error",
-                          "status": 403, "code": "AccessDenied",
-                          "message": "not authorized to perform: iam:ListUsers"})
+    def test_failed_key_action_names_the_call_and_account(self):
+        self.setup_fake(scenario([account("222222222222", [
+            user("bob", [key(95, last_used_days=1), key(20)])])]))
+        self.fake.faults({"action": "UpdateAccessKey", "account": "222222222222",
+                          "kind": "error", "status": 403, "code": "AccessDenied",
+                          "message": "not authorized to perform: iam:UpdateAccessKey"})
         res = self.rot.run("--once")
         self.assertEqual(res.returncode, 1, res.stderr)
-        self.assertIn("ListUsers in account 222222222222: AccessDenied", res.stderr)
+        self.assertRegex(res.stderr, r"of user 'bob' in account 222222222222: failed: "
+                                     r"UpdateAccessKey in account 222222222222: AccessDenied")
 
     def test_wrong_base_secret_names_the_management_assume_role(self):
         # Found: "Cannot list the accounts...: SignatureDoesNotMatch".
