@@ -30,8 +30,10 @@ static int check_partitions(const struct akr_config *c, struct akr_error *err)
 	enum akr_partition main_p, p;
 	int r;
 
-	r = akr_endpoints_check_arn(c->organization.management_role_arn,
-				    "organization.management_role_arn", region, err);
+	r = c->organization.management_role_arn
+		    ? akr_endpoints_check_arn(c->organization.management_role_arn,
+					      "organization.management_role_arn", region, err)
+		    : 0;
 	if (r >= 0 && c->alerts.sns_topic_arn && c->aws_env.sns_region)
 		r = akr_endpoints_check_arn(c->alerts.sns_topic_arn, "alerts.sns_topic_arn",
 					    c->aws_env.sns_region, err);
