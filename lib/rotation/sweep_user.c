@@ -347,7 +347,7 @@ static void on_notice_sent(struct user_task *t, int r, const struct akr_error *e
 	char detail[768];
 
 	if (r < 0) {
-		(void)akr_error_describe_errno(err, r, detail, sizeof(detail));
+		describe(err, r, detail, sizeof(detail));
 		(void)akr__sweep_report_row(t->s, t->a->id, t->a->name, t->name, act->key_id, "notify",
 				       act->age_days, "notice mail", AKR_OUTCOME_FAILED, detail, NULL);
 		akr_log_full(LOG_ERR, 0,
@@ -432,7 +432,7 @@ static void on_key_written(void *userdata, int r, const struct akr_error *err)
 			      key_write_again))
 		return;
 	if (r < 0) {
-		(void)akr_error_describe_errno(err, r, detail, sizeof(detail));
+		describe(err, r, detail, sizeof(detail));
 		action_row(t, act, AKR_OUTCOME_FAILED, detail, NULL);
 		next_action(t);
 		return;
@@ -482,7 +482,7 @@ static void on_reminded(struct user_task *t, int r, const struct akr_error *err)
 	char detail[768];
 
 	if (r < 0) {
-		(void)akr_error_describe_errno(err, r, detail, sizeof(detail));
+		describe(err, r, detail, sizeof(detail));
 		action_row(t, act, AKR_OUTCOME_FAILED, detail, NULL);
 	} else {
 		r = akr_statelog_record_reminded(t->s->o.statelog, t->now_sec, t->a->id, t->name, act->key_id);
@@ -535,7 +535,7 @@ static void on_rolled_back(void *userdata, int r, const struct akr_error *err)
 	char detail[768], msg[1700];
 
 	if (r < 0) {
-		(void)akr_error_describe_errno(err, r, detail, sizeof(detail));
+		describe(err, r, detail, sizeof(detail));
 		(void)snprintf(msg, sizeof(msg), "%s; the rollback failed too (%s): the key is deleted "
 			       "when the state log is reconciled at the next start or sweep",
 			       t->failure, detail);
@@ -551,7 +551,7 @@ static void rollback(struct user_task *t, const char *what, int r, const struct 
 	const char *known[AKR_POLICY_MAX_KEYS];
 	char detail[700];
 
-	(void)akr_error_describe_errno(err, r, detail, sizeof(detail));
+	describe(err, r, detail, sizeof(detail));
 	(void)snprintf(t->failure, sizeof(t->failure), "%s: %s", what, detail);
 	for (size_t i = 0; i < t->n_keys; i++)
 		known[i] = t->keys[i].access_key_id;
@@ -612,7 +612,7 @@ static void on_created(void *userdata, int r, struct akr_iam_new_key *key, const
 	if (write_again_later(t, "CreateAccessKey", r, err, create_again))
 		return;
 	if (r < 0) {
-		(void)akr_error_describe_errno(err, r, detail, sizeof(detail));
+		describe(err, r, detail, sizeof(detail));
 		if (err && err->kind == AKR_ERROR_AWS && err->http_status >= 400 &&
 		    err->http_status < 500) {
 			/* A client error proves no key was created. A 5xx does
@@ -823,7 +823,7 @@ static void on_last_used(void *userdata, int r, struct akr_iam_key_last_used *lu
 	if (r < 0) {
 		/* Last use only informs the mail and the report: go on without it. */
 		char detail[768];
-		(void)akr_error_describe_errno(err, r, detail, sizeof(detail));
+		describe(err, r, detail, sizeof(detail));
 		akr_log_warning("Cannot read the last use of a key of user '%s' in account %s: %s",
 				t->name, t->a->id, detail);
 	} else {
