@@ -94,6 +94,7 @@ class Stats:
         self.throttled = 0
         self.in_flight = 0
         self.max_in_flight = 0
+        self.connections_opened = 0   # TCP connections accepted (benchmarks)
         self.by_action = {}
         self.by_account = {}
         self.log = []
@@ -101,6 +102,7 @@ class Stats:
     def to_json(self):
         return {'requests': self.requests, 'throttled': self.throttled,
                 'in_flight': self.in_flight, 'max_in_flight': self.max_in_flight,
+                'connections_opened': self.connections_opened,
                 'by_action': dict(self.by_action), 'by_account': dict(self.by_account)}
 
 
