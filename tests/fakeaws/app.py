@@ -18,6 +18,7 @@ import sigv4verify
 from services import Ctx, iam, organizations, ses, sns, sts
 
 SKEW_SECONDS = 300
+BROKEN_KINDS = ('malformed', 'truncate')
 SERVICES = {'sts': sts, 'iam': iam, 'organizations': organizations, 'ses': ses, 'sns': sns}
 
 # (code, HTTP status) per protocol family for authentication failures.
@@ -150,6 +151,7 @@ class App:
         kind = None
         response = None
         bloat = None
+        broken = None               # 'malformed' / 'truncate': the answer is damaged
         delay = self.latency
         try:
             params = self._params(req, protocol)
@@ -169,7 +171,14 @@ class App:
                 if rule.kind == 'latency':
                     delay += rule.delay()
                     rule = None
-                elif rule.kind == 'error' and rule.when == 'after':
+                elif rule.kind in BROKEN_KINDS:
+                    broken = rule.kind
+                    if rule.when == 'after':
+                        response = self._dispatch(req, protocol, mod, service, action, auth,
+                                                  cred, params, account, request_id)
+                    else:
+                        raise AwsError('ServiceUnavailable', 'Injected fault: %s' % broken, 503)
+                elif rule.kind in ('error', 'expired') and rule.when == 'after':
                     # The call takes effect, then the answer is an error
                     # (a 5xx after IAM committed: "may have been processed").
                     self._dispatch(req, protocol, mod, service, action, auth, cred, params,
@@ -180,16 +189,20 @@ class App:
                     kind = rule.kind                            # hang / reset / bloat
                     if kind == 'bloat':
                         bloat = (rule.size, rule.trickle_ms)
-            if kind is None or rule.when == 'after':
+            if response is None and (kind is None or rule.when == 'after'):
                 response = self._dispatch(req, protocol, mod, service, action, auth, cred,
                                           params, account, request_id)
         except AwsError as err:
             response = awsproto.error_response(protocol, service, err, request_id)
+        if broken == 'malformed':
+            response.body = response.body[:len(response.body) // 2]
+        elif broken == 'truncate':
+            kind = 'truncate'
         stats.requests += 1
         stats.by_action[action] = stats.by_action.get(action, 0) + 1
         stats.log.append({'service': service, 'action': action, 'account': account,
                           'status': 0 if kind else response.status,
-                          'code': kind or response.code})
+                          'code': broken or kind or response.code})
         return Outcome(response, delay, kind, aws=True, bloat=bloat)
 
     def _classify(self, req):
@@ -253,6 +266,9 @@ class App:
             raise AwsError(code, 'Rate exceeded', status)
         if rule.kind == 'error':
             raise AwsError(rule.code, rule.message, rule.status)
+        if rule.kind == 'expired':
+            raise _auth_error('expired', protocol,
+                              'The security token included in the request is expired')
 
     def _authenticate(self, req, protocol):
         """(AuthHeader, Credential) or AwsError with the protocol's auth error."""

@@ -4,6 +4,11 @@ import time
 
 KINDS = ('throttle', 'error', 'reset', 'hang', 'latency', 'bloat')
 BLOAT_DEFAULT_SIZE = 8 * 1024 * 1024
+# Answers that arrive but are broken: 'truncate' (the head promises more body
+# than is sent before the connection closes), 'malformed' (a complete HTTP
+# answer whose body is cut in half, so it does not parse), and 'expired' (the
+# protocol's ExpiredToken error, as for a session past its Expiration).
+KINDS = KINDS + ('truncate', 'malformed', 'expired')
 
 
 class FaultError(ValueError):
@@ -15,8 +20,9 @@ class Rule:
 
     Matching fields (absent = any): action, account, service.
     Firing: "count" = the next N matching calls; else "probability" (default 1.0).
-    "when": "before" (default: the call has no effect) or "after" (reset/hang/error:
-    the call takes effect, then the answer is lost).
+    "when": "before" (default: the call has no effect) or "after" (reset/hang/error/
+    expired/truncate/malformed: the call takes effect, then the answer is lost or broken).
+    truncate/malformed "before" break a 503 ServiceUnavailable answer instead.
     """
     __slots__ = ('action', 'account', 'service', 'kind', 'status', 'code', 'message',
                  'probability', 'count', 'latency_ms', 'latency_ms_max', 'when',

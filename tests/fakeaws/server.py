@@ -117,6 +117,11 @@ class HttpConnection(asyncio.Protocol):
         if outcome.kind == 'bloat':
             self._bloat(outcome.bloat, keep_alive)
             return
+        if outcome.kind == 'truncate':
+            self._write(outcome.response, keep_alive, truncate=True)
+            self.transport.close()
+            self.closed = True
+            return
         self._write(outcome.response, keep_alive)
         if not keep_alive:
             self.transport.close()
@@ -175,7 +180,7 @@ class HttpConnection(asyncio.Protocol):
         self.transport.abort()
         self.closed = True
 
-    def _write(self, response, keep_alive):
+    def _write(self, response, keep_alive, truncate=False):
         head = ['HTTP/1.1 %d %s' % (response.status, REASONS.get(response.status, 'Unknown')),
                 'Content-Type: ' + response.content_type,
                 'Content-Length: %d' % len(response.body),
@@ -187,7 +192,8 @@ class HttpConnection(asyncio.Protocol):
         if not keep_alive:
             head.append('Connection: close')
         head.append('\r\n')
-        self.transport.write('\r\n'.join(head).encode('latin-1') + response.body)
+        body = response.body[:len(response.body) // 2] if truncate else response.body
+        self.transport.write('\r\n'.join(head).encode('latin-1') + body)
 
     # -- parsing -----------------------------------------------------------------
 

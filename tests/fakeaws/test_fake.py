@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Tests of the fake alone: authentication, clock, faults, rate limit, control API, scale."""
 import concurrent.futures
+import http.client
 import os
 import re
 import signal
@@ -380,6 +381,49 @@ class FaultTest(FakeTest):
         log = control(self.url, 'requests')
         self.assertIn({'service': 'iam', 'action': 'CreateAccessKey', 'account': '222222222222',
                        'status': 0, 'code': 'reset'}, log)
+
+    def test_truncated_body_after_effect(self):
+        control(self.url, 'faults', {'action': 'CreateAccessKey', 'kind': 'truncate',
+                                     'count': 1, 'when': 'after'})
+        iam = self.iam()
+        with self.assertRaises(Exception) as e:
+            iam.create_access_key(UserName='carol')
+        self.assertNotIsInstance(e.exception, ClientError)
+        self.assertEqual(len(iam.list_access_keys(UserName='carol')['AccessKeyMetadata']), 1)
+        self.assertEqual(control(self.url, 'requests')[-2]['code'], 'truncate')
+
+    def test_truncated_and_malformed_raw(self):
+        body = query_body(Action='GetCallerIdentity', Version='2011-06-15')
+        full = raw(self.url, sign(FAKE.host, 'sts', body), body)
+        self.assertEqual(full[0], 200)
+        control(self.url, 'faults', {'action': 'GetCallerIdentity', 'kind': 'malformed',
+                                     'count': 1, 'when': 'after'})
+        status, headers, half = raw(self.url, sign(FAKE.host, 'sts', body), body)
+        self.assertEqual(status, 200)
+        self.assertEqual(int(headers['content-length']), len(half))
+        self.assertEqual(half, full[2][:len(full[2]) // 2])
+        control(self.url, 'faults', {'action': 'GetCallerIdentity', 'kind': 'truncate',
+                                     'count': 1})
+        with self.assertRaises(http.client.IncompleteRead):
+            raw(self.url, sign(FAKE.host, 'sts', body), body)
+        log = control(self.url, 'requests')
+        self.assertEqual([r['code'] for r in log[-2:]], ['malformed', 'truncate'])
+
+    def test_expired_token_per_protocol(self):
+        control(self.url, 'faults', {'kind': 'expired', 'count': 2})
+        with self.assertRaises(ClientError) as e:
+            client('sts', self.url).get_caller_identity()
+        self.assertEqual(code_of(e), ('ExpiredToken', 403))
+        with self.assertRaises(ClientError) as e:
+            client('organizations', self.url).list_accounts()
+        self.assertEqual(code_of(e), ('ExpiredTokenException', 400))
+        control(self.url, 'faults', {'action': 'CreateAccessKey', 'kind': 'expired',
+                                     'count': 1, 'when': 'after'})
+        iam = self.iam()
+        with self.assertRaises(ClientError) as e:
+            iam.create_access_key(UserName='carol')
+        self.assertEqual(code_of(e), ('ExpiredToken', 403))
+        self.assertEqual(len(iam.list_access_keys(UserName='carol')['AccessKeyMetadata']), 1)
 
     def test_hang_until_client_timeout(self):
         control(self.url, 'faults', {'action': 'ListUsers', 'kind': 'hang', 'count': 1})
