@@ -606,24 +606,17 @@ static void on_created(void *userdata, int r, struct akr_iam_new_key *key, const
 	const struct akr_action *act = &t->plan.actions[t->next_action - 1];
 	struct akr_mail_params p;
 	struct akr_error cerr = { 0 };
-	char detail[768];
 
 	/* Throttled: not processed, no key made; the intent stays open. */
 	if (write_again_later(t, "CreateAccessKey", r, err, create_again))
 		return;
 	if (r < 0) {
-		describe(err, r, detail, sizeof(detail));
-		if (err && err->kind == AKR_ERROR_AWS && err->http_status >= 400 &&
-		    err->http_status < 500) {
-			/* A client error proves no key was created. A 5xx does
-			 * not ("may or may not have been processed"): it is
-			 * rolled back like a lost answer, below. */
-			(void)akr_statelog_mark_done(t->s->o.statelog, t->intent_id);
-			rotation_finished(t, AKR_OUTCOME_FAILED, detail);
-			return;
-		}
-		/* No definite answer: a key may exist. Find it and delete it now. */
-		rollback(t, "CreateAccessKey got no definite answer", r, err);
+		/* Whatever the answer, a key may exist: a 5xx or a lost answer
+		 * "may or may not have been processed", and even a client error
+		 * (an ExpiredToken, a 4xx from a proxy) is no proof when the cost
+		 * of being wrong is a key whose secret nobody holds. Find it and
+		 * delete it now (one ListAccessKeys): fail closed. */
+		rollback(t, "CreateAccessKey failed", r, err);
 		return;
 	}
 	t->new_key = *key;

@@ -199,5 +199,29 @@ class FaultMatrix(RotatorTestCase):
         self.assertEqual(missing, [], f"{name}: notices neither sent nor reported failed")
 
 
+class ClientErrorAfterCreate(RotatorTestCase):
+    """Found by the matrix: CreateAccessKey took effect and answered with a
+    client error (ExpiredToken); the sweep took the 4xx as proof that no key
+    existed and left a key whose secret nobody held."""
+
+    def test_client_error_after_create_is_rolled_back(self):
+        require_7zz(self)
+        self.setup_fake(scenario([account(DEV, [user("alice", [key(85)])])]), config=CONFIG)
+        before = self.fake.state()
+        self.fake.faults({"action": "CreateAccessKey", "kind": "expired", "when": "after",
+                          "count": 1})
+        res = self.rot.run("--once")
+        self.assertEqual(res.returncode, 1, res.stderr)
+        state = self.fake.state()
+        ledger = Ledger()
+        ledger.update(state, self.fake.emails())
+        self.assertEqual(check_keys(state, ledger, key_ids(before)), [])
+        outcomes = [(a["action"], a["outcome"]) for a in self.rot.last_report()["actions"]]
+        self.assertIn(("create", "rolled-back"), outcomes)
+        res = self.rot.run("--once")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertEqual(len(self.fake.state()["accounts"][1]["users"][0]["keys"]), 2)
+
+
 if __name__ == "__main__":
     unittest.main()
