@@ -50,7 +50,8 @@ def long_mode(name):
 
 def asan_mode():
     """The run under the sanitizers is slower: the tests pick shorter modes."""
-    return os.environ.get("AKR_SHORT") == "1" or "asan" in os.environ.get("AKR_BINARY", "")
+    return (os.environ.get("AKR_SHORT") == "1"
+            or os.environ.get("AKR_SANITIZE", "none") not in ("", "none"))
 
 
 def users_of(state):

@@ -22,7 +22,10 @@ docs/policy.md):
   untouched and get no mail. A day whose sweep failed for the user excuses a
   missing mail (the failure is in that day's report), never an extra one.
 
-    AKR_DAYS=N    days to simulate (default 120; AKR_LONG=1 or =year: 400)
+    AKR_DAYS=N    days to simulate (default 120, 40 under the sanitizers;
+                  AKR_LONG=1 or =year: 400)
+    AKR_USERS=N   users per account (default 10; long mode 20)
+    AKR_FAULT_RATE=P  share of AWS calls that fail (default 0.003)
     AKR_SEED=N    replay a seed (printed)
 """
 import collections
@@ -34,8 +37,8 @@ from datetime import datetime, timezone
 
 from harness import RotatorTestCase, scenario
 from proofkit import (DEACTIVATED, DELETED, PASSWORD, REMINDER, ROTATION, Ledger, asan_mode,
-                      check_keys, email_of, long_mode, require_7zz, scan_for_secrets,
-                      seed_from_env, users_of)
+                      check_keys, email_of, long_mode, require_7zz, rollback_failed_users,
+                      scan_for_secrets, seed_from_env, users_of)
 
 R, D, X, REMIND = 80, 90, 100, 3
 CONFIG = {
@@ -60,9 +63,10 @@ class Year(RotatorTestCase):
         require_7zz(self)
         self.seed = seed_from_env()
         self.rng = random.Random(self.seed)
-        default = 400 if long_mode("year") else (120 if not asan_mode() else 120)
+        default = 400 if long_mode("year") else (40 if asan_mode() else 120)
         self.days = int(os.environ.get("AKR_DAYS", default))
-        self.n_accounts, self.n_users = 20, 20
+        users = 20 if long_mode("year") else 10
+        self.n_accounts, self.n_users = 20, int(os.environ.get("AKR_USERS", users))
         self.fault_p = float(os.environ.get("AKR_FAULT_RATE", "0.003"))
         self.kind = {}          # (acct, name) -> category
         self.setup_fake(self.world(), config=CONFIG)
@@ -171,6 +175,7 @@ class Year(RotatorTestCase):
         self.known_ids = {k["id"] for _, u in users_of(prev) for k in u["keys"]}
         daemon_keys = set()
         late = 0
+        leftover = set()
         for day in range(1, self.days + 1):
             self.fake.clock(advance_days=1)
             self.mutate(day)
@@ -211,10 +216,23 @@ class Year(RotatorTestCase):
                         daemon_keys.add(k["id"])
                         mails_zip = self.ledger.zips.get(k["id"], [])
                         mails_pw = self.ledger.passwords.get(k["id"], [])
-                        if len(mails_zip) != 1 or len(mails_pw) != 1:
+                        if (len(mails_zip) != 1 or len(mails_pw) != 1) and \
+                                who not in rollback_failed_users(report):
                             problems.append(f"{who}: key {k['id']} sent {len(mails_zip)} zips, "
                                             f"{len(mails_pw)} passwords")
-            problems += check_keys(state, self.ledger, self.foreign, only=new_ids)
+            # A key whose rollback failed today is deleted by tomorrow's
+            # reconciliation (no notice for it); nothing else may be undelivered.
+            cur_ids = {k["id"] for u in cur_users.values() for k in u["keys"]}
+            problems += [f"key {k} of a failed rollback survived the next sweep"
+                         for k in sorted(leftover & cur_ids)]
+            reconciled = leftover
+            pending = {w: set() for w in rollback_failed_users(report)}
+            problems += check_keys(state, self.ledger, self.foreign, only=new_ids,
+                                   pending=pending)
+            leftover = set().union(*pending.values()) if pending else set()
+            new_ids -= leftover
+            for kid in leftover:
+                self.assertEqual(len(self.ledger.passwords.get(kid, [])), 0, kid)
             for kid in sorted(new_ids):
                 who = next(w for w, u in cur_users.items() if any(k["id"] == kid for k in u["keys"]))
                 if self.kind.get(who) in ("uses", "created", "changes-address"):
@@ -273,7 +291,7 @@ class Year(RotatorTestCase):
                 old_status = {k["id"]: k["status"] for k in old}
                 went_inactive = {k["id"] for k in keys if k["status"] != "Active"
                                  and old_status.get(k["id"]) == "Active"}
-                gone = set(old_status) - {k["id"] for k in keys}
+                gone = set(old_status) - {k["id"] for k in keys} - reconciled
                 said_deact = {m.key_id for m in got if m.kind == DEACTIVATED}
                 said_del = {m.key_id for m in got if m.kind == DELETED}
                 if said_deact - went_inactive:
