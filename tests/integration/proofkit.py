@@ -22,6 +22,7 @@ PASSWORD = "password"
 REMINDER = "reminder"
 DEACTIVATED = "deactivated"
 DELETED = "deleted"
+ADDRESS = "address-changed"
 
 SUBJECTS = (
     (re.compile(r"^Your new AWS access key for account"), ROTATION),
@@ -29,6 +30,7 @@ SUBJECTS = (
     (re.compile(r"^Reminder: AWS access key (AKIA\w+) will be deactivated"), REMINDER),
     (re.compile(r"^AWS access key (AKIA\w+) was deactivated"), DEACTIVATED),
     (re.compile(r"^AWS access key (AKIA\w+) was deleted"), DELETED),
+    (re.compile(r"^Security notice: the email address of IAM user"), ADDRESS),
 )
 KEY_LINE = re.compile(r"Access key ID: (AKIA\w+)")
 PASSWORD_LINE = re.compile(r"^ {4}([A-Za-z0-9_+.:-]{20,})\s*$", re.M)

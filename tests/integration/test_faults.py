@@ -14,9 +14,9 @@ lost or broken).
 
     AKR_FAULTS=full      the whole matrix (the default under AKR_LONG=1 or =faults)
     AKR_FAULT_ONLY=CreateAccessKey,SendRawEmail/hang/after   only these (replay)
-    AKR_FAULTS=ci        every kind on the actions that change something or
-                         that every user needs, every action with two kinds
-                         (the default; also under the sanitizers)
+    AKR_FAULTS=ci        every kind on CreateAccessKey and SendRawEmail, two kinds
+                         on UpdateAccessKey, DeleteAccessKey and Publish (default)
+    AKR_FAULTS=quick     every kind on CreateAccessKey (default under the sanitizers)
 """
 import json
 import os
@@ -24,7 +24,7 @@ import time
 import unittest
 
 from harness import RotatorTestCase, Rotator, account, key, scenario, user
-from proofkit import (DEACTIVATED, DELETED, REMINDER, Ledger, check_keys, key_ids,
+from proofkit import (DEACTIVATED, DELETED, REMINDER, Ledger, asan_mode, check_keys, key_ids,
                       long_mode, require_7zz, scan_for_secrets, users_of)
 
 DEV = "222222222222"
@@ -45,9 +45,16 @@ KINDS = {
     "malformed": {"kind": "malformed"},
     "expired": {"kind": "expired"},
 }
-CI_ACTIONS = ("AssumeRole", "ListAccessKeys", "CreateAccessKey", "UpdateAccessKey",
-              "DeleteAccessKey", "SendRawEmail", "Publish")
-CI_KINDS_FOR_OTHERS = ("503", "hang")
+# CI: every kind before and after on the calls that create a key or deliver
+# it; the other writes with the faults that leave their effect in doubt.
+# (The read actions are in the full matrix only: with a persistent fault a
+# read is retried by the engine and again by the sweep, ~50 s a case today.)
+SUBSETS = {
+    "ci": {"CreateAccessKey": None, "SendRawEmail": None,
+           "UpdateAccessKey": ("500", "hang"), "DeleteAccessKey": ("500", "hang"),
+           "Publish": ("503", "hang")},
+    "quick": {"CreateAccessKey": None},
+}
 
 
 def world():
@@ -81,9 +88,10 @@ def notices(ledger):
 class FaultMatrix(RotatorTestCase):
     def setUp(self):
         require_7zz(self)
-        mode = os.environ.get("AKR_FAULTS") or ("full" if long_mode("faults") else "ci")
-        self.assertIn(mode, ("ci", "full"))
-        self.full = mode == "full"
+        mode = os.environ.get("AKR_FAULTS") or ("full" if long_mode("faults") else
+                                                "quick" if asan_mode() else "ci")
+        self.assertIn(mode, ("ci", "quick", "full"))
+        self.mode = mode
         self.setup_fake(world(), config=CONFIG)
         self.baseline = key_ids(self.fake.state())
 
@@ -128,8 +136,10 @@ class FaultMatrix(RotatorTestCase):
         cases = []
         for action in actions:
             for kind, rule in KINDS.items():
-                if not self.full and action not in CI_ACTIONS and kind not in CI_KINDS_FOR_OTHERS:
-                    continue
+                if self.mode != "full":
+                    subset = SUBSETS[self.mode]
+                    if action not in subset or (subset[action] and kind not in subset[action]):
+                        continue
                 for when in ("before", "after"):
                     if kind == "throttle" and when == "after":
                         continue
@@ -137,7 +147,7 @@ class FaultMatrix(RotatorTestCase):
                     if only and f"{action}/{kind}/{when}" not in only and action not in only:
                         continue
                     cases.append(case)
-        print(f"{len(cases)} cases ({'full' if self.full else 'ci'} matrix)", flush=True)
+        print(f"{len(cases)} cases ({self.mode} matrix)", flush=True)
 
         survived = 0
         for action, kind, when, rule in cases:
@@ -148,8 +158,8 @@ class FaultMatrix(RotatorTestCase):
                     survived += 1
                 finally:
                     print(f"  {action}/{kind}/{when}: {time.monotonic() - t:.1f} s", flush=True)
-        print(f"faults survived: {survived} of {len(cases)} cases "
-              f"({len(actions)} actions x {len(KINDS)} kinds x before/after), "
+        print(f"faults survived: {survived} of {len(cases)} cases ({self.mode}; the full "
+              f"matrix is {len(actions)} actions x {len(KINDS)} kinds x before/after), "
               f"{time.monotonic() - t0:.0f} s", flush=True)
 
     def run_case(self, action, kind, when, rule, ref_sig, ref_notices):
