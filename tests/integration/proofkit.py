@@ -105,6 +105,8 @@ class Ledger:
         self.delivered = {}          # key id -> {address: secret}
         self.secrets = set()         # every secret access key and zip password seen
         self._opened = {}            # (sha256(zip), password) -> csv text or None
+        self.secret_order = []       # self.secrets in the order learnt (scan_for_secrets)
+        self.scanned = {}            # path -> ((mtime, size, inode), secrets searched)
 
     def new_load(self):
         """The fake was loaded again: its mail list starts from zero."""
@@ -159,23 +161,32 @@ class Ledger:
 
 
 def scan_for_secrets(ledger, state_dir, texts=()):
-    """Problems: a known secret or zip password in a file of @state_dir or in @texts."""
+    """Problems: a known secret or zip password in a file of @state_dir or in @texts.
+    A file unchanged since the last scan is searched only for the secrets
+    learnt since (the state directory keeps a report per sweep)."""
     problems = []
-    secrets = [s.encode() for s in ledger.secrets if s]
+    order = ledger.secret_order
+    order.extend(sorted(ledger.secrets - set(order)))
+    secrets = [s.encode() for s in order]
     if not secrets:
         return problems
     for root, _, files in os.walk(state_dir):
         for name in files:
             path = os.path.join(root, name)
             try:
+                st = os.stat(path)
                 with open(path, "rb") as f:
                     data = f.read()
             except OSError:
                 continue
-            for s in secrets:
+            sig = (st.st_mtime_ns, st.st_size, st.st_ino)
+            done = ledger.scanned.get(path)
+            start = done[1] if done and done[0] == sig else 0
+            for s in secrets[start:]:
                 if s in data:
                     problems.append(f"a secret is written in {path}")
                     break
+            ledger.scanned[path] = (sig, len(secrets))
     for i, t in enumerate(texts):
         b = t.encode() if isinstance(t, str) else t
         for s in secrets:
