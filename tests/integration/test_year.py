@@ -24,7 +24,7 @@ docs/policy.md):
 
     AKR_DAYS=N    days to simulate (default 120, 40 under the sanitizers;
                   AKR_LONG=1 or =year: 400)
-    AKR_USERS=N   users per account (default 10; long mode 20)
+    AKR_USERS=N   users per account (default 5; long mode 20)
     AKR_FAULT_RATE=P  share of AWS calls that fail (default 0.01)
     AKR_SEED=N    replay a seed (printed)
 """
@@ -65,7 +65,7 @@ class Year(RotatorTestCase):
         self.rng = random.Random(self.seed)
         default = 400 if long_mode("year") else (40 if asan_mode() else 120)
         self.days = int(os.environ.get("AKR_DAYS", default))
-        users = 20 if long_mode("year") else 10
+        users = 20 if long_mode("year") else 5
         self.n_accounts, self.n_users = 20, int(os.environ.get("AKR_USERS", users))
         self.fault_p = float(os.environ.get("AKR_FAULT_RATE", "0.01"))
         self.kind = {}          # (acct, name) -> category
