@@ -288,5 +288,34 @@ class Notify:
             pass
 
 
+class Drain:
+    """Reads a child's stdout and stderr as they come, so that a daemon that
+    logs a lot never blocks on a full pipe (and stalls its event loop)."""
+
+    def __init__(self, proc):
+        import threading
+        self.proc = proc
+        self.parts = {"out": [], "err": []}
+        self.threads = [threading.Thread(target=self._read, args=(s, self.parts[n]), daemon=True)
+                        for n, s in (("out", proc.stdout), ("err", proc.stderr)) if s]
+        for t in self.threads:
+            t.start()
+
+    @staticmethod
+    def _read(stream, into):
+        for line in iter(stream.readline, ""):
+            into.append(line)
+
+    def finish(self, timeout=60):
+        """Waits for the child; returns (stdout, stderr)."""
+        self.proc.wait(timeout)
+        for t in self.threads:
+            t.join(timeout)
+        for s in (self.proc.stdout, self.proc.stderr):
+            if s:
+                s.close()
+        return "".join(self.parts["out"]), "".join(self.parts["err"])
+
+
 def require_7zz(tc):
     tc.assertIsNotNone(SEVENZIP, "7zz is needed (Debian package 7zip)")

@@ -33,7 +33,7 @@ import unittest
 from datetime import datetime, timedelta, timezone
 
 from harness import RotatorTestCase, account, key, scenario, user
-from proofkit import (Ledger, Notify, check_keys, check_weak, key_ids, long_mode, new_keys,
+from proofkit import (Drain, Ledger, Notify, check_keys, check_weak, key_ids, long_mode, new_keys,
                       require_7zz, scan_for_secrets, seed_from_env, users_of)
 
 CONFIG = {
@@ -87,7 +87,7 @@ class CrashLoop(RotatorTestCase):
             self.fail(f"seed {self.seed}, {what}:\n  " + "\n  ".join(problems[:20]))
 
     def collect(self, proc):
-        out, err = proc.communicate(timeout=60)
+        out, err = proc.drain.finish(timeout=60)
         self.logs.append(out + err)
         self.assertNotIn("Sanitizer", err, err[-3000:])
         self.assertNotIn("runtime error", err, err[-3000:])
@@ -113,6 +113,7 @@ class CrashLoop(RotatorTestCase):
         notify = Notify()
         try:
             proc = self.rot.start(None, env={"NOTIFY_SOCKET": notify.path})
+            proc.drain = Drain(proc)
             self.restarts += 1
             if kill_after is not None:
                 try:
@@ -131,7 +132,7 @@ class CrashLoop(RotatorTestCase):
         finally:
             if proc.poll() is None:
                 proc.kill()
-                proc.communicate()
+                proc.drain.finish()
             notify.close()
 
     def total_kills(self):
@@ -185,6 +186,7 @@ class CrashLoop(RotatorTestCase):
             self.new_round()
             for cycle in range(200):
                 proc = self.rot.start("--once")
+                proc.drain = Drain(proc)
                 delay = self.rng.uniform(0.0, sweep_s * 1.1)
                 try:
                     proc.wait(delay)

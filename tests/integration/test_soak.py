@@ -22,7 +22,7 @@ import unittest
 from datetime import datetime, timedelta, timezone
 
 from harness import RotatorTestCase, account, key, scenario, user
-from proofkit import (Ledger, Notify, asan_mode, check_keys, key_ids, long_mode, require_7zz,
+from proofkit import (Drain, Ledger, Notify, asan_mode, check_keys, key_ids, long_mode, require_7zz,
                       rollback_failed_users, scan_for_secrets, seed_from_env)
 
 CONFIG = {
@@ -96,6 +96,7 @@ class Soak(RotatorTestCase):
                                    ":quarantine_size_mb=4").lstrip(":")
         proc = self.rot.start(None, now=iso(start), env=env)
         self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        drain = Drain(proc)
         notify.wait(lambda m: "READY=1" in m, proc=proc)
         daemon_offset = start - datetime.now(timezone.utc)
 
@@ -127,7 +128,8 @@ class Soak(RotatorTestCase):
             if leftover:
                 print(f"sweep {n}: rollback failed for {sorted(leftover)}; reconciled next",
                       flush=True)
-            problems += scan_for_secrets(ledger, self.rot.state_dir)
+            problems += scan_for_secrets(ledger, self.rot.state_dir,
+                                         ["".join(drain.parts["err"][-2000:])])
             self.assertEqual(problems, [], f"seed {seed}, sweep {n}")
             print(f"sweep {n}: RSS {rss} kB, open fds {fds} (at its start {peak[0]} kB, "
                   f"{peak[1]} fds); {done.split(chr(10))[0][7:][:60]}; "
@@ -150,7 +152,7 @@ class Soak(RotatorTestCase):
                         after=mark, proc=proc)
 
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
+        _, err = drain.finish(timeout=60)
         self.assertEqual(proc.returncode, 0, err[-3000:])
         self.assertNotIn("Sanitizer", err, err[-3000:])
         self.assertEqual(scan_for_secrets(ledger, self.rot.state_dir, [err]), [])
