@@ -203,6 +203,13 @@ def rollback_failed_users(report):
             if a.get("outcome") == "failed" and "rollback failed" in (a.get("error") or "")}
 
 
+def reconcile_failed_users(report):
+    """(account, user) whose open intent could not be reconciled in this sweep
+    (a fault hit the reconciliation too): reported, and tried again next sweep."""
+    return {(a["account_id"], a["user"]) for a in (report or {}).get("actions", [])
+            if a.get("action") == "reconcile" and a.get("outcome") == "failed"}
+
+
 def check_keys(state, ledger, baseline_ids, email_tag="email", only=None, pending=None):
     """The invariants that must hold whenever no rotation is in flight:
     no user holds more than two keys, and every key not in @baseline_ids was
