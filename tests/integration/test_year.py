@@ -182,6 +182,7 @@ class Year(RotatorTestCase):
         mails_per_user = collections.Counter()
         kinds_per_user = collections.defaultdict(collections.Counter)
         reminded = set()
+        history = collections.defaultdict(list)     # who -> report rows, for failures
         told = set()
         logs = []
         prev = self.fake.state()
@@ -357,9 +358,16 @@ class Year(RotatorTestCase):
                     problems.append(f"{who}: {kinds[ROTATION]} key mails, "
                                     f"{kinds[PASSWORD]} password mails")
             problems += scan_for_secrets(self.ledger, self.rot.state_dir, logs[-1:])
+            for x in report["actions"]:
+                history[(x["account_id"], x["user"])].append(
+                    (day, x["action"], x["outcome"], x["access_key_id"], x["error"]))
             if problems:
+                detail = []
+                for who in history:
+                    if any(str(who) in p for p in problems):
+                        detail += [f"{who} day {h[0]}: {h[1:]}" for h in history[who][-12:]]
                 self.fail(f"seed {self.seed}, day {day} ({state['now']}):\n  "
-                          + "\n  ".join(problems[:25]))
+                          + "\n  ".join(problems[:25] + detail[:40]))
             if day % 20 == 0:
                 print(f"day {day}: {len(daemon_keys)} keys delivered, {len(self.ledger.mails)} "
                       f"mails, {failures} sweeps with failures, "
