@@ -33,12 +33,13 @@ import unittest
 from datetime import datetime, timedelta, timezone
 
 from harness import RotatorTestCase, account, key, scenario, user
-from proofkit import (Drain, Ledger, Notify, check_keys, check_weak, key_ids, long_mode, new_keys,
+from proofkit import (Drain, Ledger, Notify, asan_mode, check_keys, check_weak, key_ids,
+                      long_mode, new_keys,
                       require_7zz, scan_for_secrets, seed_from_env, users_of)
 
 CONFIG = {
     "email": {"max_send_rate": 200},
-    "limits": {"request_timeout_sec": 2, "max_attempts": 2,
+    "limits": {"request_timeout_sec": 3 if not asan_mode() else 6, "max_attempts": 2,
                "max_requests_in_flight": 16, "max_requests_per_account": 4},
 }
 

@@ -28,7 +28,7 @@ from proofkit import (Drain, Ledger, Notify, asan_mode, check_keys, key_ids, lon
 
 CONFIG = {
     "email": {"max_send_rate": 200},
-    "limits": {"request_timeout_sec": 1, "max_attempts": 2},
+    "limits": {"request_timeout_sec": 2 if not asan_mode() else 4, "max_attempts": 2},
 }
 FAULTS = [{"kind": "throttle"}, {"kind": "error", "status": 503, "code": "ServiceUnavailable"},
           {"kind": "reset"}, {"kind": "reset", "when": "after"}, {"kind": "hang"},

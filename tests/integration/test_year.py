@@ -44,7 +44,7 @@ from proofkit import (ADDRESS, DEACTIVATED, DELETED, PASSWORD, REMINDER, ROTATIO
 R, D, X, REMIND = 80, 90, 100, 3
 CONFIG = {
     "email": {"max_send_rate": 1000},
-    "limits": {"request_timeout_sec": 2, "max_attempts": 2},
+    "limits": {"request_timeout_sec": 3 if not asan_mode() else 6, "max_attempts": 2},
 }
 FAULT_KINDS = [{"kind": "throttle"}, {"kind": "error", "status": 500, "code": "InternalFailure"},
                {"kind": "error", "status": 503, "code": "ServiceUnavailable"},
