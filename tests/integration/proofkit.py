@@ -33,7 +33,7 @@ SUBJECTS = (
     (re.compile(r"^Security notice: the email address of IAM user"), ADDRESS),
 )
 KEY_LINE = re.compile(r"Access key ID: (AKIA\w+)")
-PASSWORD_LINE = re.compile(r"^ {4}([A-Za-z0-9_+.:-]{20,})\s*$", re.M)
+PASSWORD_LINE = re.compile(r"^ {0,4}([A-Za-z0-9_+.:-]{20,})\s*$", re.M)
 
 
 def seed_from_env(default_bits=32):
