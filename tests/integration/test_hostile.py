@@ -314,7 +314,7 @@ CASES = [
                                              keep=100), 1,
          [r"Deleted key AKIA\w+ of user 'alice': its secret was never delivered",
           r"create \(new key\) of user 'alice' in account 222222222222: rolled-back: "
-          r"CreateAccessKey got no definite answer"],
+          r"CreateAccessKey failed"],
          rotated=NOT_ALICE,
          check=lambda t, r: t.assertIn(("alice", "create", "rolled-back"), [
              (a["user"], a["action"], a["outcome"]) for a in r["report"]["actions"]])),
@@ -360,7 +360,7 @@ CASES = [
     Case("trickle_create_access_key", rule("CreateAccessKey", "trickle", user="alice",
                                            interval=0.5), 1,
          [r"create \(new key\) of user 'alice' in account 222222222222: rolled-back: "
-          r"CreateAccessKey got no definite answer: .*(timeout|timed out)"],
+          r"CreateAccessKey failed: .*(timeout|timed out)"],
          rotated=NOT_ALICE),
 ]
 
