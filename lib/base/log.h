@@ -26,6 +26,7 @@
 #define AKR_MID_DAEMON_STOPPING "04a7da335444421ea6483d19ef02231d"
 #define AKR_MID_MAIL_SENT "cbb206955bb44d2287c0f9e0640e23e3"
 #define AKR_MID_ADDRESS_HOLD "8353d97113e3499ea988a14fb11027b9"
+#define AKR_MID_CREDENTIAL_REPORT "5b0e2f4d9c8a4e51a6d3f7c2b1e90a47"
 
 enum akr_log_target {
 	AKR_LOG_AUTO,    /* journal if $JOURNAL_STREAM names our stderr, else stderr */

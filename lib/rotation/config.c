@@ -321,6 +321,8 @@ static int load_limits(struct config_ctx *x, const config_setting_t *g, struct a
 	if (r >= 0)
 		r = get_number(x, g, "iam_requests_per_second_per_account", 0, false, 1000,
 			       &c->limits.iam_requests_per_second_per_account);
+	if (r >= 0)
+		r = get_bool(g, "credential_report", &c->limits.credential_report);
 	return r;
 }
 
@@ -469,6 +471,7 @@ struct akr_config *akr_config_new_default(void)
 	c->limits.answer_memory_mib = 24;
 	c->limits.max_attempts = 3;
 	c->limits.iam_requests_per_second_per_account = 0;
+	c->limits.credential_report = true;
 
 	c->state_directory = strdup(AKR_CONFIG_DEFAULT_STATE_DIRECTORY);
 	c->organization.member_role_name = strdup("provisioning-admin");
@@ -733,6 +736,7 @@ int akr_config_dump(const struct akr_config *c, FILE *f)
 	dump_key_number(f, "iam_requests_per_second_per_account",
 			c->limits.iam_requests_per_second_per_account,
 			c->limits.iam_requests_per_second_per_account > 0 ? NULL : "unlimited");
+	fprintf(f, "\tcredential_report = %s;\n", c->limits.credential_report ? "true" : "false");
 	fprintf(f, "};\n\naws = {\n");
 	dump_key_string(f, "region", c->aws.region, c->aws.region ? NULL : "from the environment");
 	dump_key_string(f, "profile", c->aws.profile,

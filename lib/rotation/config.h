@@ -108,6 +108,7 @@ struct akr_config {
 		int answer_memory_mib;        /* 24, 2..1024: AWS answers buffered at once */
 		int max_attempts;             /* 3, 1..10 */
 		double iam_requests_per_second_per_account; /* 0 = unlimited, else <= 1000 */
+		bool credential_report; /* the credential-report pre-filter; true */
 	} limits;
 
 	struct {

@@ -62,6 +62,7 @@ const struct config_key akr__config_limits_keys[] = {
 	{ "answer_memory_mib", KIND_INT },
 	{ "max_attempts", KIND_INT },
 	{ "iam_requests_per_second_per_account", KIND_NUMBER },
+	{ "credential_report", KIND_BOOL },
 	{ NULL, 0 },
 };
 const struct config_key akr__config_aws_keys[] = {

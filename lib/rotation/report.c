@@ -339,6 +339,10 @@ int akr_report_write_json(const struct akr_report *r, FILE *f)
 	G(gen_ki(g, "users_exempt", (int64_t)t->users_exempt));
 	G(gen_ki(g, "users_without_email", (int64_t)t->users_without_email));
 	G(gen_ki(g, "users_cannot_rotate", (int64_t)n_blocked));
+	G(gen_ki(g, "users_nothing_due_by_report", (int64_t)t->users_nothing_due_by_report));
+	G(gen_ki(g, "accounts_with_credential_report", (int64_t)t->accounts_with_credential_report));
+	G(gen_ki(g, "accounts_without_credential_report",
+		 (int64_t)t->accounts_without_credential_report));
 	G(gen_ki(g, "keys_created", (int64_t)t->keys_created));
 	G(gen_ki(g, "keys_deactivated", (int64_t)t->keys_deactivated));
 	G(gen_ki(g, "keys_deleted", (int64_t)t->keys_deleted));

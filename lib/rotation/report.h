@@ -48,6 +48,11 @@ struct akr_report_totals {
 	uint64_t accounts_listed, accounts_done, accounts_failed, accounts_excluded,
 		accounts_not_active;
 	uint64_t users_seen, users_failed, users_exempt, users_without_email;
+	/* The credential-report pre-filter: users it ruled out (no further
+	 * call, not counted as exempt or without email), and accounts with
+	 * and without a usable report. */
+	uint64_t users_nothing_due_by_report;
+	uint64_t accounts_with_credential_report, accounts_without_credential_report;
 	uint64_t outcome[_AKR_OUTCOME_MAX];
 	uint64_t keys_created, keys_deactivated, keys_deleted, mails_sent;
 };

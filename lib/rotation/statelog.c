@@ -478,6 +478,35 @@ bool akr_statelog_has_open_intents(const struct akr_statelog *log)
 	return log && log->n_open > 0;
 }
 
+int akr_statelog_foreach_user(const struct akr_statelog *log, const char *account_id,
+			      int (*cb)(void *userdata, const char *user_name), void *userdata)
+{
+	int r;
+
+	if (!log)
+		return 0;
+	for (size_t i = 0; i < log->n_intents; i++) {
+		const struct statelog_intent *in = &log->intents[i];
+
+		if (in->closed || strcmp(in->pub.account_id, account_id) != 0)
+			continue;
+		r = cb(userdata, in->pub.user_name);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < log->n_facts; i++) {
+		const struct statelog_fact *f = &log->facts[i];
+
+		if ((f->deactivated_sec == 0 && f->reminded_sec == 0) ||
+		    strcmp(f->account_id, account_id) != 0)
+			continue;
+		r = cb(userdata, f->user_name);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 int64_t akr_statelog_last_run_sec(const struct akr_statelog *log)
 {
 	return log ? log->last_run_sec : 0;

@@ -131,6 +131,12 @@ bool akr_statelog_reminded(const struct akr_statelog *log, const char *account_i
 int akr_statelog_open_intents(struct akr_statelog *log, const struct akr_statelog_intent **ret,
 			      size_t *ret_n);
 bool akr_statelog_has_open_intents(const struct akr_statelog *log);
+/** Calls @cb(@userdata, user name) for every user of @account_id the log
+ * remembers anything about: an open intent, a deactivation or a reminder (a
+ * user may come more than once). Stops at and returns the first negative
+ * return of @cb; else 0. The name is borrowed for the call. */
+int akr_statelog_foreach_user(const struct akr_statelog *log, const char *account_id,
+			      int (*cb)(void *userdata, const char *user_name), void *userdata);
 /** The time of the last LASTRUN, or 0 when no sweep has finished yet. */
 int64_t akr_statelog_last_run_sec(const struct akr_statelog *log);
 /** The run id and result of the last run (borrowed), or NULL. */

@@ -29,6 +29,7 @@ struct akr_http;
 struct akr_iam_users_page;
 struct sweep_account;
 struct sweep_deferred;
+struct sweep_prefilter;
 
 struct akr_sweep {
 	uv_loop_t *loop;
@@ -96,6 +97,7 @@ struct sweep_account {
 	struct akr_paging users_paging;
 	struct akr_seen user_names; /* every user listed: a repeat is ignored */
 	size_t repeated_users;
+	struct sweep_prefilter *prefilter; /* owned; NULL = every user is read in full */
 };
 
 /* A read that was still throttled after the http engine's own retries is
@@ -145,6 +147,18 @@ bool akr__sweep_user_blocked(const struct akr_sweep *s, const char *account_id, 
 /** Blocks @user of @account_id (borrowed, copied). -ENOMEM: everyone is
  * blocked and the sweep is stopped instead. */
 int akr__sweep_block_user(struct akr_sweep *s, const char *account_id, const char *user);
+
+/** Lists the account's users from the first page on (after the credential report). */
+void sweep_account_read_users(struct sweep_account *a);
+
+/* sweep_prefilter.c: the credential-report pre-filter of an account. */
+/** Gets the account's credential report, then calls sweep_account_read_users();
+ * without a usable report the account is read in full (said once). */
+void sweep_prefilter_start(struct sweep_account *a);
+/** Whether @u has nothing due by the report (then it is only counted). */
+bool sweep_prefilter_skips(struct sweep_account *a, const struct akr_iam_user *u);
+/** Frees the account's pre-filter; NULL does nothing. Returns NULL. */
+struct sweep_prefilter *sweep_prefilter_free(struct sweep_prefilter *pf);
 
 /* sweep_user.c: one user of an account. */
 int akr__sweep_user_start(struct sweep_account *a, const struct akr_iam_user *u);

@@ -32,7 +32,8 @@
 #include "lib/base/timeutil.h"
 
 #define LIST_ACCOUNTS_PAGE 20
-#define LIST_USERS_PAGE 100
+/* IAM's largest page: fewer ListUsers calls. */
+#define LIST_USERS_PAGE 1000
 
 static const char *const sweep_mode_names[_AKR_SWEEP_MODE_MAX] = {
 	[AKR_SWEEP_DRY_RUN] = "dry-run",
@@ -171,6 +172,7 @@ static struct sweep_account *account_free(struct sweep_account *a)
 	if (!a)
 		return NULL;
 	account_drop_page(a);
+	a->prefilter = sweep_prefilter_free(a->prefilter);
 	a->role = akr_assumed_role_free(a->role);
 	akr_paging_done(&a->users_paging);
 	akr_seen_done(&a->user_names);
@@ -250,6 +252,7 @@ static void account_finished(struct sweep_account *a)
 	 * of a thousand accounts of 5,000 users would otherwise keep 128 MiB of
 	 * user names); the account record stays for the report. */
 	a->role = akr_assumed_role_free(a->role);
+	a->prefilter = sweep_prefilter_free(a->prefilter);
 	account_drop_page(a);
 	akr_paging_done(&a->users_paging);
 	akr_seen_done(&a->user_names);
@@ -361,6 +364,12 @@ static void account_dispatch_users(struct sweep_account *a)
 		if (u->invalid) {
 			/* One bad item skips one user, not the account. */
 			sweep_user_invalid(a, u);
+			continue;
+		}
+		if (sweep_prefilter_skips(a, u)) {
+			/* The credential report rules out anything due today. */
+			akr_report_totals(s->report)->users_nothing_due_by_report++;
+			s->progress.users_done++;
 			continue;
 		}
 		a->running_users++;
@@ -485,9 +494,15 @@ static void account_start(struct sweep_account *a)
 	a->client.key = a->id;
 	if (account_base_rps(a) > 0)
 		(void)akr_http_set_rate(s->http, a->id, account_base_rps(a));
+	/* The first call (GenerateCredentialReport, or ListUsers without the
+	 * pre-filter) assumes the member role (the identity starts empty). */
+	sweep_prefilter_start(a);
+}
+
+void sweep_account_read_users(struct sweep_account *a)
+{
 	a->more_pages = true;
-	/* The first ListUsers call assumes the member role (the identity starts
-	 * empty); an AccessDenied there fails this account only. */
+	/* An AccessDenied here fails this account only. */
 	list_users_next(a);
 }
 
