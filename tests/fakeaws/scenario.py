@@ -75,7 +75,8 @@ class User:
 
 
 class Account:
-    __slots__ = ('id', 'name', 'email', 'status', 'roles', 'users', 'joined')
+    __slots__ = ('id', 'name', 'email', 'status', 'roles', 'users', 'joined',
+                 'credential_report')
 
 
 class Credential:
@@ -136,6 +137,8 @@ class World:
             'web_identity_tokens', [DEFAULT_WEB_IDENTITY_TOKEN])]
         self.max_page_size = int(scenario.get('max_page_size', 0) or 0)
         self.empty_pages = bool(scenario.get('empty_pages', False))
+        # Seconds (fake clock) IAM takes to make a credential report; 0 = at once.
+        self.credential_report_delay = float(scenario.get('credential_report_delay_seconds', 0))
         self.accounts = {}
         self.keys = {}          # access key id -> Key, every account
         self.credentials = {}   # access key id -> Credential (static and sessions)
@@ -180,6 +183,7 @@ class World:
         acc.roles = list(data.get('roles', [DEFAULT_ROLE]))
         acc.joined = parse_time(data['joined']) if 'joined' in data else t0 - 1000 * DAY
         acc.users = {}
+        acc.credential_report = None    # (started, csv) on the fake clock
         self.accounts[acc.id] = acc
         for u in data.get('users', ()):
             self._load_user(acc, u, t0)

@@ -345,6 +345,77 @@ class Conformance(unittest.TestCase):
                         optional=('IsTruncated',))     # moto omits it here
         self.assertEqual(len(out['AccessKeyMetadata']), 1)
 
+    def test_18_credential_report(self):
+        iam = lambda t: t.session('iam')       # noqa: E731
+        self.both(lambda t: iam(t).get_credential_report())     # ReportNotPresent
+        # moto: STARTED for the first call even when the report is made at once; the
+        # fake (delay 0) says COMPLETE at once. Both are AWS states; Description is
+        # optional (AWS sends it with STARTED).
+        first = self.both(lambda t: iam(t).generate_credential_report(),
+                          optional=('Description',))
+        self.assertIn(first['State'], ('STARTED', 'INPROGRESS', 'COMPLETE'))
+        again = self.both(lambda t: iam(t).generate_credential_report(),
+                          optional=('Description',))
+        self.assertEqual(again['State'], 'COMPLETE')
+        reports = {}
+        for t in (self.fake, self.moto):
+            reports[t.name] = outcome(lambda: iam(t).get_credential_report())
+        self.assertEqual(reports['fake'][0], 'ok')
+        self.assertEqual(reports['moto'][0], 'ok')
+        self.assertSameShape(reports['fake'][1], reports['moto'][1])
+        csvs = {}
+        for name, (_, out) in reports.items():
+            self.assertEqual(out['ReportFormat'], 'text/csv')
+            self.assertIsInstance(out['GeneratedTime'], datetime.datetime)
+            lines = out['Content'].decode().strip('\n').split('\n')
+            rows = [line.split(',') for line in lines]
+            for r in rows:
+                self.assertEqual(len(r), len(rows[0]), (name, r))
+            csvs[name] = {r[0]: dict(zip(rows[0], r)) for r in rows[1:]}
+            csvs[name]['header'] = rows[0]
+        self.assertEqual(csvs['fake']['header'], csvs['moto']['header'])
+        date = r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$'
+        for name in ('alice', 'bob'):
+            f, m = csvs['fake'][name], csvs['moto'][name]
+            for col in ('access_key_1_active', 'access_key_2_active', 'mfa_active',
+                        'password_enabled', 'access_key_2_last_rotated'):
+                self.assertEqual(f[col], m[col], (name, col))
+            self.assertRegex(f['user_creation_time'], date)
+            self.assertRegex(m['user_creation_time'], date)
+            self.assertEqual(f['arn'].split(':')[-1], m['arn'].split(':')[-1])
+        self.assertRegex(csvs['fake']['alice']['access_key_1_last_rotated'], date)
+        self.assertRegex(csvs['moto']['alice']['access_key_1_last_rotated'], date)
+        # moto: no "<root_account>" line; AWS always has one, with not_supported
+        # for the root's password columns.
+        root = csvs['fake']['<root_account>']
+        self.assertEqual(root['password_enabled'], 'not_supported')
+        self.assertEqual(root['arn'], 'arn:aws:iam::222222222222:root')
+
+    def test_90_credential_report_delay(self):
+        # moto makes reports at once; AWS takes a while: STARTED, INPROGRESS, then
+        # COMPLETE, with GetCredentialReport answering ReportInProgress meanwhile.
+        scenario = dict(FAKE_SCENARIO, credential_report_delay_seconds=600)
+        try:
+            control(self.fake.url, 'load', scenario)
+            creds = self.fake.base('sts').assume_role(
+                RoleArn=self.role_arn(self.fake), RoleSessionName='rotator',
+                DurationSeconds=43200)['Credentials']
+            iam = session_client('iam', self.fake.url, creds)
+            self.assertEqual(iam.generate_credential_report()['State'], 'STARTED')
+            self.assertEqual(iam.generate_credential_report()['State'], 'INPROGRESS')
+            self.assertEqual(outcome(iam.get_credential_report)[1][0], 'ReportInProgress')
+            control(self.fake.url, 'clock', {'advance_seconds': 600})
+            self.assertEqual(iam.generate_credential_report()['State'], 'COMPLETE')
+            self.assertEqual(outcome(iam.get_credential_report)[0], 'ok')
+            # Reused for 4 hours, then expired and made again.
+            control(self.fake.url, 'clock', {'advance_seconds': 4 * 3600})
+            self.assertEqual(outcome(iam.get_credential_report)[1][0], 'ReportExpired')
+            self.assertEqual(iam.generate_credential_report()['State'], 'STARTED')
+        finally:
+            control(self.fake.url, 'load', FAKE_SCENARIO)
+            self.fake.member_creds = self.fake.base('sts').assume_role(
+                RoleArn=self.role_arn(self.fake), RoleSessionName='rotator')['Credentials']
+
     # -- SES and SNS --------------------------------------------------------------------
 
     def test_20_ses_send_raw_email(self):

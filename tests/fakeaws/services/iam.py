@@ -1,5 +1,7 @@
 """IAM (Query, 2010-05-08): users, tags and access keys of the caller's account."""
+import base64
 import re
+import time
 
 from awsproto import AwsError, el, members
 from scenario import Key, iso
@@ -122,6 +124,78 @@ def get_access_key_last_used(ctx):
     return el('UserName', key.user.name) + '<AccessKeyLastUsed>' + used + '</AccessKeyLastUsed>'
 
 
+# The credential report (GenerateCredentialReport / GetCredentialReport), in
+# AWS's format: the columns below, one line per user plus "<root_account>",
+# dates as 2024-01-15T10:20:30+00:00, "N/A" where nothing applies. A report is
+# a snapshot taken when its generation starts; it is ready after the world's
+# credential_report_delay seconds (fake clock) and reused for 4 hours.
+REPORT_COLUMNS = (
+    'user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,'
+    'password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,'
+    'access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,'
+    'access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,'
+    'access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,'
+    'cert_1_last_rotated,cert_2_active,cert_2_last_rotated')
+REPORT_REUSE_SECONDS = 4 * 3600
+
+
+def _report_date(t):
+    return time.strftime('%Y-%m-%dT%H:%M:%S+00:00', time.gmtime(t))
+
+
+def _report_key(key):
+    if key is None:
+        return ['false', 'N/A', 'N/A', 'N/A', 'N/A']
+    used = key.last_used_date is not None
+    return ['true' if key.status == 'Active' else 'false', _report_date(key.create_date),
+            _report_date(key.last_used_date) if used else 'N/A',
+            key.last_used_region if used else 'N/A', key.last_used_service if used else 'N/A']
+
+
+def credential_report_csv(acc):
+    lines = [REPORT_COLUMNS,
+             ','.join(['<root_account>', 'arn:aws:iam::%s:root' % acc.id, _report_date(acc.joined),
+                       'not_supported', 'no_information', 'not_supported', 'not_supported',
+                       'true'] + _report_key(None) * 2 + ['false', 'N/A', 'false', 'N/A'])]
+    for user in acc.users.values():
+        keys = sorted(user.keys, key=lambda k: k.create_date)[:2]
+        keys += [None] * (2 - len(keys))
+        lines.append(','.join([user.name, user.arn(), _report_date(user.create_date),
+                               'false', 'N/A', 'N/A', 'N/A', 'false']
+                              + _report_key(keys[0]) + _report_key(keys[1])
+                              + ['false', 'N/A', 'false', 'N/A']))
+    return '\n'.join(lines)
+
+
+def generate_credential_report(ctx):
+    acc = ctx.account()
+    now = ctx.world.clock.now()
+    delay = ctx.world.credential_report_delay
+    rep = acc.credential_report
+    if rep is not None and now - rep[0] < REPORT_REUSE_SECONDS:
+        if now - rep[0] >= delay:
+            return el('State', 'COMPLETE')
+        return el('State', 'INPROGRESS')
+    acc.credential_report = (now, credential_report_csv(acc))
+    if delay <= 0:
+        return el('State', 'COMPLETE')
+    return (el('State', 'STARTED')
+            + el('Description', 'No report exists. Starting a new report generation task'))
+
+
+def get_credential_report(ctx):
+    rep = ctx.account().credential_report
+    now = ctx.world.clock.now()
+    if rep is None:
+        raise AwsError('ReportNotPresent', 'Credential report not present', 410)
+    if now - rep[0] < ctx.world.credential_report_delay:
+        raise AwsError('ReportInProgress', 'Credential report is being generated', 404)
+    if now - rep[0] >= REPORT_REUSE_SECONDS:
+        raise AwsError('ReportExpired', 'Credential report has expired', 410)
+    return (el('Content', base64.b64encode(rep[1].encode()).decode())
+            + el('ReportFormat', 'text/csv') + el('GeneratedTime', iso(rep[0])))
+
+
 def _tags_param(ctx):
     tags = {}
     n = 1
@@ -192,4 +266,6 @@ ACTIONS = {
     'CreateUser': create_user,
     'TagUser': tag_user,
     'UntagUser': untag_user,
+    'GenerateCredentialReport': generate_credential_report,
+    'GetCredentialReport': get_credential_report,
 }
