@@ -10,6 +10,7 @@ The cases are independent (a fake, a proxy and a daemon each) and most of
 their time is spent waiting (retries, timeouts), so they run side by side;
 each test method then checks one case's result.
 """
+import base64
 import concurrent.futures
 import json
 import os
@@ -42,7 +43,10 @@ CASE_TIMEOUT = int(os.environ.get("AKR_HOSTILE_CASE_TIMEOUT", "170"))
 # By hand: AKR_HOSTILE_CASES=name,name runs only those cases.
 ONLY = set(filter(None, os.environ.get("AKR_HOSTILE_CASES", "").split(",")))
 
-CONFIG = {"limits": {"request_timeout_sec": 3, "max_attempts": 2}}
+# The credential-report pre-filter is off, so that every user's reads meet the
+# hostile answers; the cases about the report itself turn it on.
+CONFIG = {"limits": {"request_timeout_sec": 3, "max_attempts": 2, "credential_report": False}}
+WITH_REPORT = {"limits": {"credential_report": True}}
 
 IAM_NS = "https://iam.amazonaws.com/doc/2010-05-08/"
 
@@ -318,6 +322,30 @@ CASES = [
          rotated=NOT_ALICE,
          check=lambda t, r: t.assertIn(("alice", "create", "rolled-back"), [
              (a["user"], a["action"], a["outcome"]) for a in r["report"]["actions"]])),
+
+    # -- the credential report: any doubt reads the account in full -------------
+    Case("credential_report_access_denied",
+         rule("GenerateCredentialReport", "answer", account=DEV, status=403, body=ERROR_DOC), 0,
+         [r"No credential report for account 222222222222 \(GenerateCredentialReport failed: "
+          r".*AccessDenied.*\); reading every user in full"],
+         rotated=ALL_DUE, config=WITH_REPORT,
+         check=lambda t, r: t.assertEqual(
+             r["report"]["totals"]["accounts_without_credential_report"], 1)),
+    Case("credential_report_bad_header",
+         rule("GetCredentialReport", "answer", account=DEV, body=xml_answer(
+             "GetCredentialReport", "<Content>%s</Content><ReportFormat>text/csv</ReportFormat>"
+             "<GeneratedTime>2026-11-26T12:00:00Z</GeneratedTime>"
+             % base64.b64encode(b"arn,user\nalice,x\n").decode())), 0,
+         [r"No credential report for account 222222222222 \(GetCredentialReport failed: "
+          r".*credential report: the header does not start with the column 'user'"],
+         rotated=ALL_DUE, config=WITH_REPORT),
+    Case("credential_report_not_base64",
+         rule("GetCredentialReport", "answer", account=DEV, body=xml_answer(
+             "GetCredentialReport", "<Content>!!!*</Content><ReportFormat>text/csv"
+             "</ReportFormat><GeneratedTime>2026-11-26T12:00:00Z</GeneratedTime>")), 0,
+         [r"No credential report for account 222222222222 \(GetCredentialReport failed: .*"
+          r"Content is not base64"],
+         rotated=ALL_DUE, config=WITH_REPORT),
 
     # -- what a proxy or a captive portal answers -------------------------------
     Case("html_error_page_502", rule("ListUsers", "answer", account=DEV, status=502,
