@@ -69,9 +69,13 @@ def run_both(accounts, users, due, days, seed=11, verbose=True):
     scen = gen_scenario.generate(accounts, users, seed, due)
     scen["now"] = START
     fakes = {mode: Fake(scen) for mode in ("with", "without")}
-    rots = {mode: Rotator(fakes[mode], {"limits": {
-        "max_requests_in_flight": 64, "max_requests_per_account": 8,
-        "credential_report": "true" if mode == "with" else "false"}}) for mode in fakes}
+    rots = {mode: Rotator(fakes[mode], {
+        "email": {"sender": '"rotator@example.com"', "region": '"us-east-1"',
+                  "configuration_set": '"iam-access-key-rotator-configset"',
+                  "max_send_rate": "1000.0"},
+        "limits": {"max_requests_in_flight": 64, "max_requests_per_account": 8,
+                   "credential_report": "true" if mode == "with" else "false"}})
+        for mode in fakes}
     diffs, totals = [], {m: collections.Counter() for m in fakes}
     seen = {m: collections.Counter() for m in fakes}
     try:
