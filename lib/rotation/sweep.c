@@ -502,6 +502,11 @@ static void account_start(struct sweep_account *a)
 void sweep_account_read_users(struct sweep_account *a)
 {
 	a->more_pages = true;
+	if (a->s->stopping) {
+		/* Stopped while the credential report was on its way. */
+		account_dispatch_users(a);
+		return;
+	}
 	/* An AccessDenied here fails this account only. */
 	list_users_next(a);
 }

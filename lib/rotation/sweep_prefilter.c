@@ -119,9 +119,24 @@ static void on_get(void *userdata, int r, const struct akr_credreport_info *info
 	sweep_account_read_users(a);
 }
 
+/* A stop while waiting for the report: no report is needed any more (the
+ * account stops before its users). */
+static void stopped(struct sweep_prefilter *pf)
+{
+	struct sweep_account *a = pf->a;
+
+	a->prefilter = sweep_prefilter_free(pf);
+	sweep_account_read_users(a);
+}
+
 static void poll_again(void *arg)
 {
-	generate(arg);
+	struct sweep_prefilter *pf = arg;
+
+	if (pf->a->s->stopping)
+		stopped(pf);
+	else
+		generate(pf);
 }
 
 static void on_generate(void *userdata, int r, enum akr_credreport_state state,
@@ -135,7 +150,7 @@ static void on_generate(void *userdata, int r, enum akr_credreport_state state,
 		return;
 	}
 	if (s->stopping) {
-		fall_back(pf, "the sweep is stopping", NULL);
+		stopped(pf);
 		return;
 	}
 	if (state == AKR_CREDREPORT_COMPLETE) {
