@@ -130,7 +130,8 @@ int akr_prefilter_set_finish(struct akr_prefilter_set *set)
 {
 	size_t w = 0;
 
-	qsort(set->clear, set->n_clear, sizeof(*set->clear), entry_cmp);
+	if (set->n_clear > 1)
+		qsort(set->clear, set->n_clear, sizeof(*set->clear), entry_cmp);
 	/* A name on two rows is ambiguous: neither row rules the user out. */
 	for (size_t i = 0; i < set->n_clear;) {
 		size_t j = i + 1;
@@ -154,7 +155,7 @@ bool akr_prefilter_set_clears(const struct akr_prefilter_set *set, const char *u
 {
 	struct akr_prefilter_entry key = { .name = (char *)user }, *e;
 
-	if (!set->finished || !user || set->read.n >= set->read.max)
+	if (!set->finished || !user || set->n_clear == 0 || set->read.n >= set->read.max)
 		return false;
 	e = bsearch(&key, set->clear, set->n_clear, sizeof(*set->clear), entry_cmp);
 	if (!e)
