@@ -32,10 +32,25 @@ int64_t akr_prefilter_threshold_days(const struct akr_policy_config *pc)
 	return t;
 }
 
+int64_t akr_prefilter_older_threshold_days(const struct akr_policy_config *pc)
+{
+	int64_t t = pc->deactivate_after_days;
+
+	if (pc->reminder_days > 0)
+		t -= pc->reminder_days;
+	return t < akr_prefilter_threshold_days(pc) ? akr_prefilter_threshold_days(pc) : t;
+}
+
 enum akr_prefilter_verdict akr_prefilter_decide(const struct akr_policy_config *pc, int64_t now_sec,
 						const struct akr_credreport_row *row)
 {
-	int64_t threshold = akr_prefilter_threshold_days(pc);
+	const struct akr_credreport_key *k0 = &row->keys[0], *k1 = &row->keys[1];
+	/* Two active keys: the policy rotates by the newer one (R) and reminds
+	 * and deactivates the older one (D - reminder_days, D). The older is
+	 * the one with the strictly earlier date; equal dates use R for both. */
+	bool two = k0->present && k0->active && k1->present && k1->active &&
+		   k0->last_rotated_sec != k1->last_rotated_sec;
+	size_t older = two && k1->last_rotated_sec < k0->last_rotated_sec ? 1 : 0;
 
 	if (!row->user)
 		return AKR_PREFILTER_READ_MALFORMED;
@@ -51,7 +66,8 @@ enum akr_prefilter_verdict akr_prefilter_decide(const struct akr_policy_config *
 		if (key->last_rotated_sec > now_sec + AKR_PREFILTER_REPORT_MAX_AGE_SEC)
 			return AKR_PREFILTER_READ_FUTURE;
 		if (akr_time_days_between(key->last_rotated_sec, now_sec) + AKR_PREFILTER_MARGIN_DAYS >=
-		    threshold)
+		    (two && k == older ? akr_prefilter_older_threshold_days(pc)
+				       : akr_prefilter_threshold_days(pc)))
 			return AKR_PREFILTER_READ_OLD_KEY;
 	}
 	return AKR_PREFILTER_NOTHING_DUE;

@@ -36,6 +36,11 @@ const char *akr_prefilter_verdict_to_string(enum akr_prefilter_verdict v);
  * which an active key may have something due: the smallest of R and
  * D − reminder_days. */
 int64_t akr_prefilter_threshold_days(const struct akr_policy_config *pc);
+/** The same for the older of two active keys with different dates: the
+ * policy rotates by the newer key only, so the older one has nothing due
+ * before its reminder or deactivation: D − reminder_days (D without
+ * reminders), never below the threshold above. */
+int64_t akr_prefilter_older_threshold_days(const struct akr_policy_config *pc);
 
 /** The verdict for a valid row (@row->root is not a user: the caller skips it). */
 enum akr_prefilter_verdict akr_prefilter_decide(const struct akr_policy_config *pc,

@@ -317,7 +317,17 @@ static void test_rule_table(void **state)
 		{ "active 79d 23h", true, 80 * DAY - 1, false, NONE, AKR_PREFILTER_READ_OLD_KEY },
 		{ "active 80d", true, 80 * DAY, false, NONE, AKR_PREFILTER_READ_OLD_KEY },
 		{ "active 500d", true, 500 * DAY, false, NONE, AKR_PREFILTER_READ_OLD_KEY },
-		{ "second slot old", true, 5 * DAY, true, 85 * DAY, AKR_PREFILTER_READ_OLD_KEY },
+		/* Two active keys: the newer by R, the older by D - reminders (87). */
+		{ "older 85, newer 5", true, 5 * DAY, true, 85 * DAY, AKR_PREFILTER_NOTHING_DUE },
+		{ "older 85d23h, newer 5", true, 5 * DAY, true, 86 * DAY - 1,
+		  AKR_PREFILTER_NOTHING_DUE },
+		{ "older 86 (margin), newer 5", true, 5 * DAY, true, 86 * DAY,
+		  AKR_PREFILTER_READ_OLD_KEY },
+		{ "older 86 in slot 1", true, 86 * DAY, true, 5 * DAY, AKR_PREFILTER_READ_OLD_KEY },
+		{ "older 85, newer 79", true, 79 * DAY, true, 85 * DAY, AKR_PREFILTER_READ_OLD_KEY },
+		{ "both 85, same date", true, 85 * DAY, true, 85 * DAY, AKR_PREFILTER_READ_OLD_KEY },
+		{ "active 50 + inactive 5", true, 50 * DAY, false, 5 * DAY,
+		  AKR_PREFILTER_READ_INACTIVE },
 		{ "inactive young", false, DAY, false, NONE, AKR_PREFILTER_READ_INACTIVE },
 		{ "active + inactive", true, DAY, false, 2 * DAY, AKR_PREFILTER_READ_INACTIVE },
 		{ "two young", true, 10 * DAY, true, 70 * DAY, AKR_PREFILTER_NOTHING_DUE },
@@ -328,6 +338,7 @@ static void test_rule_table(void **state)
 	(void)state;
 
 	assert_int_equal(akr_prefilter_threshold_days(&pc), 80);
+	assert_int_equal(akr_prefilter_older_threshold_days(&pc), 87);
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		struct akr_credreport_row row = { .user = "u", .user_creation_sec = NOW - 900 * DAY };
 
@@ -346,6 +357,10 @@ static void test_rule_table(void **state)
 	pc.delete_after_days = 40;
 	pc.reminder_days = 4;
 	assert_int_equal(akr_prefilter_threshold_days(&pc), 30);
+	assert_int_equal(akr_prefilter_older_threshold_days(&pc), 31);
+	pc.reminder_days = 0;
+	assert_int_equal(akr_prefilter_older_threshold_days(&pc), 35);
+	pc.reminder_days = 4;
 	{
 		struct akr_credreport_row row = { .user = "u", .keys = { key(true, 29 * DAY - 1) } };
 
