@@ -149,16 +149,16 @@ bool akr__sweep_user_blocked(const struct akr_sweep *s, const char *account_id, 
 int akr__sweep_block_user(struct akr_sweep *s, const char *account_id, const char *user);
 
 /** Lists the account's users from the first page on (after the credential report). */
-void sweep_account_read_users(struct sweep_account *a);
+void akr__sweep_account_read_users(struct sweep_account *a);
 
 /* sweep_prefilter.c: the credential-report pre-filter of an account. */
-/** Gets the account's credential report, then calls sweep_account_read_users();
+/** Gets the account's credential report, then calls akr__sweep_account_read_users();
  * without a usable report the account is read in full (said once). */
-void sweep_prefilter_start(struct sweep_account *a);
+void akr__sweep_prefilter_start(struct sweep_account *a);
 /** Whether @u has nothing due by the report (then it is only counted). */
-bool sweep_prefilter_skips(struct sweep_account *a, const struct akr_iam_user *u);
+bool akr__sweep_prefilter_skips(struct sweep_account *a, const struct akr_iam_user *u);
 /** Frees the account's pre-filter; NULL does nothing. Returns NULL. */
-struct sweep_prefilter *sweep_prefilter_free(struct sweep_prefilter *pf);
+struct sweep_prefilter *akr__sweep_prefilter_free(struct sweep_prefilter *pf);
 
 /* sweep_user.c: one user of an account. */
 int akr__sweep_user_start(struct sweep_account *a, const struct akr_iam_user *u);

@@ -172,7 +172,7 @@ static struct sweep_account *account_free(struct sweep_account *a)
 	if (!a)
 		return NULL;
 	account_drop_page(a);
-	a->prefilter = sweep_prefilter_free(a->prefilter);
+	a->prefilter = akr__sweep_prefilter_free(a->prefilter);
 	a->role = akr_assumed_role_free(a->role);
 	akr_paging_done(&a->users_paging);
 	akr_seen_done(&a->user_names);
@@ -252,7 +252,7 @@ static void account_finished(struct sweep_account *a)
 	 * of a thousand accounts of 5,000 users would otherwise keep 128 MiB of
 	 * user names); the account record stays for the report. */
 	a->role = akr_assumed_role_free(a->role);
-	a->prefilter = sweep_prefilter_free(a->prefilter);
+	a->prefilter = akr__sweep_prefilter_free(a->prefilter);
 	account_drop_page(a);
 	akr_paging_done(&a->users_paging);
 	akr_seen_done(&a->user_names);
@@ -366,7 +366,7 @@ static void account_dispatch_users(struct sweep_account *a)
 			sweep_user_invalid(a, u);
 			continue;
 		}
-		if (sweep_prefilter_skips(a, u)) {
+		if (akr__sweep_prefilter_skips(a, u)) {
 			/* The credential report rules out anything due today. */
 			akr_report_totals(s->report)->users_nothing_due_by_report++;
 			s->progress.users_done++;
@@ -496,10 +496,10 @@ static void account_start(struct sweep_account *a)
 		(void)akr_http_set_rate(s->http, a->id, account_base_rps(a));
 	/* The first call (GenerateCredentialReport, or ListUsers without the
 	 * pre-filter) assumes the member role (the identity starts empty). */
-	sweep_prefilter_start(a);
+	akr__sweep_prefilter_start(a);
 }
 
-void sweep_account_read_users(struct sweep_account *a)
+void akr__sweep_account_read_users(struct sweep_account *a)
 {
 	a->more_pages = true;
 	if (a->s->stopping) {

@@ -35,7 +35,7 @@ struct sweep_prefilter {
 	bool usable;
 };
 
-struct sweep_prefilter *sweep_prefilter_free(struct sweep_prefilter *pf)
+struct sweep_prefilter *akr__sweep_prefilter_free(struct sweep_prefilter *pf)
 {
 	if (pf) {
 		akr_prefilter_set_done(&pf->set);
@@ -61,8 +61,8 @@ static void fall_back(struct sweep_prefilter *pf, const char *why, const struct 
 		     "No credential report for account %s (%s%s%s); reading every user in full",
 		     a->id, why, detail[0] ? ": " : "", detail);
 	akr_report_totals(s->report)->accounts_without_credential_report++;
-	a->prefilter = sweep_prefilter_free(pf);
-	sweep_account_read_users(a);
+	a->prefilter = akr__sweep_prefilter_free(pf);
+	akr__sweep_account_read_users(a);
 }
 
 static int on_row(void *userdata, const struct akr_credreport_row *row, const char *invalid)
@@ -116,7 +116,7 @@ static void on_get(void *userdata, int r, const struct akr_credreport_info *info
 	akr_log_debug("Credential report of account %s: %zu rows (%zu malformed), %zu users "
 		      "with nothing due",
 		      a->id, pf->set.n_rows, pf->set.n_malformed, pf->set.n_clear);
-	sweep_account_read_users(a);
+	akr__sweep_account_read_users(a);
 }
 
 /* A stop while waiting for the report: no report is needed any more (the
@@ -125,8 +125,8 @@ static void stopped(struct sweep_prefilter *pf)
 {
 	struct sweep_account *a = pf->a;
 
-	a->prefilter = sweep_prefilter_free(pf);
-	sweep_account_read_users(a);
+	a->prefilter = akr__sweep_prefilter_free(pf);
+	akr__sweep_account_read_users(a);
 }
 
 static void poll_again(void *arg)
@@ -179,18 +179,18 @@ static void generate(struct sweep_prefilter *pf)
 		fall_back(pf, strerror(-r), NULL);
 }
 
-void sweep_prefilter_start(struct sweep_account *a)
+void akr__sweep_prefilter_start(struct sweep_account *a)
 {
 	struct sweep_prefilter *pf;
 
 	if (!a->s->cfg->limits.credential_report || a->s->o.mode == AKR_SWEEP_RECONCILE) {
-		sweep_account_read_users(a);
+		akr__sweep_account_read_users(a);
 		return;
 	}
 	pf = calloc(1, sizeof(*pf));
 	if (!pf) {
 		akr_report_totals(a->s->report)->accounts_without_credential_report++;
-		sweep_account_read_users(a);
+		akr__sweep_account_read_users(a);
 		return;
 	}
 	pf->a = a;
@@ -201,7 +201,7 @@ void sweep_prefilter_start(struct sweep_account *a)
 	generate(pf);
 }
 
-bool sweep_prefilter_skips(struct sweep_account *a, const struct akr_iam_user *u)
+bool akr__sweep_prefilter_skips(struct sweep_account *a, const struct akr_iam_user *u)
 {
 	const struct akr_address_entry *e;
 
