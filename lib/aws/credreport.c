@@ -523,7 +523,7 @@ static void call_done(void *userdata, int r, const char *body, size_t len,
 static int send_call(const struct akr_aws_client *c, struct credreport_call *call,
 		     const char *action, size_t max_answer)
 {
-	_cleanup_buf_ struct akr_buf body;
+	_cleanup_buf_ struct akr_buf body = { 0 };
 	struct akr_aws_call_desc d;
 	int r;
 
