@@ -384,11 +384,16 @@ static void on_sweep_done(void *userdata, int r, struct akr_report *report)
 	if (r < 0) {
 		(void)snprintf(d->last_result, sizeof(d->last_result), "last sweep could not run: %s",
 			       strerror(-r));
-		d->exit_code = EXIT_CANNOT_RUN;
+		/* The long-running daemon reports a sweep that could not run
+		 * (journal, SNS, STATUS=) and goes on: only --once and
+		 * --dry-run end with the sweep's status. SIGTERM exits 0. */
+		if (!d->daemon_mode)
+			d->exit_code = EXIT_CANNOT_RUN;
 	} else if (report) {
 		(void)snprintf(d->last_result, sizeof(d->last_result), "last sweep %s",
 			       akr_report_has_failures(report) ? "had failures (see report)" : "succeeded");
-		d->exit_code = akr_report_has_failures(report) ? EXIT_FAILURES : 0;
+		if (!d->daemon_mode)
+			d->exit_code = akr_report_has_failures(report) ? EXIT_FAILURES : 0;
 		if (arg_dry_run && !(arg_report && strcmp(arg_report, "-") == 0))
 			(void)akr_report_print_table(report, stdout);
 		if (arg_report && write_report_file(report) < 0)

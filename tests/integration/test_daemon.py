@@ -157,6 +157,24 @@ class Daemon(RotatorTestCase):
         proc.send_signal(signal.SIGTERM)
         self.assertEqual(proc.wait(30), 0)
 
+    def test_sweep_that_cannot_run_still_exits_0_on_sigterm(self):
+        # The long-running daemon reports a sweep that could not run and goes
+        # on; SIGTERM later must exit 0 (DESIGN: stop, exit 0), not with the
+        # status --once would give. It exited 2 before.
+        self.setup_fake(scenario([account(DEV, [user("alice", [key(10)])])]))
+        fake_now = parse_iso(self.fake.now())
+        res = self.rot.run("--once", now=iso(fake_now))
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.fake.faults([{"action": "ListAccounts", "kind": "error", "status": 400,
+                           "code": "AccessDeniedException"}])
+        back = fake_now + timedelta(days=1, hours=1)
+        sched = (fake_now + timedelta(hours=12)).strftime("%H:%M")
+        proc = self.start_daemon(back, sched)
+        status = self.notify.wait(lambda m: "last sweep" in m, timeout=120)
+        self.assertIn("could not run", status)
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(30), 0)
+
 
 class DaemonCatchUpFailure(RotatorTestCase):
     def test_failed_catch_up_still_schedules(self):

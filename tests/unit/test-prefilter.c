@@ -212,8 +212,8 @@ static void test_csv_bad_header(void **state)
 		"",
 		"arn,user\n",
 		"user,arn,user_creation_time\n", /* no key columns */
-		"user,user,user_creation_time,access_key_1_active,access_key_1_last_rotated,"
-		"access_key_2_active,access_key_2_last_rotated\n",
+		("user,user,user_creation_time,access_key_1_active,access_key_1_last_rotated,"
+		 "access_key_2_active,access_key_2_last_rotated\n"),
 		"user,\"arn\n",
 	};
 	struct collect c;
