@@ -26,6 +26,10 @@
  * (the account's adaptive rate in the http engine paces it as well). */
 #define WRITE_AGAIN_BASE_MS 1000
 #define WRITE_AGAIN_CAP_MS 20000
+/* ... at most this many times, so that an account that throttles every
+ * write cannot hold the sweep forever (every sweep ends in bounded time):
+ * then the write fails and is reported (a rotation is rolled back). */
+#define WRITE_AGAIN_MAX 6
 
 /* SES v1 takes at most 10 MB per message after base64. */
 #define SWEEP_MAX_MESSAGE (7 * 1024 * 1024)
@@ -394,7 +398,8 @@ static bool write_again_later(struct user_task *t, const char *what, int r,
 {
 	int64_t delay;
 
-	if (r >= 0 || !err || err->retry != AKR_RETRY_THROTTLING || t->s->stopping) {
+	if (r >= 0 || !err || err->retry != AKR_RETRY_THROTTLING || t->s->stopping ||
+	    t->write_attempts >= WRITE_AGAIN_MAX) {
 		t->write_attempts = 0;
 		return false;
 	}
