@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/aws/paging.h"
@@ -42,4 +43,16 @@ int akr_paging_next(struct akr_paging *p, const char *marker, struct akr_error *
 		return -ELOOP;
 	}
 	return r < 0 ? r : 0;
+}
+
+int akr_paging_take_marker(struct akr_paging *p, char **marker, bool truncated, char **page_marker,
+			   struct akr_error *reterr)
+{
+	free(*marker);
+	*marker = NULL;
+	if (truncated && page_marker) {
+		*marker = *page_marker;
+		*page_marker = NULL;
+	}
+	return akr_paging_next(p, *marker, reterr);
 }

@@ -7,6 +7,7 @@
  * limit is reached. One guard per listing; a listing that starts over (a new
  * sweep) gets a new guard. */
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "lib/base/seen.h"
@@ -36,3 +37,11 @@ void akr_paging_done(struct akr_paging *p);
  * On error @reterr (may be NULL) is filled (kind AKR_ERROR_PARSE, code
  * "EndlessPagination", not retried) and the listing must end. */
 int akr_paging_next(struct akr_paging *p, const char *marker, struct akr_error *reterr);
+
+/** One page received: replaces *@marker (owned, freed) with the page's
+ * continuation, taken from *@page_marker (owned by the page; set to NULL
+ * when taken) when @truncated, else NULL, then counts the page as
+ * akr_paging_next() does. Returns akr_paging_next()'s result; on 0, a
+ * non-NULL *@marker names the next page to fetch. */
+int akr_paging_take_marker(struct akr_paging *p, char **marker, bool truncated, char **page_marker,
+			   struct akr_error *reterr);

@@ -61,6 +61,7 @@ struct user_task {
 	struct key_last_used last_used[AKR_POLICY_MAX_KEYS];
 	size_t next_action, lu_next;
 	unsigned read_attempts;
+	const struct user_listing *listing; /* in progress: tags, then keys */
 	unsigned write_attempts; /* throttled answers to the current write */
 	struct akr_error write_err; /* the last of them */
 
@@ -936,116 +937,126 @@ static bool retry_later(struct user_task *t, int r, const struct akr_error *err,
 	return true;
 }
 
-static void list_keys(struct user_task *t);
-
-static void list_keys_retry(void *arg)
-{
-	struct user_task *t = arg;
-
-	if (t->s->stopping) {
-		user_fail(t, "ListAccessKeys", -ECANCELED, NULL);
-		return;
-	}
-	list_keys(t);
-}
-
-static void on_keys(void *userdata, int r, struct akr_iam_keys_page *page, const struct akr_error *err)
-{
-	struct user_task *t = userdata;
-	struct akr_error perr = { 0 };
-
-	if (retry_later(t, r, err, list_keys_retry))
-		return;
-	if (r < 0) {
-		user_fail(t, "ListAccessKeys", r, err);
-		return;
-	}
-	r = take_page_items((void **)&t->keys, &t->n_keys, (void **)&page->keys, &page->n_keys,
-			    sizeof(*t->keys), MAX_KEYS_LISTED);
-	if (r < 0) {
-		user_fail(t, "ListAccessKeys", r,
-			  r == -E2BIG ? &(struct akr_error){ .kind = AKR_ERROR_PARSE,
-							     .message = "more than 10 access keys" }
-				      : NULL);
-		return;
-	}
-	free(t->marker);
-	t->marker = page->is_truncated ? TAKE_PTR(page->marker) : NULL;
-	r = akr_paging_next(&t->paging, t->marker, &perr);
-	if (r < 0) {
-		user_fail(t, "ListAccessKeys", r, &perr);
-		return;
-	}
-	if (t->marker) {
-		list_keys(t);
-		return;
-	}
-	decide(t);
-}
-
-static void list_keys(struct user_task *t)
-{
-	int r = akr_iam_list_access_keys(&t->a->client, t->name, t->marker, 0, on_keys, t);
-
-	if (r < 0)
-		user_fail(t, "ListAccessKeys", r, NULL);
-}
+/* The two listings of a user, read one after the other with one paging
+ * guard and one marker: the tags, then the keys. */
+struct user_listing {
+	const char *call;     /* for messages and the guard */
+	const char *too_many; /* the error when a listing passes @max items */
+	size_t max;
+	void (*fetch)(struct user_task *t); /* asks for the page t->marker names */
+	void (*next)(struct user_task *t);  /* after the last page */
+};
 
 static void list_tags(struct user_task *t);
+static void list_keys(struct user_task *t);
+static void start_keys(struct user_task *t);
 
-static void list_tags_retry(void *arg)
+static const struct user_listing tags_listing = {
+	.call = "ListUserTags",
+	.too_many = "more than 50 tags",
+	.max = MAX_TAGS,
+	.fetch = list_tags,
+	.next = start_keys,
+};
+
+static const struct user_listing keys_listing = {
+	.call = "ListAccessKeys",
+	.too_many = "more than 10 access keys",
+	.max = MAX_KEYS_LISTED,
+	.fetch = list_keys,
+	.next = decide,
+};
+
+static void list_retry(void *arg)
 {
 	struct user_task *t = arg;
 
 	if (t->s->stopping) {
-		user_fail(t, "ListUserTags", -ECANCELED, NULL);
+		user_fail(t, t->listing->call, -ECANCELED, NULL);
 		return;
 	}
-	list_tags(t);
+	t->listing->fetch(t);
+}
+
+/* One page of the listing in progress: its @page_n items of @size bytes are
+ * moved to *@items (*@n so far), its marker followed. Retries a read that
+ * failed for a passing reason; ends the user on any other failure. */
+static void on_page(struct user_task *t, int r, const struct akr_error *err, void **items,
+		    size_t *n, void **page_items, size_t *page_n, size_t size, bool truncated,
+		    char **page_marker)
+{
+	const struct user_listing *l = t->listing;
+	struct akr_error perr = { 0 };
+
+	if (retry_later(t, r, err, list_retry))
+		return;
+	if (r < 0) {
+		user_fail(t, l->call, r, err);
+		return;
+	}
+	r = take_page_items(items, n, page_items, page_n, size, l->max);
+	if (r < 0) {
+		if (r == -E2BIG) {
+			perr.kind = AKR_ERROR_PARSE;
+			(void)snprintf(perr.message, sizeof(perr.message), "%s", l->too_many);
+		}
+		user_fail(t, l->call, r, r == -E2BIG ? &perr : NULL);
+		return;
+	}
+	r = akr_paging_take_marker(&t->paging, &t->marker, truncated, page_marker, &perr);
+	if (r < 0) {
+		user_fail(t, l->call, r, &perr);
+		return;
+	}
+	if (t->marker)
+		l->fetch(t);
+	else
+		l->next(t);
 }
 
 static void on_tags(void *userdata, int r, struct akr_iam_tags_page *page, const struct akr_error *err)
 {
 	struct user_task *t = userdata;
-	struct akr_error perr = { 0 };
 
-	if (retry_later(t, r, err, list_tags_retry))
-		return;
-	if (r < 0) {
-		user_fail(t, "ListUserTags", r, err);
-		return;
-	}
-	r = take_page_items((void **)&t->tags, &t->n_tags, (void **)&page->tags, &page->n_tags,
-			    sizeof(*t->tags), MAX_TAGS);
-	if (r < 0) {
-		user_fail(t, "ListUserTags", r,
-			  r == -E2BIG ? &(struct akr_error){ .kind = AKR_ERROR_PARSE,
-							     .message = "more than 50 tags" }
-				      : NULL);
-		return;
-	}
-	free(t->marker);
-	t->marker = page->is_truncated ? TAKE_PTR(page->marker) : NULL;
-	r = akr_paging_next(&t->paging, t->marker, &perr);
-	if (r < 0) {
-		user_fail(t, "ListUserTags", r, &perr);
-		return;
-	}
-	if (t->marker) {
-		list_tags(t);
-		return;
-	}
+	on_page(t, r, err, (void **)&t->tags, &t->n_tags, r < 0 ? NULL : (void **)&page->tags,
+		r < 0 ? NULL : &page->n_tags, sizeof(*t->tags), r >= 0 && page->is_truncated,
+		r < 0 ? NULL : &page->marker);
+}
+
+static void on_keys(void *userdata, int r, struct akr_iam_keys_page *page, const struct akr_error *err)
+{
+	struct user_task *t = userdata;
+
+	on_page(t, r, err, (void **)&t->keys, &t->n_keys, r < 0 ? NULL : (void **)&page->keys,
+		r < 0 ? NULL : &page->n_keys, sizeof(*t->keys), r >= 0 && page->is_truncated,
+		r < 0 ? NULL : &page->marker);
+}
+
+static void list_tags(struct user_task *t)
+{
+	int r;
+
+	t->listing = &tags_listing;
+	r = akr_iam_list_user_tags(&t->a->client, t->name, t->marker, 0, on_tags, t);
+	if (r < 0)
+		user_fail(t, "ListUserTags", r, NULL);
+}
+
+static void start_keys(struct user_task *t)
+{
 	akr_paging_done(&t->paging);
 	akr_paging_init(&t->paging, "ListAccessKeys", 0);
 	list_keys(t);
 }
 
-static void list_tags(struct user_task *t)
+static void list_keys(struct user_task *t)
 {
-	int r = akr_iam_list_user_tags(&t->a->client, t->name, t->marker, 0, on_tags, t);
+	int r;
 
+	t->listing = &keys_listing;
+	r = akr_iam_list_access_keys(&t->a->client, t->name, t->marker, 0, on_keys, t);
 	if (r < 0)
-		user_fail(t, "ListUserTags", r, NULL);
+		user_fail(t, "ListAccessKeys", r, NULL);
 }
 
 int akr__sweep_user_start(struct sweep_account *a, const struct akr_iam_user *u)

@@ -154,6 +154,36 @@ static void test_paging_limit(void **state)
 	akr_paging_done(&p);
 }
 
+static void test_paging_take_marker(void **state)
+{
+	struct akr_paging p;
+	struct akr_error err = { 0 };
+	char *marker = strdup("old"), *page_marker = strdup("m1");
+
+	assert_non_null(marker);
+	assert_non_null(page_marker);
+	akr_paging_init(&p, "ListUserTags", 0);
+	/* A truncated page: its marker moves over, the old one is freed. */
+	assert_int_equal(akr_paging_take_marker(&p, &marker, true, &page_marker, &err), 0);
+	assert_null(page_marker);
+	assert_string_equal(marker, "m1");
+	/* The same marker handed out again: the guard ends the listing. */
+	page_marker = strdup("m1");
+	assert_non_null(page_marker);
+	assert_int_equal(akr_paging_take_marker(&p, &marker, true, &page_marker, &err), -ELOOP);
+	assert_string_equal(err.code, "EndlessPagination");
+	assert_non_null(strstr(err.message, "ListUserTags"));
+	/* The last page: a marker it carries anyway is not followed. */
+	page_marker = strdup("m2");
+	assert_non_null(page_marker);
+	assert_int_equal(akr_paging_take_marker(&p, &marker, false, &page_marker, &err), 0);
+	assert_null(marker);
+	assert_string_equal(page_marker, "m2");
+	free(page_marker);
+	assert_int_equal(p.pages, 3);
+	akr_paging_done(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -163,6 +193,7 @@ int main(void)
 		cmocka_unit_test(test_paging_ends_normally),
 		cmocka_unit_test(test_paging_repeated_marker),
 		cmocka_unit_test(test_paging_limit),
+		cmocka_unit_test(test_paging_take_marker),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
