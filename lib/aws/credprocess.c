@@ -11,13 +11,11 @@
 #include <uv.h>
 
 #include "lib/aws/client.h"
+#include "lib/aws/creddoc.h"
 #include "lib/aws/credprocess.h"
 #include "lib/base/error.h"
-#include "lib/base/json.h"
 #include "lib/base/macro.h"
-#include "lib/base/secret.h"
 #include "lib/base/strutil.h"
-#include "lib/base/timeutil.h"
 
 #define CODE "CredentialProcessError"
 
@@ -106,101 +104,10 @@ invalid:
 
 /* ---- the output ---------------------------------------------------------- */
 
-struct process_doc {
-	char *version, *akid, *secret, *token, *expiration;
-	bool version_is_number;
-};
-
-static void doc_done(struct process_doc *d)
-{
-	char **secrets[] = { &d->secret, &d->token };
-
-	for (size_t i = 0; i < ELEMENTSOF(secrets); i++)
-		if (*secrets[i])
-			OPENSSL_clear_free(*secrets[i], strlen(*secrets[i]));
-	free(d->version);
-	free(d->akid);
-	free(d->expiration);
-}
-
-static int doc_value(void *userdata, const struct akr_json_path *path, enum akr_json_type type,
-		     const char *text, size_t len, struct akr_error *err)
-{
-	struct process_doc *d = userdata;
-	static const struct {
-		const char *path;
-		size_t offset;
-	} fields[] = {
-		{ "AccessKeyId", offsetof(struct process_doc, akid) },
-		{ "SecretAccessKey", offsetof(struct process_doc, secret) },
-		{ "SessionToken", offsetof(struct process_doc, token) },
-		{ "Expiration", offsetof(struct process_doc, expiration) },
-	};
-
-	if (akr_json_path_is(path, "Version")) {
-		if (d->version)
-			return akr_error_malformed(err, "duplicate Version");
-		d->version_is_number = type == AKR_JSON_NUMBER;
-		d->version = strndup(text, len);
-		return d->version ? 0 : -ENOMEM;
-	}
-	for (size_t i = 0; i < ELEMENTSOF(fields); i++)
-		if (akr_json_path_is(path, fields[i].path))
-			return akr_json_dup_string(type, text, len,
-						   (char **)((char *)d + fields[i].offset),
-						   fields[i].path, err);
-	return 0;
-}
-
 int akr_credprocess_parse(const char *out, size_t len, struct akr_aws_creds *ret,
 			  struct akr_error *reterr)
 {
-	static const struct akr_json_handler handler = { .value = doc_value };
-	const struct akr_json_limits limits = { .sensitive = true, .max_string = 16384 };
-	struct akr_aws_creds c = { 0 };
-	struct process_doc d = { 0 };
-	int r;
-
-	r = akr_json_parse(out, len, &limits, &handler, &d, reterr);
-	if (r < 0) {
-		/* The parser's message may quote the output: never show it. */
-		if (r != -ENOMEM)
-			akr_error_set(reterr, AKR_ERROR_PARSE, 0, CODE,
-				      "credential_process output is not a valid JSON document");
-		r = r == -ENOMEM ? r : -EBADMSG;
-		goto out;
-	}
-	r = -EBADMSG;
-	if (!d.version || !d.version_is_number || strcmp(d.version, "1") != 0) {
-		akr_error_set(reterr, AKR_ERROR_PARSE, 0, CODE,
-			      "credential_process output: Version must be the number 1");
-		goto out;
-	}
-	if (!d.akid || !akr_is_access_key_id(d.akid) || !d.secret || !*d.secret ||
-	    (d.token && !*d.token)) {
-		akr_error_set(reterr, AKR_ERROR_PARSE, 0, CODE,
-			      "credential_process output: AccessKeyId or SecretAccessKey missing "
-			      "or invalid");
-		goto out;
-	}
-	if (d.expiration && akr_time_parse_iso8601(d.expiration, &c.expiration_sec) < 0) {
-		akr_error_set(reterr, AKR_ERROR_PARSE, 0, CODE,
-			      "credential_process output: bad Expiration '%.40s'", d.expiration);
-		goto out;
-	}
-	c.access_key_id = TAKE_PTR(d.akid);
-	c.secret_access_key = akr_secret_new_str(d.secret);
-	c.session_token = d.token ? akr_secret_new_str(d.token) : NULL;
-	if (!c.secret_access_key || (d.token && !c.session_token)) {
-		r = -ENOMEM;
-		akr_aws_creds_done(&c);
-		goto out;
-	}
-	*ret = c;
-	r = 0;
-out:
-	doc_done(&d);
-	return r;
+	return akr_creddoc_parse(&akr_creddoc_process, out, len, ret, reterr);
 }
 
 /* ---- the process --------------------------------------------------------- */

@@ -7,13 +7,11 @@
 #include <openssl/crypto.h>
 
 #include "lib/aws/client.h"
+#include "lib/aws/creddoc.h"
 #include "lib/base/error.h"
 #include "lib/http/engine.h"
 #include "lib/aws/imds.h"
-#include "lib/base/json.h"
-#include "lib/base/secret.h"
 #include "lib/base/strutil.h"
-#include "lib/base/timeutil.h"
 
 #define IMDS_DEFAULT_ENDPOINT "http://169.254.169.254"
 #define IMDS_IPV6_ENDPOINT "http://[fd00:ec2::254]"
@@ -243,88 +241,8 @@ int akr_imds_fetch_credentials(struct akr_http *http, akr_imds_creds_cb cb, void
 	return 0;
 }
 
-struct creds_doc {
-	char *code, *akid, *secret, *token, *expiration;
-};
-
-static void creds_doc_done(struct creds_doc *d)
-{
-	char **secrets[] = { &d->secret, &d->token };
-
-	for (size_t i = 0; i < ELEMENTSOF(secrets); i++)
-		if (*secrets[i])
-			OPENSSL_clear_free(*secrets[i], strlen(*secrets[i]));
-	free(d->code);
-	free(d->akid);
-	free(d->expiration);
-}
-
-static int creds_doc_value(void *userdata, const struct akr_json_path *path,
-			   enum akr_json_type type, const char *text, size_t len,
-			   struct akr_error *err)
-{
-	struct creds_doc *d = userdata;
-	static const struct {
-		const char *path;
-		size_t offset;
-	} fields[] = {
-		{ "Code", offsetof(struct creds_doc, code) },
-		{ "AccessKeyId", offsetof(struct creds_doc, akid) },
-		{ "SecretAccessKey", offsetof(struct creds_doc, secret) },
-		{ "Token", offsetof(struct creds_doc, token) },
-		{ "Expiration", offsetof(struct creds_doc, expiration) },
-	};
-
-	for (size_t i = 0; i < ELEMENTSOF(fields); i++)
-		if (akr_json_path_is(path, fields[i].path))
-			return akr_json_dup_string(type, text, len,
-						   (char **)((char *)d + fields[i].offset),
-						   fields[i].path, err);
-	return 0;
-}
-
 int akr_imds_parse_credentials(const char *body, size_t len, struct akr_aws_creds *ret,
 			       struct akr_error *reterr)
 {
-	static const struct akr_json_handler handler = { .value = creds_doc_value };
-	const struct akr_json_limits limits = { .sensitive = true, .max_string = 16384 };
-	struct akr_aws_creds c = { 0 };
-	struct creds_doc d = { 0 };
-	int r;
-
-	r = akr_json_parse(body, len, &limits, &handler, &d, reterr);
-	if (r < 0)
-		goto out;
-	r = -EBADMSG;
-	if (d.code && strcmp(d.code, "Success") != 0) {
-		akr_error_set(reterr, AKR_ERROR_PARSE, 0, "imds",
-			      "instance metadata credentials: Code '%.64s'", d.code);
-		goto out;
-	}
-	if (!d.akid || !akr_is_access_key_id(d.akid) || !d.secret || !*d.secret || !d.token ||
-	    !*d.token || !d.expiration) {
-		akr_error_set(reterr, AKR_ERROR_PARSE, 0, "imds",
-			      "instance metadata credentials: AccessKeyId, SecretAccessKey, "
-			      "Token or Expiration missing or invalid");
-		goto out;
-	}
-	if (akr_time_parse_iso8601(d.expiration, &c.expiration_sec) < 0) {
-		akr_error_set(reterr, AKR_ERROR_PARSE, 0, "imds",
-			      "instance metadata credentials: bad Expiration '%.40s'",
-			      d.expiration);
-		goto out;
-	}
-	c.access_key_id = TAKE_PTR(d.akid);
-	c.secret_access_key = akr_secret_new_str(d.secret);
-	c.session_token = akr_secret_new_str(d.token);
-	if (!c.secret_access_key || !c.session_token) {
-		r = -ENOMEM;
-		akr_aws_creds_done(&c);
-		goto out;
-	}
-	*ret = c;
-	r = 0;
-out:
-	creds_doc_done(&d);
-	return r;
+	return akr_creddoc_parse(&akr_creddoc_endpoint, body, len, ret, reterr);
 }
