@@ -981,13 +981,13 @@ static void list_retry(void *arg)
 /* One page of the listing in progress: its @page_n items of @size bytes are
  * moved to *@items (*@n so far), its marker followed. Retries a read that
  * failed for a passing reason; ends the user on any other failure. */
-static void on_page(struct user_task *t, int r, const struct akr_error *err, void **items,
-		    size_t *n, void **page_items, size_t *page_n, size_t size, bool truncated,
-		    char **page_marker)
+static void on_page(struct user_task *t, const struct user_listing *l, int r,
+		    const struct akr_error *err, void **items, size_t *n, void **page_items,
+		    size_t *page_n, size_t size, bool truncated, char **page_marker)
 {
-	const struct user_listing *l = t->listing;
 	struct akr_error perr = { 0 };
 
+	t->listing = l;
 	if (retry_later(t, r, err, list_retry))
 		return;
 	if (r < 0) {
@@ -1018,26 +1018,28 @@ static void on_tags(void *userdata, int r, struct akr_iam_tags_page *page, const
 {
 	struct user_task *t = userdata;
 
-	on_page(t, r, err, (void **)&t->tags, &t->n_tags, r < 0 ? NULL : (void **)&page->tags,
-		r < 0 ? NULL : &page->n_tags, sizeof(*t->tags), r >= 0 && page->is_truncated,
-		r < 0 ? NULL : &page->marker);
+	if (r < 0)
+		page = NULL;
+	on_page(t, &tags_listing, r, err, (void **)&t->tags, &t->n_tags,
+		page ? (void **)&page->tags : NULL, page ? &page->n_tags : NULL, sizeof(*t->tags),
+		page && page->is_truncated, page ? &page->marker : NULL);
 }
 
 static void on_keys(void *userdata, int r, struct akr_iam_keys_page *page, const struct akr_error *err)
 {
 	struct user_task *t = userdata;
 
-	on_page(t, r, err, (void **)&t->keys, &t->n_keys, r < 0 ? NULL : (void **)&page->keys,
-		r < 0 ? NULL : &page->n_keys, sizeof(*t->keys), r >= 0 && page->is_truncated,
-		r < 0 ? NULL : &page->marker);
+	if (r < 0)
+		page = NULL;
+	on_page(t, &keys_listing, r, err, (void **)&t->keys, &t->n_keys,
+		page ? (void **)&page->keys : NULL, page ? &page->n_keys : NULL, sizeof(*t->keys),
+		page && page->is_truncated, page ? &page->marker : NULL);
 }
 
 static void list_tags(struct user_task *t)
 {
-	int r;
+	int r = akr_iam_list_user_tags(&t->a->client, t->name, t->marker, 0, on_tags, t);
 
-	t->listing = &tags_listing;
-	r = akr_iam_list_user_tags(&t->a->client, t->name, t->marker, 0, on_tags, t);
 	if (r < 0)
 		user_fail(t, "ListUserTags", r, NULL);
 }
@@ -1051,10 +1053,8 @@ static void start_keys(struct user_task *t)
 
 static void list_keys(struct user_task *t)
 {
-	int r;
+	int r = akr_iam_list_access_keys(&t->a->client, t->name, t->marker, 0, on_keys, t);
 
-	t->listing = &keys_listing;
-	r = akr_iam_list_access_keys(&t->a->client, t->name, t->marker, 0, on_keys, t);
 	if (r < 0)
 		user_fail(t, "ListAccessKeys", r, NULL);
 }
