@@ -27,39 +27,24 @@
 #define ACC "222222222222"
 #define ACC2 "555555555555"
 
-struct ctx {
-	char dir[64];
-	char path[128];
-};
+/* Each test: a fresh directory (->dir) with the file under test at
+ * ->path, removed with all it holds after the test. */
 
 static int setup(void **state)
 {
-	struct ctx *c = calloc(1, sizeof(*c));
-
-	assert_non_null(c);
-	snprintf(c->dir, sizeof(c->dir), "/tmp/akr-test-addressbook-XXXXXX");
-	assert_non_null(mkdtemp(c->dir));
-	snprintf(c->path, sizeof(c->path), "%s/" AKR_ADDRESSBOOK_FILE, c->dir);
-	*state = c;
+	*state = testutil_tmpdir_new("addressbook", AKR_ADDRESSBOOK_FILE);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct ctx *c = *state;
-	char p[160];
-
-	(void)unlink(c->path);
-	snprintf(p, sizeof(p), "%s/" AKR_ADDRESSBOOK_FILE ".tmp", c->dir);
-	(void)unlink(p);
-	(void)rmdir(c->dir);
-	free(c);
+	testutil_tmpdir_free(*state);
 	return 0;
 }
 
 static void test_store_and_load(void **state)
 {
-	struct ctx *c = *state;
+	struct testutil_tmpdir *c = *state;
 	struct akr_addressbook *ab = NULL;
 	const struct akr_address_entry *e;
 	struct stat st;
@@ -131,7 +116,7 @@ static void test_store_and_load(void **state)
  * the table on any record once it was half full). */
 static void test_entry_stays_valid(void **state)
 {
-	struct ctx *c = *state;
+	struct testutil_tmpdir *c = *state;
 	struct akr_addressbook *ab = NULL;
 	const struct akr_address_entry *e;
 
@@ -157,7 +142,7 @@ static void test_entry_stays_valid(void **state)
 
 static void test_compact_rewrite(void **state)
 {
-	struct ctx *c = *state;
+	struct testutil_tmpdir *c = *state;
 	struct akr_addressbook *ab = NULL;
 	char *text;
 
@@ -181,7 +166,7 @@ static void test_compact_rewrite(void **state)
 
 static void test_torn_last_line(void **state)
 {
-	struct ctx *c = *state;
+	struct testutil_tmpdir *c = *state;
 	struct akr_addressbook *ab = NULL;
 	const struct akr_address_entry *e;
 
@@ -200,7 +185,7 @@ static void test_torn_last_line(void **state)
 	ab = akr_addressbook_free(ab);
 }
 
-static void expect_damaged(struct ctx *c, const char *text, const char *where)
+static void expect_damaged(struct testutil_tmpdir *c, const char *text, const char *where)
 {
 	struct akr_addressbook *ab = NULL;
 	struct akr_error err = {0};
@@ -222,7 +207,7 @@ static void expect_damaged(struct ctx *c, const char *text, const char *where)
 
 static void test_damage_fails_closed(void **state)
 {
-	struct ctx *c = *state;
+	struct testutil_tmpdir *c = *state;
 
 	expect_damaged(c, "ADDRESSBOOK\t2\n", ":1: not an address book");
 	expect_damaged(c, "garbage\n", ":1: not an address book");
@@ -244,7 +229,7 @@ static void test_damage_fails_closed(void **state)
 
 static void test_invalid_records_refused(void **state)
 {
-	struct ctx *c = *state;
+	struct testutil_tmpdir *c = *state;
 	struct akr_addressbook *ab = NULL;
 
 	assert_int_equal(akr_addressbook_open(c->dir, false, &ab, NULL), 0);
@@ -268,7 +253,7 @@ static void test_invalid_records_refused(void **state)
 
 static void test_missing(void **state)
 {
-	struct ctx *c = *state;
+	struct testutil_tmpdir *c = *state;
 	struct akr_addressbook *ab = NULL;
 	char nodir[128];
 	struct akr_error err = {0};

@@ -40,11 +40,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[256];
-
 	(void)state;
-	(void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return testutil_rm_rf(tmpdir) == 0 ? 0 : -1;
 }
 
 /* Writes @text to a file under the temporary directory; returns its path. */

@@ -649,13 +649,11 @@ int main(void)
 		cmocka_unit_test_setup(test_profile_assume_role_via_fake, setup),
 		cmocka_unit_test_setup(test_assumed_role_identity_via_fake, setup),
 	};
-	char cmd[300];
 	int r;
 
 	if (!mkdtemp(tmpdir))
 		return 1;
 	r = cmocka_run_group_tests(tests, NULL, NULL);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	(void)!system(cmd);
+	(void)testutil_rm_rf(tmpdir);
 	return r;
 }

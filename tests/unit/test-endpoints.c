@@ -377,13 +377,11 @@ int main(void)
 		cmocka_unit_test(test_region_names),
 		cmocka_unit_test_setup(test_awsconfig_parser, setup),
 	};
-	char cmd[300];
 	int r;
 
 	if (!mkdtemp(tmpdir))
 		return 1;
 	r = cmocka_run_group_tests(tests, NULL, NULL);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	(void)!system(cmd);
+	(void)testutil_rm_rf(tmpdir);
 	return r;
 }

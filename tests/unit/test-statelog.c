@@ -23,33 +23,18 @@
 #define DAY INT64_C(86400)
 #define ACC "222222222222"
 
-struct ctx {
-	char dir[64];
-	char path[128];
-};
+/* Each test: a fresh directory (->dir) with the file under test at
+ * ->path, removed with all it holds after the test. */
 
 static int setup(void **state)
 {
-	struct ctx *c = calloc(1, sizeof(*c));
-
-	assert_non_null(c);
-	snprintf(c->dir, sizeof(c->dir), "/tmp/akr-test-statelog-XXXXXX");
-	assert_non_null(mkdtemp(c->dir));
-	snprintf(c->path, sizeof(c->path), "%s/statelog", c->dir);
-	*state = c;
+	*state = testutil_tmpdir_new("statelog", "statelog");
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct ctx *c = *state;
-	char p[160];
-
-	(void)unlink(c->path);
-	snprintf(p, sizeof(p), "%s/statelog.tmp", c->dir);
-	(void)unlink(p);
-	(void)rmdir(c->dir);
-	free(c);
+	testutil_tmpdir_free(*state);
 	return 0;
 }
 
@@ -71,7 +56,7 @@ static size_t count_lines(const char *s)
 	return n;
 }
 
-static struct akr_statelog *open_ok(const struct ctx *c)
+static struct akr_statelog *open_ok(const struct testutil_tmpdir *c)
 {
 	struct akr_statelog *log = NULL;
 	struct akr_error err = { 0 };
@@ -93,7 +78,7 @@ static const struct akr_statelog_intent *open_intents(struct akr_statelog *log)
 
 static void test_new_and_reload(void **state)
 {
-	struct ctx *c = *state;
+	struct testutil_tmpdir *c = *state;
 	struct akr_statelog *log = open_ok(c);
 	_cleanup_free_ char *content = NULL;
 	struct stat st;
@@ -160,7 +145,7 @@ static void test_new_and_reload(void **state)
 
 static void test_open_intents_after_crash(void **state)
 {
-	struct ctx *c = *state;
+	struct testutil_tmpdir *c = *state;
 	struct akr_statelog *log = open_ok(c);
 	const struct akr_statelog_intent *in;
 	uint64_t a, b, d, e, g;
@@ -232,7 +217,7 @@ static void test_open_intents_after_crash(void **state)
 
 static void test_torn_last_line(void **state)
 {
-	struct ctx *c = *state;
+	struct testutil_tmpdir *c = *state;
 	struct akr_statelog *log = open_ok(c);
 	_cleanup_free_ char *content = NULL;
 	uint64_t id;
@@ -273,7 +258,7 @@ static void test_torn_last_line(void **state)
 	akr_statelog_free(log);
 }
 
-static void expect_corrupt(const struct ctx *c, const char *content, const char *where)
+static void expect_corrupt(const struct testutil_tmpdir *c, const char *content, const char *where)
 {
 	struct akr_statelog *log = NULL;
 	struct akr_error err = { 0 };
@@ -295,7 +280,7 @@ static void expect_corrupt(const struct ctx *c, const char *content, const char 
 
 static void test_corrupt_lines(void **state)
 {
-	struct ctx *c = *state;
+	struct testutil_tmpdir *c = *state;
 	char where[160];
 
 #define H "STATELOG\t1\t1\n"
@@ -338,7 +323,7 @@ static void test_corrupt_lines(void **state)
 
 static void test_compaction(void **state)
 {
-	struct ctx *c = *state;
+	struct testutil_tmpdir *c = *state;
 	struct akr_statelog *log = open_ok(c);
 	_cleanup_free_ char *content = NULL;
 	struct stat before, after;
@@ -407,7 +392,7 @@ static void test_compaction(void **state)
 
 static void test_compaction_threshold(void **state)
 {
-	struct ctx *c = *state;
+	struct testutil_tmpdir *c = *state;
 	struct akr_statelog *log = open_ok(c);
 	char key[32];
 
@@ -429,7 +414,7 @@ static void test_compaction_threshold(void **state)
 
 static void test_lock_and_read_only(void **state)
 {
-	struct ctx *c = *state;
+	struct testutil_tmpdir *c = *state;
 	struct akr_statelog *log = open_ok(c), *other = NULL, *ro = NULL;
 	struct akr_error err = { 0 };
 	_cleanup_free_ char *before = NULL, *after = NULL;
@@ -464,7 +449,7 @@ static void test_lock_and_read_only(void **state)
 
 static void test_read_only_missing(void **state)
 {
-	struct ctx *c = *state;
+	struct testutil_tmpdir *c = *state;
 	struct akr_statelog *ro = NULL;
 	struct stat st;
 
@@ -478,7 +463,7 @@ static void test_read_only_missing(void **state)
 
 static void test_invalid_records(void **state)
 {
-	struct ctx *c = *state;
+	struct testutil_tmpdir *c = *state;
 	struct akr_statelog *log = open_ok(c);
 	_cleanup_free_ char *before = NULL, *after = NULL;
 	char longname[300];
@@ -513,7 +498,7 @@ static void test_invalid_records(void **state)
 
 static void test_deleted_forgets(void **state)
 {
-	struct ctx *c = *state;
+	struct testutil_tmpdir *c = *state;
 	struct akr_statelog *log = open_ok(c);
 
 	assert_int_equal(akr_statelog_record_deactivated(log, T0, ACC, "u", "AKIAK0000000000001"), 0);

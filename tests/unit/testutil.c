@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -155,4 +156,41 @@ void testutil_server_stop(struct testutil_server *s)
 	(void)kill(s->pid, SIGTERM);
 	(void)waitpid(s->pid, NULL, 0);
 	s->pid = 0;
+}
+
+struct testutil_tmpdir *testutil_tmpdir_new(const char *name, const char *file)
+{
+	struct testutil_tmpdir *t = calloc(1, sizeof(*t));
+
+	assert_non_null(t);
+	assert_true((size_t)snprintf(t->dir, sizeof(t->dir), "/tmp/akr-test-%s-XXXXXX", name) <
+		    sizeof(t->dir));
+	if (!mkdtemp(t->dir))
+		fail_msg("mkdtemp %s: %s", t->dir, strerror(errno));
+	assert_true((size_t)snprintf(t->path, sizeof(t->path), "%s/%s", t->dir, file) <
+		    sizeof(t->path));
+	return t;
+}
+
+void testutil_tmpdir_free(struct testutil_tmpdir *t)
+{
+	if (!t)
+		return;
+	(void)testutil_rm_rf(t->dir);
+	free(t);
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)ftw;
+	return (flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 ? -errno : 0;
+}
+
+int testutil_rm_rf(const char *path)
+{
+	int r = nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+
+	if (r == -1)
+		return errno == ENOENT ? 0 : -errno;
+	return r;
 }

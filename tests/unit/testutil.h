@@ -50,3 +50,18 @@ void testutil_server_start(struct testutil_server *s, const char *script,
 			   const char *const *args, const char *log_path);
 /** SIGTERM and reap; a server never started (pid 0) is ignored. */
 void testutil_server_stop(struct testutil_server *s);
+
+/** A fresh directory under /tmp for one test, and a file name in it. */
+struct testutil_tmpdir {
+	char dir[64];   /* /tmp/akr-test-NAME-XXXXXX */
+	char path[128]; /* dir/FILE */
+};
+/** Creates the directory (fails the test when it cannot) named after @name,
+ * with @file (may be "") as the file name of ->path. Free with
+ * testutil_tmpdir_free(). Fits a cmocka setup: *state = testutil_tmpdir_new(). */
+struct testutil_tmpdir *testutil_tmpdir_new(const char *name, const char *file);
+/** Removes the directory with all it holds, and frees @t (NULL is ignored). */
+void testutil_tmpdir_free(struct testutil_tmpdir *t);
+/** Removes @path and, if a directory, all below it (symbolic links are not
+ * followed). Returns 0 or -errno; a missing @path is 0. */
+int testutil_rm_rf(const char *path);
