@@ -254,51 +254,120 @@ int akr_sts_parse_get_caller_identity(const char *body, size_t len,
 	return 0;
 }
 
-/* Calls. */
+/* Calls: one completion for all three, with a table of what differs
+ * (how the answer is read, handed over and released). */
+
+union sts_result {
+	struct akr_sts_assume_role_result role;
+	struct akr_sts_caller_identity id;
+};
+
+struct sts_call;
+
+struct sts_op {
+	const char *action; /* the Query action */
+	const char *answer; /* for "cannot read the ... answer" */
+	bool web_identity;  /* anonymous: the token is the credential */
+	int (*parse)(const char *body, size_t len, union sts_result *res, struct akr_error *err);
+	void (*deliver)(const struct sts_call *call, int r, union sts_result *res,
+			const struct akr_error *err);
+	void (*done)(union sts_result *res);
+};
 
 struct sts_call {
+	const struct sts_op *op;
 	union {
 		akr_sts_assume_role_cb assume_role;
 		akr_sts_get_caller_identity_cb identity;
 	} cb;
 	void *userdata;
-	bool web_identity;
 	char what[320]; /* for a malformed answer's error */
 };
 
-static void assume_role_done(void *userdata, int r, const char *body, size_t len,
+static int parse_role(const char *body, size_t len, union sts_result *res, struct akr_error *err)
+{
+	return akr_sts_parse_assume_role(body, len, &res->role, err);
+}
+
+static int parse_web_role(const char *body, size_t len, union sts_result *res,
+			  struct akr_error *err)
+{
+	return akr_sts_parse_assume_role_with_web_identity(body, len, &res->role, err);
+}
+
+static int parse_identity(const char *body, size_t len, union sts_result *res,
+			  struct akr_error *err)
+{
+	return akr_sts_parse_get_caller_identity(body, len, &res->id, err);
+}
+
+static void deliver_role(const struct sts_call *call, int r, union sts_result *res,
+			 const struct akr_error *err)
+{
+	if (r < 0)
+		call->cb.assume_role(call->userdata, r, NULL, NULL, err);
+	else
+		call->cb.assume_role(call->userdata, 0, &res->role.creds,
+				     res->role.assumed_role_arn, NULL);
+}
+
+static void deliver_identity(const struct sts_call *call, int r, union sts_result *res,
 			     const struct akr_error *err)
 {
+	call->cb.identity(call->userdata, r, r < 0 ? NULL : &res->id, r < 0 ? err : NULL);
+}
+
+static void role_done(union sts_result *res)
+{
+	akr_sts_assume_role_result_done(&res->role);
+}
+
+static void identity_result_done(union sts_result *res)
+{
+	akr_sts_caller_identity_done(&res->id);
+}
+
+static const struct sts_op op_assume_role = {
+	"AssumeRole", "AssumeRole", false, parse_role, deliver_role, role_done,
+};
+static const struct sts_op op_web_identity = {
+	"AssumeRoleWithWebIdentity", "AssumeRole", true, parse_web_role, deliver_role, role_done,
+};
+static const struct sts_op op_identity = {
+	"GetCallerIdentity", "GetCallerIdentity", false, parse_identity, deliver_identity,
+	identity_result_done,
+};
+
+static void answer_done(void *userdata, int r, const char *body, size_t len,
+			const struct akr_error *err)
+{
 	struct sts_call *call = userdata;
-	struct akr_sts_assume_role_result res = { 0 };
+	union sts_result res;
 	struct akr_error perr;
 
+	memset(&res, 0, sizeof(res));
 	if (r >= 0) {
 		akr_error_set(&perr, AKR_ERROR_PARSE, 0, "MalformedResponse",
-			      "cannot read the AssumeRole answer");
-		r = call->web_identity
-			    ? akr_sts_parse_assume_role_with_web_identity(body, len, &res, &perr)
-			    : akr_sts_parse_assume_role(body, len, &res, &perr);
+			      "cannot read the %s answer", call->op->answer);
+		r = call->op->parse(body, len, &res, &perr);
 		if (r < 0 && !perr.operation[0])
 			(void)snprintf(perr.operation, sizeof(perr.operation), "%s", call->what);
 		err = &perr;
 	}
-	if (r < 0)
-		call->cb.assume_role(call->userdata, r, NULL, NULL, err);
-	else
-		call->cb.assume_role(call->userdata, 0, &res.creds, res.assumed_role_arn, NULL);
-	akr_sts_assume_role_result_done(&res);
+	call->op->deliver(call, r, &res, err);
+	call->op->done(&res);
 	free(call);
 }
 
-static int sts_send(const struct akr_aws_client *c, const char *action, const char *what,
-		    struct akr_buf *body, bool sensitive, akr_aws_done_cb done, struct sts_call *call)
+/* Sends @body for @op; @call (set up by the caller) is freed here on failure. */
+static int sts_send(const struct akr_aws_client *c, const struct sts_op *op, struct akr_buf *body,
+		    bool sensitive, struct sts_call *call)
 {
 	const struct akr_aws_call_desc d = {
 		.service = AKR_SERVICE_STS,
-		.action = action,
-		.what = what,
-		.anonymous = call->web_identity,
+		.action = op->action,
+		.what = call->what[0] ? call->what : NULL,
+		.anonymous = op->web_identity,
 		.path = "/",
 		.content_type = AKR_QUERY_CONTENT_TYPE,
 		.body = (const uint8_t *)body->data,
@@ -307,8 +376,10 @@ static int sts_send(const struct akr_aws_client *c, const char *action, const ch
 		.sensitive = sensitive,
 		.idempotent = true,
 	};
-	int r = akr_aws_call(c, &d, done, call);
+	int r;
 
+	call->op = op;
+	r = akr_aws_call(c, &d, answer_done, call);
 	if (r < 0)
 		free(call);
 	return r;
@@ -331,32 +402,41 @@ static bool arn_account(const char *arn, char ret[static 13])
 	return akr_is_account_id(ret);
 }
 
-int akr_sts_assume_role(const struct akr_aws_client *c, const struct akr_sts_assume_role_params *p,
-			akr_sts_assume_role_cb cb, void *userdata)
+/* Starts @op (either AssumeRole) with @body, which @built says was built
+ * (0) or not (-errno), for @role_arn. */
+static int role_call_start(const struct akr_aws_client *c, const struct sts_op *op,
+			     struct akr_buf *body, int built, const char *role_arn,
+			     akr_sts_assume_role_cb cb, void *userdata)
 {
-	char what[320], account[13];
-	_cleanup_buf_ struct akr_buf body = { 0 };
 	struct sts_call *call;
-	int r;
+	char account[13];
 
-	if (!cb)
-		return -EINVAL;
-	akr_buf_init(&body, BODY_MAX, false);
-	r = akr_sts_build_assume_role(p, &body);
-	if (r < 0)
-		return r == -E2BIG ? -EINVAL : r;
+	if (built < 0)
+		return built == -E2BIG ? -EINVAL : built;
 	call = calloc(1, sizeof(*call));
 	if (!call)
 		return -ENOMEM;
 	call->cb.assume_role = cb;
 	call->userdata = userdata;
-	if (p && p->role_arn && arn_account(p->role_arn, account))
-		(void)snprintf(what, sizeof(what), "AssumeRole into %.250s of account %s", p->role_arn,
-			       account);
+	if (!op->web_identity && arn_account(role_arn, account))
+		(void)snprintf(call->what, sizeof(call->what), "%s into %.250s of account %s",
+			       op->action, role_arn, account);
 	else
-		(void)snprintf(what, sizeof(what), "AssumeRole into %.250s", p->role_arn);
-	(void)snprintf(call->what, sizeof(call->what), "%s", what);
-	return sts_send(c, "AssumeRole", what, &body, true, assume_role_done, call);
+		(void)snprintf(call->what, sizeof(call->what), "%s into %.250s", op->action,
+			       role_arn);
+	return sts_send(c, op, body, true, call);
+}
+
+int akr_sts_assume_role(const struct akr_aws_client *c, const struct akr_sts_assume_role_params *p,
+			akr_sts_assume_role_cb cb, void *userdata)
+{
+	_cleanup_buf_ struct akr_buf body = { 0 };
+
+	if (!cb)
+		return -EINVAL;
+	akr_buf_init(&body, BODY_MAX, false);
+	return role_call_start(c, &op_assume_role, &body, akr_sts_build_assume_role(p, &body),
+				 p ? p->role_arn : NULL, cb, userdata);
 }
 
 int akr_sts_assume_role_with_web_identity(const struct akr_aws_client *c,
@@ -364,45 +444,15 @@ int akr_sts_assume_role_with_web_identity(const struct akr_aws_client *c,
 					  const char *token, akr_sts_assume_role_cb cb,
 					  void *userdata)
 {
-	char what[320];
 	_cleanup_buf_ struct akr_buf body = { 0 };
-	struct sts_call *call;
-	int r;
 
 	if (!cb)
 		return -EINVAL;
 	/* The body holds the token: a sensitive, wiped buffer. */
 	akr_buf_init(&body, BODY_MAX, true);
-	r = akr_sts_build_assume_role_with_web_identity(p, token, &body);
-	if (r < 0)
-		return r == -E2BIG ? -EINVAL : r;
-	call = calloc(1, sizeof(*call));
-	if (!call)
-		return -ENOMEM;
-	call->cb.assume_role = cb;
-	call->userdata = userdata;
-	call->web_identity = true;
-	(void)snprintf(what, sizeof(what), "AssumeRoleWithWebIdentity into %.250s", p->role_arn);
-	(void)snprintf(call->what, sizeof(call->what), "%s", what);
-	return sts_send(c, "AssumeRoleWithWebIdentity", what, &body, true, assume_role_done, call);
-}
-
-static void identity_done(void *userdata, int r, const char *body, size_t len,
-			  const struct akr_error *err)
-{
-	struct sts_call *call = userdata;
-	struct akr_sts_caller_identity id = { 0 };
-	struct akr_error perr;
-
-	if (r >= 0) {
-		akr_error_set(&perr, AKR_ERROR_PARSE, 0, "MalformedResponse",
-			      "cannot read the GetCallerIdentity answer");
-		r = akr_sts_parse_get_caller_identity(body, len, &id, &perr);
-		err = &perr;
-	}
-	call->cb.identity(call->userdata, r, r < 0 ? NULL : &id, r < 0 ? err : NULL);
-	akr_sts_caller_identity_done(&id);
-	free(call);
+	return role_call_start(c, &op_web_identity, &body,
+				 akr_sts_build_assume_role_with_web_identity(p, token, &body),
+				 p ? p->role_arn : NULL, cb, userdata);
 }
 
 int akr_sts_get_caller_identity(const struct akr_aws_client *c, akr_sts_get_caller_identity_cb cb,
@@ -423,5 +473,5 @@ int akr_sts_get_caller_identity(const struct akr_aws_client *c, akr_sts_get_call
 		return -ENOMEM;
 	call->cb.identity = cb;
 	call->userdata = userdata;
-	return sts_send(c, "GetCallerIdentity", NULL, &body, false, identity_done, call);
+	return sts_send(c, &op_identity, &body, false, call);
 }
