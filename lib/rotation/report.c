@@ -1,9 +1,6 @@
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <yajl/yajl_gen.h>
 
@@ -303,6 +300,32 @@ static yajl_gen_status gen_kt(yajl_gen g, const char *k, int64_t sec)
 	return gen_kv(g, k, sec ? akr_time_format_iso8601(sec, buf, sizeof(buf)) : NULL);
 }
 
+/* One row as an object: an action (@action: all its fields), or a user of
+ * cannot_rotate (the user, the key and the reason). */
+static yajl_gen_status gen_row(yajl_gen g, const struct akr_report_row *w, bool action)
+{
+	G(yajl_gen_map_open(g));
+	G(gen_kv(g, "account_id", w->account_id));
+	G(gen_kv(g, "account_name", w->account_name));
+	G(gen_kv(g, "user", w->user_name));
+	G(gen_kv(g, "access_key_id", w->access_key_id));
+	if (action)
+		G(gen_kv(g, "action", w->action));
+	if (w->key_age_days >= 0)
+		G(gen_ki(g, "key_age_days", w->key_age_days));
+	else
+		G(gen_kv(g, "key_age_days", NULL));
+	G(gen_kv(g, "reason", w->reason));
+	if (action) {
+		G(gen_kv(g, "outcome", outcome_names[w->outcome]));
+		G(gen_kv(g, "error", w->error));
+		G(gen_kv(g, "detail", w->detail));
+	}
+	return yajl_gen_map_close(g);
+fail:
+	return yajl_gen_in_error_state; /* not ok: G() in the caller stops too */
+}
+
 int akr_report_write_json(const struct akr_report *r, FILE *f)
 {
 	const struct akr_report_totals *t = &r->totals;
@@ -367,42 +390,14 @@ int akr_report_write_json(const struct akr_report *r, FILE *f)
 	/* The users of the attention alert: due, but no address or no slot. */
 	G(gen_str(g, "cannot_rotate"));
 	G(yajl_gen_array_open(g));
-	for (size_t i = 0; i < n_blocked; i++) {
-		const struct akr_report_row *w = blocked[i];
-		G(yajl_gen_map_open(g));
-		G(gen_kv(g, "account_id", w->account_id));
-		G(gen_kv(g, "account_name", w->account_name));
-		G(gen_kv(g, "user", w->user_name));
-		G(gen_kv(g, "access_key_id", w->access_key_id));
-		if (w->key_age_days >= 0)
-			G(gen_ki(g, "key_age_days", w->key_age_days));
-		else
-			G(gen_kv(g, "key_age_days", NULL));
-		G(gen_kv(g, "reason", w->reason));
-		G(yajl_gen_map_close(g));
-	}
+	for (size_t i = 0; i < n_blocked; i++)
+		G(gen_row(g, blocked[i], false));
 	G(yajl_gen_array_close(g));
 
 	G(gen_str(g, "actions"));
 	G(yajl_gen_array_open(g));
-	for (size_t i = 0; i < r->n_rows; i++) {
-		const struct akr_report_row *w = &r->rows[i];
-		G(yajl_gen_map_open(g));
-		G(gen_kv(g, "account_id", w->account_id));
-		G(gen_kv(g, "account_name", w->account_name));
-		G(gen_kv(g, "user", w->user_name));
-		G(gen_kv(g, "access_key_id", w->access_key_id));
-		G(gen_kv(g, "action", w->action));
-		if (w->key_age_days >= 0)
-			G(gen_ki(g, "key_age_days", w->key_age_days));
-		else
-			G(gen_kv(g, "key_age_days", NULL));
-		G(gen_kv(g, "reason", w->reason));
-		G(gen_kv(g, "outcome", outcome_names[w->outcome]));
-		G(gen_kv(g, "error", w->error));
-		G(gen_kv(g, "detail", w->detail));
-		G(yajl_gen_map_close(g));
-	}
+	for (size_t i = 0; i < r->n_rows; i++)
+		G(gen_row(g, &r->rows[i], true));
 	G(yajl_gen_array_close(g));
 	G(yajl_gen_map_close(g));
 
@@ -412,59 +407,6 @@ fail:
 	free(blocked);
 	yajl_gen_free(g);
 	return ret;
-}
-
-int akr_report_write(const struct akr_report *r, const char *dir, char **ret_path)
-{
-	char path[4096], tmp[4200], last[4200], lasttmp[4300];
-	FILE *f;
-	int fd, ret;
-
-	if ((size_t)snprintf(path, sizeof(path), "%s/report-%s.json", dir, r->run_id) >= sizeof(path))
-		return -ENAMETOOLONG;
-	(void)snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	(void)snprintf(last, sizeof(last), "%s/last-report.json", dir);
-	(void)snprintf(lasttmp, sizeof(lasttmp), "%s/.last-report.json.tmp", dir);
-
-	/* Names, addresses and key ids: for the daemon's user only, also when
-	 * a temporary file left by a crash had another mode. */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -errno;
-	if (fchmod(fd, 0600) < 0) {
-		ret = -errno;
-		(void)close(fd);
-		(void)unlink(tmp);
-		return ret;
-	}
-	f = fdopen(fd, "w");
-	if (!f) {
-		ret = -errno;
-		(void)close(fd);
-		(void)unlink(tmp);
-		return ret;
-	}
-	ret = akr_report_write_json(r, f);
-	if (ret == 0 && (fflush(f) != 0 || fsync(fileno(f)) < 0))
-		ret = -errno;
-	if (fclose(f) != 0 && ret == 0)
-		ret = -errno;
-	if (ret == 0 && rename(tmp, path) < 0)
-		ret = -errno;
-	if (ret < 0) {
-		(void)unlink(tmp);
-		return ret;
-	}
-	/* last-report.json: a symlink swapped in atomically. */
-	(void)unlink(lasttmp);
-	if (symlink(strrchr(path, '/') + 1, lasttmp) == 0 && rename(lasttmp, last) < 0)
-		(void)unlink(lasttmp);
-	if (ret_path) {
-		*ret_path = strdup(path);
-		if (!*ret_path)
-			return -ENOMEM;
-	}
-	return 0;
 }
 
 int akr_report_summary(const struct akr_report *r, char *buf, size_t size)
@@ -490,20 +432,6 @@ int akr_report_summary(const struct akr_report *r, char *buf, size_t size)
 	return n < 0 ? -EINVAL : 0;
 }
 
-static int row_cmp(const void *a, const void *b)
-{
-	const struct akr_report_row *x = *(const struct akr_report_row *const *)a;
-	const struct akr_report_row *y = *(const struct akr_report_row *const *)b;
-	int c = strcmp(x->account_id ? x->account_id : "", y->account_id ? y->account_id : "");
-
-	if (c)
-		return c;
-	c = strcmp(x->user_name ? x->user_name : "", y->user_name ? y->user_name : "");
-	if (c)
-		return c;
-	return x < y ? -1 : x > y;
-}
-
 int akr_report_print_table(const struct akr_report *r, FILE *f)
 {
 	const struct akr_report_row **sorted;
@@ -515,7 +443,7 @@ int akr_report_print_table(const struct akr_report *r, FILE *f)
 	for (size_t i = 0; i < r->n_rows; i++)
 		sorted[i] = &r->rows[i];
 	/* Stable by account, user, then the order the plan gave. */
-	qsort(sorted, r->n_rows, sizeof(*sorted), row_cmp);
+	qsort(sorted, r->n_rows, sizeof(*sorted), user_row_cmp);
 
 	fprintf(f, "%-12s  %-20s  %-20s  %4s  %-10s  %-11s  %s\n", "ACCOUNT", "USER", "KEY", "AGE",
 		"ACTION", "OUTCOME", "REASON");

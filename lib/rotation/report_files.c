@@ -1,11 +1,13 @@
-/* The report's files besides the state directory's own (report.c): a copy
- * where the operator asks for it (--report FILE), and pruning old reports
- * by report_retention_days. */
+/* The report's files: the state directory's report-<run id>.json and its
+ * last-report.json link, a copy where the operator asks for it (--report
+ * FILE), both written by one atomic writer, and pruning old reports by
+ * report_retention_days. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -25,6 +27,35 @@ int akr_report_write_file(const struct akr_report *r, const char *path)
 		return -EINVAL;
 	/* Like the state directory's reports: the operator's alone (0600). */
 	return akr_atomic_write(path, 0600, write_json_cb, (void *)r);
+}
+
+int akr_report_write(const struct akr_report *r, const char *dir, char **ret_path)
+{
+	char path[4096], last[4200], lasttmp[4300];
+	int ret;
+
+	if (!r || !dir)
+		return -EINVAL;
+	if ((size_t)snprintf(path, sizeof(path), "%s/report-%s.json", dir, akr_report_run_id(r)) >=
+	    sizeof(path))
+		return -ENAMETOOLONG;
+	(void)snprintf(last, sizeof(last), "%s/last-report.json", dir);
+	(void)snprintf(lasttmp, sizeof(lasttmp), "%s/.last-report.json.tmp", dir);
+	/* Names, addresses and key ids: for the daemon's user only, written
+	 * as the --report copy is (akr_report_write_file). */
+	ret = akr_report_write_file(r, path);
+	if (ret < 0)
+		return ret;
+	/* last-report.json: a symlink swapped in atomically. */
+	(void)unlink(lasttmp);
+	if (symlink(strrchr(path, '/') + 1, lasttmp) == 0 && rename(lasttmp, last) < 0)
+		(void)unlink(lasttmp);
+	if (ret_path) {
+		*ret_path = strdup(path);
+		if (!*ret_path)
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 /* The start time in a report's file name "report-YYYYMMDDTHHMMSSZ-xxxxxx.json"
