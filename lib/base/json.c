@@ -8,6 +8,7 @@
 #include <yajl/yajl_parse.h>
 
 #include "lib/base/buf.h"
+#include "lib/base/docread.h"
 #include "lib/base/error.h"
 #include "lib/base/json.h"
 #include "lib/base/secret.h"
@@ -267,7 +268,6 @@ static const yajl_callbacks callbacks = {
 static void add_position(struct json_state *s, const char *data, size_t off)
 {
 	unsigned long line = 1, col = 1;
-	size_t n = strlen(s->err.message);
 
 	for (size_t i = 0; i < off; i++) {
 		if (data[i] == '\n') {
@@ -277,8 +277,7 @@ static void add_position(struct json_state *s, const char *data, size_t off)
 			col++;
 		}
 	}
-	(void)snprintf(s->err.message + n, sizeof(s->err.message) - n, " at line %lu, column %lu",
-		       line, col);
+	akr_docread_add_position(&s->err, line, col);
 }
 
 int akr_json_parse(const char *data, size_t len, const struct akr_json_limits *limits,
@@ -296,14 +295,10 @@ int akr_json_parse(const char *data, size_t len, const struct akr_json_limits *l
 
 	if (limits)
 		s.limits = *limits;
-	if (!s.limits.max_depth)
-		s.limits.max_depth = AKR_JSON_MAX_DEPTH_DEFAULT;
-	if (!s.limits.max_string)
-		s.limits.max_string = AKR_JSON_MAX_STRING_DEFAULT;
-	if (!s.limits.max_items)
-		s.limits.max_items = AKR_JSON_MAX_ITEMS_DEFAULT;
-	if (!s.limits.max_values)
-		s.limits.max_values = AKR_JSON_MAX_VALUES_DEFAULT;
+	s.limits.max_depth = akr_docread_limit(s.limits.max_depth, AKR_JSON_MAX_DEPTH_DEFAULT);
+	s.limits.max_string = akr_docread_limit(s.limits.max_string, AKR_JSON_MAX_STRING_DEFAULT);
+	s.limits.max_items = akr_docread_limit(s.limits.max_items, AKR_JSON_MAX_ITEMS_DEFAULT);
+	s.limits.max_values = akr_docread_limit(s.limits.max_values, AKR_JSON_MAX_VALUES_DEFAULT);
 	if (!data && len)
 		return -EINVAL;
 
@@ -356,25 +351,7 @@ finish:
 
 bool akr_json_path_is(const struct akr_json_path *path, const char *pattern)
 {
-	size_t i = 0;
-	const char *p = pattern;
-
-	if (!*p)
-		return path->depth == 0;
-	for (;;) {
-		size_t n = strcspn(p, "/");
-
-		if (i >= path->depth)
-			return false;
-		if (!(n == 1 && p[0] == '*') &&
-		    (strlen(path->names[i]) != n || memcmp(path->names[i], p, n) != 0))
-			return false;
-		i++;
-		p += n;
-		if (!*p)
-			return i == path->depth;
-		p++;
-	}
+	return akr_docread_path_is(path->names, path->depth, pattern);
 }
 
 int akr_json_dup_string(enum akr_json_type type, const char *text, size_t len, char **dst,

@@ -8,6 +8,7 @@
 #include <expat.h>
 
 #include "lib/base/buf.h"
+#include "lib/base/docread.h"
 #include "lib/base/error.h"
 #include "lib/base/secret.h"
 #include "lib/base/xml.h"
@@ -162,12 +163,8 @@ static void XMLCALL on_entity(void *data, const XML_Char *name, int is_param, co
 
 static void add_position(struct xml_state *s)
 {
-	unsigned long line = (unsigned long)XML_GetCurrentLineNumber(s->parser);
-	unsigned long col = (unsigned long)XML_GetCurrentColumnNumber(s->parser) + 1;
-	size_t n = strlen(s->err.message);
-
-	(void)snprintf(s->err.message + n, sizeof(s->err.message) - n, " at line %lu, column %lu",
-		       line, col);
+	akr_docread_add_position(&s->err, (unsigned long)XML_GetCurrentLineNumber(s->parser),
+				 (unsigned long)XML_GetCurrentColumnNumber(s->parser) + 1);
 }
 
 int akr_xml_parse(const char *data, size_t len, const struct akr_xml_limits *limits,
@@ -179,12 +176,10 @@ int akr_xml_parse(const char *data, size_t len, const struct akr_xml_limits *lim
 
 	if (limits)
 		s.limits = *limits;
-	if (!s.limits.max_depth)
-		s.limits.max_depth = AKR_XML_MAX_DEPTH_DEFAULT;
-	if (!s.limits.max_text)
-		s.limits.max_text = AKR_XML_MAX_TEXT_DEFAULT;
-	if (!s.limits.max_elements)
-		s.limits.max_elements = AKR_XML_MAX_ELEMENTS_DEFAULT;
+	s.limits.max_depth = akr_docread_limit(s.limits.max_depth, AKR_XML_MAX_DEPTH_DEFAULT);
+	s.limits.max_text = akr_docread_limit(s.limits.max_text, AKR_XML_MAX_TEXT_DEFAULT);
+	s.limits.max_elements =
+	    akr_docread_limit(s.limits.max_elements, AKR_XML_MAX_ELEMENTS_DEFAULT);
 	if (!data && len)
 		return -EINVAL;
 
@@ -237,25 +232,8 @@ int akr_xml_parse(const char *data, size_t len, const struct akr_xml_limits *lim
 
 bool akr_xml_path_is(const struct akr_xml_path *path, const char *pattern)
 {
-	size_t i = 0;
-	const char *p = pattern;
-
-	if (!*p)
-		return false;
-	for (;;) {
-		size_t n = strcspn(p, "/");
-
-		if (i >= path->depth)
-			return false;
-		if (!(n == 1 && p[0] == '*') &&
-		    (strlen(path->names[i]) != n || memcmp(path->names[i], p, n) != 0))
-			return false;
-		i++;
-		p += n;
-		if (!*p)
-			return i == path->depth;
-		p++;
-	}
+	/* "" matches nothing here: every document has a root element. */
+	return *pattern && akr_docread_path_is(path->names, path->depth, pattern);
 }
 
 int akr_xml_dup_text(const char *text, size_t len, char **dst, const char *field,
