@@ -706,6 +706,61 @@ def remove_stale_runs(cache_dir):
         shutil.rmtree(d, ignore_errors=True)
 
 
+def print_fake_stderr(workdir):
+    path = os.path.join(workdir, "fake.err")
+    if os.path.exists(path):
+        with open(path, errors="replace") as f:
+            tail = f.read()[-3000:]
+        if tail.strip():
+            print(f"--- fake stderr (tail) ---\n{tail}")
+
+
+def run_test(args, test_fn, on_failure=None):
+    """Runs test_fn(args, workdir, cleanup) in a fresh work directory under
+    args.cache_dir: SIGTERM/SIGINT end it as a failure, the callables the test
+    appended to cleanup run in that order (each even if another fails), then
+    on_failure(workdir) when it failed, and the directory goes unless
+    AKR_KEEP_ROOT=1. Shared by container-test.py and package-test.py.
+    Returns the exit status: 0 passed, 1 failed."""
+    def on_term(signum, frame):
+        raise Terminated(f"signal {signum}")
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+
+    os.makedirs(args.cache_dir, exist_ok=True)
+    remove_stale_runs(args.cache_dir)
+    workdir = os.path.join(args.cache_dir, f"run-{os.getpid()}")
+    shutil.rmtree(workdir, ignore_errors=True)
+    os.makedirs(workdir)
+    cleanup = []
+    status = 0
+    try:
+        test_fn(args, workdir, cleanup)
+        log("PASS")
+    except Fail as e:
+        print(f"FAIL: {e}", flush=True)
+        status = 1
+    except Terminated as e:
+        print(f"FAIL: interrupted ({e})", flush=True)
+        status = 1
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for fn in cleanup:
+            try:
+                fn()
+            except Exception as e:  # keep cleaning up
+                print(f"cleanup: {e!r}", flush=True)
+        if status and on_failure:
+            on_failure(workdir)
+        if os.environ.get("AKR_KEEP_ROOT") == "1":
+            print(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+        log("cleaned up")
+    return status
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--binary", required=True)
@@ -727,46 +782,7 @@ def main():
             print(f"FAIL: {f} does not exist (build first)")
             return 1
 
-    def on_term(signum, frame):
-        raise Terminated(f"signal {signum}")
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, on_term)
-
-    os.makedirs(args.cache_dir, exist_ok=True)
-    remove_stale_runs(args.cache_dir)
-    workdir = os.path.join(args.cache_dir, f"run-{os.getpid()}")
-    shutil.rmtree(workdir, ignore_errors=True)
-    os.makedirs(workdir)
-    cleanup = []
-    status = 0
-    try:
-        test(args, workdir, cleanup)
-        log("PASS")
-    except Fail as e:
-        print(f"FAIL: {e}", flush=True)
-        status = 1
-    except Terminated as e:
-        print(f"FAIL: interrupted ({e})", flush=True)
-        status = 1
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        for fn in cleanup:
-            try:
-                fn()
-            except Exception as e:  # keep cleaning up
-                print(f"cleanup: {e!r}", flush=True)
-        if status and os.path.exists(os.path.join(workdir, "fake.err")):
-            with open(os.path.join(workdir, "fake.err"), errors="replace") as f:
-                tail = f.read()[-3000:]
-            if tail.strip():
-                print(f"--- fake stderr (tail) ---\n{tail}")
-        if os.environ.get("AKR_KEEP_ROOT") == "1":
-            print(f"kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-        log("cleaned up")
-    return status
+    return run_test(args, test, on_failure=print_fake_stderr)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import string
 import subprocess
 import sys
@@ -334,41 +333,7 @@ def main():
             print(f"FAIL: {tool} not found (apt-get install {pkg}; see tools/packages.txt)")
             return 1
 
-    def on_term(signum, frame):
-        raise Terminated(f"signal {signum}")
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, on_term)
-
-    os.makedirs(args.cache_dir, exist_ok=True)
-    ct_mod.remove_stale_runs(args.cache_dir)
-    workdir = os.path.join(args.cache_dir, f"run-{os.getpid()}")
-    shutil.rmtree(workdir, ignore_errors=True)
-    os.makedirs(workdir)
-    cleanup = []
-    status = 0
-    try:
-        test(args, workdir, cleanup)
-        log("PASS")
-    except Fail as e:
-        print(f"FAIL: {e}", flush=True)
-        status = 1
-    except Terminated as e:
-        print(f"FAIL: interrupted ({e})", flush=True)
-        status = 1
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        for fn in cleanup:
-            try:
-                fn()
-            except Exception as e:  # keep cleaning up
-                print(f"cleanup: {e!r}", flush=True)
-        if os.environ.get("AKR_KEEP_ROOT") == "1":
-            print(f"kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-        log("cleaned up")
-    return status
+    return ct_mod.run_test(args, test)
 
 
 if __name__ == "__main__":
