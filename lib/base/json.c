@@ -76,21 +76,26 @@ static struct akr_json_path cur_path(const struct json_state *s)
 }
 
 /* Accounts for one more value at the current position: counts it in the
- * enclosing array, and in the document. */
-static int count_value(struct json_state *s)
+ * enclosing array, and in the document. False when the parse is to stop:
+ * it failed before, or a limit is passed now (then failed here). */
+static bool count_value(struct json_state *s)
 {
+	if (s->r)
+		return false;
 	if (++s->values > s->limits.max_values) {
 		(void)akr_error_malformed(&s->err, "JSON has more than %zu values",
 		                          s->limits.max_values);
-		return -E2BIG;
+		(void)fail(s, -E2BIG);
+		return false;
 	}
 	if (s->depth > 0 && s->frames[s->depth - 1].type == AKR_JSON_ARRAY &&
 	    ++s->frames[s->depth - 1].count > s->limits.max_items) {
 		(void)akr_error_malformed(&s->err, "JSON array has more than %zu items",
 		                          s->limits.max_items);
-		return -E2BIG;
+		(void)fail(s, -E2BIG);
+		return false;
 	}
-	return 0;
+	return true;
 }
 
 static int scalar(struct json_state *s, enum akr_json_type type, const char *text, size_t len)
@@ -98,11 +103,8 @@ static int scalar(struct json_state *s, enum akr_json_type type, const char *tex
 	struct akr_json_path path;
 	int r;
 
-	if (s->r)
+	if (!count_value(s))
 		return 0;
-	r = count_value(s);
-	if (r < 0)
-		return fail(s, r);
 	if (!s->h->value)
 		return 1;
 	path = cur_path(s);
@@ -166,11 +168,8 @@ static int open_container(struct json_state *s, enum akr_json_type type)
 	struct akr_json_path path;
 	int r;
 
-	if (s->r)
+	if (!count_value(s))
 		return 0;
-	r = count_value(s);
-	if (r < 0)
-		return fail(s, r);
 	if (s->depth >= s->limits.max_depth) {
 		(void)akr_error_malformed(&s->err, "JSON nested deeper than %zu levels",
 		                          s->limits.max_depth);
