@@ -16,6 +16,7 @@
 #include "lib/aws/creds.h"
 #include "lib/aws/endpoints.h"
 #include "lib/aws/credprocess.h"
+#include "lib/base/defer.h"
 #include "lib/base/error.h"
 #include "lib/aws/imds.h"
 #include "lib/base/macro.h"
@@ -571,6 +572,7 @@ struct akr_creds_provider {
 	char *region;
 	enum akr_creds_source source;
 	struct resolve_op *ops; /* in flight, so that free can detach them */
+	struct akr_defer_set defers; /* answers known without network, owned */
 };
 
 /* One resolution. It owns what a network step borrows (the source identity
@@ -588,8 +590,7 @@ struct resolve_op {
 	struct akr_aws_identity source_identity;
 	struct akr_aws_client client;
 	char account_id[13];
-	uv_timer_t defer;
-	bool deferred;
+	bool deferred; /* on p->defers: the provider's free frees it */
 };
 
 static void op_unlink(struct resolve_op *op)
@@ -611,11 +612,6 @@ static void op_free(struct resolve_op *op)
 	free(op);
 }
 
-static void op_close_cb(uv_handle_t *h)
-{
-	op_free(h->data);
-}
-
 /* Hands the result to the provider's identity and its waiters. */
 static void op_complete(struct resolve_op *op)
 {
@@ -632,12 +628,12 @@ static void op_complete(struct resolve_op *op)
 	op->cb(op->cbdata, op->r, op->r < 0 ? &op->err : NULL);
 }
 
-static void op_deferred_cb(uv_timer_t *t)
+static void op_deferred_cb(void *userdata)
 {
-	struct resolve_op *op = t->data;
+	struct resolve_op *op = userdata;
 
 	op_complete(op);
-	uv_close((uv_handle_t *)&op->defer, op_close_cb);
+	op_free(op);
 }
 
 /* Answers found without network still complete from the loop (the async
@@ -647,18 +643,10 @@ static int op_defer(struct resolve_op *op, int r)
 	int k;
 
 	op->r = r;
-	k = uv_timer_init(op->p->loop, &op->defer);
+	k = akr_defer(&op->p->defers, 0, op_deferred_cb, op);
 	if (k < 0)
-		return k;
-	op->defer.data = op;
+		return k; /* the caller sees the start fail */
 	op->deferred = true;
-	k = uv_timer_start(&op->defer, op_deferred_cb, 0, 0);
-	if (k < 0) {
-		/* Closed without completing: the caller sees the start fail. */
-		op->deferred = false;
-		uv_close((uv_handle_t *)&op->defer, NULL);
-		return k;
-	}
 	return 0;
 }
 
@@ -894,6 +882,7 @@ int akr_creds_provider_new(const struct akr_creds_options *opts, struct akr_cred
 	p->identity.refresh = provider_refresh;
 	p->identity.refresher = p;
 	p->loop = opts->loop;
+	akr_defer_set_init(&p->defers, opts->loop);
 	p->http = opts->http;
 	p->endpoints = opts->endpoints;
 	p->clock = opts->clock;
@@ -929,11 +918,15 @@ struct akr_creds_provider *akr_creds_provider_free(struct akr_creds_provider *p)
 {
 	if (!p)
 		return NULL;
-	/* Detach what is in flight: a deferred answer then only closes its
-	 * timer, a network answer only frees its op. */
+	/* A deferred answer is dropped with its op; what is on the network
+	 * is detached, and its answer then only frees its op. The identity's
+	 * done() below fails the waiters of both. */
+	akr_defer_cancel_all(&p->defers);
 	for (struct resolve_op *op = p->ops, *next; op; op = next) {
 		next = op->next;
 		op->p = NULL;
+		if (op->deferred)
+			op_free(op);
 	}
 	akr_aws_identity_done(&p->identity);
 	free(p->profile);

@@ -12,6 +12,7 @@
 #include "lib/aws/client.h"
 #include "lib/aws/endpoints.h"
 #include "lib/aws/paging.h"
+#include "lib/base/defer.h"
 #include "lib/base/error.h"
 #include "lib/base/seen.h"
 #include "lib/delivery/zip.h"
@@ -28,7 +29,6 @@ struct akr_delivery_templates;
 struct akr_http;
 struct akr_iam_users_page;
 struct sweep_account;
-struct sweep_deferred;
 struct sweep_prefilter;
 
 struct akr_sweep {
@@ -74,7 +74,7 @@ struct akr_sweep {
 	bool block_everyone; /* the list could not grow: nobody is changed any more */
 
 	/* Deferred calls (akr__sweep_defer()) not yet run: a stop runs them at once. */
-	struct sweep_deferred *deferred;
+	struct akr_defer_set deferred;
 
 	struct akr_retry_rng rng; /* jitter of the sweep's own retries */
 	uv_timer_t done_timer;
@@ -114,14 +114,20 @@ struct sweep_account {
 #define SWEEP_MAX_ACCOUNTS 200000
 #define SWEEP_MAX_USERS_PER_ACCOUNT 100000
 
-/* sweep.c */
-/** Runs @fn(@arg) from the loop after @delay_ms, or at once when the sweep
- * is stopped (@fn then sees s->stopping). Returns 0 or -errno (then @fn never
- * runs). */
+/* sweep_retry.c: trying a throttled read again later. */
+/** Runs @fn(@arg) from the loop after @delay_ms (lib/base/defer), or at the
+ * next loop iteration when the sweep is stopped (@fn then sees s->stopping;
+ * akr_sweep_stop() hurries the calls already queued). @arg is borrowed and
+ * must live until @fn ran. Returns 0 or -errno (then @fn never runs). */
 int akr__sweep_defer(struct akr_sweep *s, int64_t delay_ms, void (*fn)(void *arg), void *arg);
 /** Whether a failed read is worth another try (attempt counts from 0): only
- * a throttled one, and never once the sweep is stopping. */
+ * a throttled one, at most SWEEP_READ_RETRIES times; the caller checks that
+ * the sweep is not stopping. On true, @ret_delay_ms is the wait: half the
+ * window plus a jitter over the other half, the window doubling from 1 s to
+ * 32 s. */
 bool akr__sweep_retry_read(const struct akr_error *err, unsigned attempt, int64_t *ret_delay_ms);
+
+/* sweep.c */
 int64_t akr__sweep_now(const struct akr_sweep *s);
 void akr__sweep_account_user_done(struct sweep_account *a);
 void akr__sweep_reconcile_done(struct akr_sweep *s);

@@ -12,6 +12,7 @@
 #include <openssl/rand.h>
 
 #include "lib/base/array.h"
+#include "lib/base/defer.h"
 #include "lib/rotation/addressbook.h"
 #include "lib/rotation/alert.h"
 #include "lib/aws/iam.h"
@@ -77,78 +78,6 @@ int akr__sweep_report_row(struct akr_sweep *s, const char *account_id, const cha
 		.detail = detail,
 	};
 	return akr_report_add(s->report, &row);
-}
-
-struct sweep_deferred {
-	uv_timer_t timer;
-	struct akr_sweep *s;
-	struct sweep_deferred *prev, *next; /* on s->deferred until it fires */
-	void (*fn)(void *arg);
-	void *arg;
-};
-
-static void deferred_closed(uv_handle_t *h)
-{
-	free(h->data);
-}
-
-static void deferred_fire(uv_timer_t *t)
-{
-	struct sweep_deferred *d = t->data;
-
-	if (d->prev)
-		d->prev->next = d->next;
-	else
-		d->s->deferred = d->next;
-	if (d->next)
-		d->next->prev = d->prev;
-	uv_close((uv_handle_t *)&d->timer, deferred_closed);
-	d->fn(d->arg);
-}
-
-int akr__sweep_defer(struct akr_sweep *s, int64_t delay_ms, void (*fn)(void *arg), void *arg)
-{
-	struct sweep_deferred *d = calloc(1, sizeof(*d));
-	int r;
-
-	if (!d)
-		return -ENOMEM;
-	r = uv_timer_init(s->loop, &d->timer);
-	if (r < 0) {
-		free(d);
-		return r;
-	}
-	d->timer.data = d;
-	d->s = s;
-	d->fn = fn;
-	d->arg = arg;
-	if (s->stopping)
-		delay_ms = 0;
-	r = uv_timer_start(&d->timer, deferred_fire, (uint64_t)(delay_ms > 0 ? delay_ms : 0), 0);
-	if (r < 0) {
-		uv_close((uv_handle_t *)&d->timer, deferred_closed);
-		return r;
-	}
-	d->next = s->deferred;
-	if (d->next)
-		d->next->prev = d;
-	s->deferred = d;
-	return 0;
-}
-
-bool akr__sweep_retry_read(const struct akr_error *err, unsigned attempt, int64_t *ret_delay_ms)
-{
-	uint32_t rnd = 0;
-	int64_t cap;
-
-	/* Throttling only: everything else had its attempts in the engine. */
-	if (!err || err->retry != AKR_RETRY_THROTTLING || attempt >= SWEEP_READ_RETRIES)
-		return false;
-	/* Full jitter over a window that doubles from 1 s up to 32 s. */
-	cap = (int64_t)1000 << (attempt < 5 ? attempt : 5);
-	(void)RAND_bytes((unsigned char *)&rnd, sizeof(rnd));
-	*ret_delay_ms = cap / 2 + (int64_t)(rnd % (uint32_t)(cap / 2 + 1));
-	return true;
 }
 
 static double account_base_rps(const struct sweep_account *a)
@@ -1081,6 +1010,7 @@ int akr_sweep_start(uv_loop_t *loop, const struct akr_sweep_options *opts, struc
 	s->loop = loop;
 	s->o = *opts;
 	s->cfg = opts->config;
+	akr_defer_set_init(&s->deferred, loop);
 	akr_paging_init(&s->accounts_paging, "ListAccounts", 0);
 	akr_seen_init(&s->account_ids, SWEEP_MAX_ACCOUNTS);
 	r = uv_timer_init(loop, &s->done_timer);
@@ -1142,8 +1072,7 @@ void akr_sweep_stop(struct akr_sweep *s)
 	if (s->mailer)
 		akr_delivery_sender_free(TAKE_PTR(s->mailer));
 	/* Deferred retries run now and see the stop. */
-	for (struct sweep_deferred *d = s->deferred; d; d = d->next)
-		(void)uv_timer_start(&d->timer, deferred_fire, 0, 0);
+	akr_defer_hurry_all(&s->deferred);
 	/* Finish now only when nothing is in flight; otherwise the last
 	 * callback of what is in flight finishes the sweep. */
 	if (!s->finishing && !s->listing_accounts && s->running_accounts == 0 &&
@@ -1155,6 +1084,8 @@ struct akr_sweep *akr_sweep_free(struct akr_sweep *s)
 {
 	if (!s)
 		return NULL;
+	/* Normally none is left: each holds up the end of the sweep. */
+	akr_defer_cancel_all(&s->deferred);
 	for (size_t i = 0; i < s->n_accounts; i++)
 		account_free(s->accounts[i]);
 	free(s->accounts);
