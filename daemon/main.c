@@ -21,6 +21,7 @@
 #include "daemon/notify.h"
 #include "daemon/scheduler.h"
 #include "lib/base/clock.h"
+#include "lib/rotation/aws_env.h"
 #include "lib/rotation/config.h"
 #include "lib/base/error.h"
 #include "lib/base/log.h"
@@ -46,6 +47,7 @@ static const char *arg_credentials_directory;
 struct daemon {
 	uv_loop_t *loop;
 	struct akr_config *config;       /* in force */
+	struct akr_aws_env *env;         /* of @config, a reference; NULL: not resolved */
 	struct akr_config *sweep_config; /* the config the running sweep started with */
 	struct akr_statelog *statelog;
 	struct akr_clock clock;
@@ -254,6 +256,26 @@ static int load_config(const char *path, bool strict, struct akr_config **ret)
 	return 0;
 }
 
+/* The AWS environment of a loaded configuration (lib/rotation/aws_env.h):
+ * built once per load, handed to every sweep of it. A configuration whose
+ * region or endpoints could not be resolved gets none (each sweep then
+ * fails to start, loudly, as load_config() said). */
+static int make_env(uv_loop_t *loop, const struct akr_config *cfg, struct akr_aws_env **ret)
+{
+	struct akr_error err = { 0 };
+	char detail[768];
+	int r;
+
+	*ret = NULL;
+	if (!cfg->aws_env.resolved)
+		return 0;
+	r = akr_aws_env_new(loop, cfg, NULL, ret, &err);
+	if (r < 0)
+		return akr_log_error_errno(r, "Cannot set up the AWS environment: %s",
+					   akr_error_describe_errno(&err, r, detail, sizeof(detail)));
+	return 0;
+}
+
 static int mkdir_p(const char *dir)
 {
 	char path[4096];
@@ -337,6 +359,9 @@ static void close_all(struct daemon *d)
 	for (size_t i = 0; i < ELEMENTSOF(handles); i++)
 		if (handles[i]->loop && !uv_is_closing(handles[i]))
 			uv_close(handles[i], NULL);
+	/* The engine's handles close too (a sweep still running holds its
+	 * own reference until it is freed). */
+	d->env = akr_aws_env_unref(d->env);
 }
 
 static void update_status(struct daemon *d)
@@ -421,6 +446,7 @@ static int start_sweep(struct daemon *d, enum akr_sweep_mode mode)
 {
 	struct akr_sweep_options o = {
 		.config = d->config,
+		.env = d->env,
 		.statelog = d->statelog,
 		.mode = mode,
 		.clock = d->clock,
@@ -488,21 +514,26 @@ static void on_sighup(uv_signal_t *s, int signum)
 {
 	struct daemon *d = s->data;
 	struct akr_config *nc = NULL;
+	struct akr_aws_env *env = NULL;
 	int old_minute = d->config->schedule_minute_of_day;
 
 	(void)signum;
 	notify_reloading();
-	if (load_config(arg_config, true, &nc) < 0) {
+	if (load_config(arg_config, true, &nc) < 0 || make_env(d->loop, nc, &env) < 0) {
+		nc = akr_config_free(nc);
 		akr_log_full(LOG_ERR, 0, AKR_FIELDS(.message_id = AKR_MID_CONFIG_INVALID),
 			     "Reload failed, keeping the configuration in force");
 	} else {
 		if (strcmp(nc->state_directory, d->config->state_directory) != 0)
 			akr_log_warning("state_directory changed to '%s'; it takes effect at the next "
 					"restart", nc->state_directory);
-		/* A sweep in progress keeps the config it started with. */
+		/* A sweep in progress keeps the config it started with, and
+		 * its reference to that config's environment. */
+		akr_aws_env_unref(d->env);
 		if (d->config != d->sweep_config)
 			akr_config_free(d->config);
 		d->config = nc;
+		d->env = env;
 		akr_log_full(LOG_INFO, 0, AKR_FIELDS(.message_id = AKR_MID_CONFIG_RELOADED),
 			     "Configuration reloaded from '%s'%s", arg_config,
 			     old_minute != nc->schedule_minute_of_day ? ", schedule changed" : "");
@@ -661,7 +692,10 @@ int main(int argc, char **argv)
 		return EXIT_CANNOT_RUN;
 	}
 	d.loop = &loop;
-	if (init_libraries() < 0 || open_state(&d, arg_dry_run) < 0) {
+	if (init_libraries() < 0 || open_state(&d, arg_dry_run) < 0 ||
+	    make_env(&loop, d.config, &d.env) < 0) {
+		akr_statelog_free(d.statelog);
+		(void)uv_run(&loop, UV_RUN_DEFAULT);
 		(void)uv_loop_close(&loop);
 		curl_global_cleanup();
 		akr_config_free(d.config);
@@ -670,6 +704,7 @@ int main(int argc, char **argv)
 	r = run(&d);
 	if (r < 0 && d.exit_code == 0)
 		d.exit_code = EXIT_CANNOT_RUN;
+	d.env = akr_aws_env_unref(d.env);
 	(void)uv_run(&loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(&loop) < 0)
 		akr_log_debug("Event loop still had handles at exit");

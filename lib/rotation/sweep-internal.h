@@ -16,6 +16,7 @@
 #include "lib/base/error.h"
 #include "lib/base/seen.h"
 #include "lib/delivery/zip.h"
+#include "lib/http/engine.h"
 #include "lib/http/retry.h"
 #include "lib/rotation/policy.h"
 #include "lib/rotation/report.h"
@@ -23,6 +24,7 @@
 
 struct akr_addressbook;
 struct akr_assumed_role;
+struct akr_aws_env;
 struct akr_creds_provider;
 struct akr_delivery_sender;
 struct akr_delivery_templates;
@@ -37,15 +39,16 @@ struct akr_sweep {
 	const struct akr_config *cfg;
 	struct akr_policy_config policy;
 	char run_id[48];
-	char partition[32]; /* of the management role ARN: "aws" */
 
+	/* The AWS environment of the configuration (a reference): the sweep
+	 * only runs in it. The pointers below are the environment's. */
+	struct akr_aws_env *env;
+	const char *partition; /* of the management role ARN: "aws" */
 	struct akr_http *http;
-	const struct akr_endpoints *endpoints; /* the config's aws_env */
-	const char *region;                    /* the config's aws_env */
+	struct akr_http_stats http_at_start; /* the engine's counters when the sweep began */
 	struct akr_creds_provider *creds;
 	struct akr_assumed_role *mgmt_role;
 	struct akr_aws_client base_client, mgmt_client, ses_client, sns_client;
-	const char *sns_region; /* the config's aws_env; NULL = region */
 
 	struct akr_delivery_sender *mailer;
 	bool send_quota_read; /* GetSendQuota was asked (once, before any account) */

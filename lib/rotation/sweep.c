@@ -15,6 +15,7 @@
 #include "lib/base/defer.h"
 #include "lib/rotation/addressbook.h"
 #include "lib/rotation/alert.h"
+#include "lib/rotation/aws_env.h"
 #include "lib/aws/iam.h"
 #include "lib/aws/orgs.h"
 #include "lib/aws/ses.h"
@@ -691,7 +692,7 @@ static void on_base_creds(void *userdata, int r, const struct akr_error *err)
 	s->ses_client.region = s->cfg->email.region;
 	s->ses_client.key = "ses";
 	s->sns_client = s->mgmt_client;
-	s->sns_client.region = s->sns_region ? s->sns_region : s->region;
+	s->sns_client.region = akr_aws_env_sns_region(s->env);
 	s->sns_client.key = "sns";
 
 	if (s->o.mode != AKR_SWEEP_DRY_RUN) {
@@ -746,10 +747,12 @@ static void write_metrics(struct akr_sweep *s)
 	if (!s->cfg->metrics_file ||
 	    (s->o.mode != AKR_SWEEP_ONCE && s->o.mode != AKR_SWEEP_SCHEDULED))
 		return;
-	if (s->http)
-		akr_http_get_stats(s->http, &st);
-	m.requests = st.started + st.retries; /* attempts: what AWS saw */
-	m.throttled = st.throttled;
+	/* The engine serves every sweep of the configuration: this sweep's
+	 * share is what its counters grew by. */
+	akr_http_get_stats(s->http, &st);
+	m.requests = st.started + st.retries -
+		     (s->http_at_start.started + s->http_at_start.retries); /* attempts: what AWS saw */
+	m.throttled = st.throttled - s->http_at_start.throttled;
 	m.success = s->fatal >= 0 && s->complete && !akr_report_has_failures(s->report);
 	r = akr_metrics_write(s->cfg->metrics_file, &m);
 	if (r < 0)
@@ -878,22 +881,6 @@ static void make_run_id(struct akr_sweep *s)
 	(void)snprintf(s->run_id, sizeof(s->run_id), "%s-%s", stamp, hex);
 }
 
-static int parse_partition(struct akr_sweep *s)
-{
-	const char *arn = s->cfg->organization.management_role_arn, *p;
-	size_t n;
-
-	if (!arn || strncmp(arn, "arn:", 4) != 0)
-		return -EINVAL;
-	p = strchr(arn + 4, ':');
-	n = p ? (size_t)(p - arn - 4) : 0;
-	if (n == 0 || n >= sizeof(s->partition))
-		return -EINVAL;
-	memcpy(s->partition, arn + 4, n);
-	s->partition[n] = '\0';
-	return 0;
-}
-
 /* The policy's thresholds, from the configuration. */
 static int setup_policy(struct akr_sweep *s)
 {
@@ -913,55 +900,21 @@ static int setup_policy(struct akr_sweep *s)
 	return akr_policy_config_validate(&s->policy);
 }
 
-/* The AWS side: the http engine, the base credentials provider and the
- * client that signs with them, in the configuration's AWS environment. */
-static int setup_aws(struct akr_sweep *s)
+/* The AWS side: the configuration's environment (a reference), and the
+ * client that signs with its base credentials. */
+static void setup_aws(struct akr_sweep *s, struct akr_aws_env *env)
 {
 	const struct akr_config *cfg = s->cfg;
-	struct akr_http_options ho = { 0 };
-	int r;
 
-	/* Resolved once per configuration load (akr_config_resolve_aws()). */
-	if (!cfg->aws_env.resolved) {
-		akr_log_error("No usable AWS region or endpoint configuration (see the error "
-			      "logged when the configuration was loaded)");
-		return -EINVAL;
-	}
-	s->region = cfg->aws_env.region;
-	s->endpoints = &cfg->aws_env.endpoints;
-	s->sns_region = cfg->aws_env.sns_region;
-
-	ho.max_in_flight = (size_t)cfg->limits.max_requests_in_flight;
-	ho.max_per_key = (size_t)cfg->limits.max_requests_per_account;
-	ho.max_attempts = (unsigned)cfg->limits.max_attempts;
-	ho.connect_timeout_ms = (int64_t)cfg->limits.connect_timeout_sec * 1000;
-	ho.max_buffered_bytes = (size_t)cfg->limits.answer_memory_mib * 1024 * 1024;
-	r = akr_http_new(s->loop, &ho, &s->http);
-	if (r < 0)
-		return r;
-	r = akr_creds_provider_new(&(struct akr_creds_options){ .loop = s->loop, .http = s->http,
-								 .endpoints = s->endpoints,
-								 .clock = NULL,
-								 .profile = cfg->aws.profile,
-								 .region = s->region },
-				   &s->creds);
-	if (r < 0)
-		return r;
-	s->base_client = (struct akr_aws_client){
-		.http = s->http,
-		.endpoints = s->endpoints,
-		.identity = akr_creds_provider_identity(s->creds),
-		/* Credentials expire in the real world: their expiry is judged
-		 * by the real clock, never by --now. */
-		.clock = NULL,
-		.region = s->region,
-		.key = "base",
-		.timeout_ms = (int64_t)cfg->limits.request_timeout_sec * 1000,
-	};
+	s->env = akr_aws_env_ref(env);
+	s->partition = akr_aws_env_partition(env);
+	s->http = akr_aws_env_http(env);
+	s->creds = akr_aws_env_creds(env);
+	s->base_client = *akr_aws_env_base_client(env);
+	akr_http_get_stats(s->http, &s->http_at_start);
 	/* Enough accounts at once to fill the global cap with each account's own cap. */
 	s->max_parallel_accounts = (size_t)cfg->limits.max_requests_in_flight /
 					   (size_t)cfg->limits.max_requests_per_account * 2 + 2;
-	return 0;
 }
 
 /* The delivery side known before any credentials: the zip encryption, the
@@ -1002,8 +955,14 @@ int akr_sweep_start(uv_loop_t *loop, const struct akr_sweep_options *opts, struc
 	struct akr_sweep *s;
 	int r;
 
-	if (!opts->config || !opts->done || (opts->mode != AKR_SWEEP_DRY_RUN && !opts->statelog))
+	if (!opts->config || !opts->done || (opts->mode != AKR_SWEEP_DRY_RUN && !opts->statelog) ||
+	    (opts->env && akr_aws_env_config(opts->env) != opts->config))
 		return -EINVAL;
+	if (!opts->env) {
+		akr_log_error("No usable AWS region or endpoint configuration (see the error "
+			      "logged when the configuration was loaded)");
+		return -EINVAL;
+	}
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
@@ -1025,9 +984,8 @@ int akr_sweep_start(uv_loop_t *loop, const struct akr_sweep_options *opts, struc
 	else
 		make_run_id(s);
 	akr_retry_rng_seed(&s->rng, (uint64_t)(uintptr_t)s);
+	setup_aws(s, opts->env);
 	r = setup_policy(s);
-	if (r >= 0)
-		r = parse_partition(s);
 	if (r < 0)
 		goto fail;
 	s->report = akr_report_new(s->run_id, akr_sweep_mode_to_string(opts->mode), akr__sweep_now(s));
@@ -1035,9 +993,7 @@ int akr_sweep_start(uv_loop_t *loop, const struct akr_sweep_options *opts, struc
 		r = -ENOMEM;
 		goto fail;
 	}
-	r = setup_aws(s);
-	if (r >= 0)
-		r = setup_delivery(s);
+	r = setup_delivery(s);
 	if (r < 0)
 		goto fail;
 
@@ -1099,8 +1055,7 @@ struct akr_sweep *akr_sweep_free(struct akr_sweep *s)
 	s->mgmt_role = akr_assumed_role_free(s->mgmt_role);
 	akr_templates_free(s->templates);
 	akr_addressbook_free(s->addresses);
-	s->creds = akr_creds_provider_free(s->creds);
-	akr_http_free(s->http);
+	s->env = akr_aws_env_unref(s->env);
 	akr_report_free(s->report);
 	free(s->next_token);
 	free(s->report_path);

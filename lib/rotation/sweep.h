@@ -14,6 +14,7 @@
 
 #include "lib/base/clock.h"
 
+struct akr_aws_env;
 struct akr_config;
 struct akr_report;
 struct akr_statelog;
@@ -43,6 +44,10 @@ typedef void (*akr_sweep_done_cb)(void *userdata, int r, struct akr_report *repo
 
 struct akr_sweep_options {
 	const struct akr_config *config; /* borrowed; must outlive the sweep */
+	/* The AWS environment built from @config (lib/rotation/aws_env.h): the
+	 * sweep takes a reference. NULL: @config's AWS environment could not be
+	 * resolved, and the sweep cannot start (-EINVAL, logged). */
+	struct akr_aws_env *env;
 	struct akr_statelog *statelog;   /* borrowed; NULL only for a dry run */
 	enum akr_sweep_mode mode;
 	struct akr_clock clock;

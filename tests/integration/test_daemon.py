@@ -142,6 +142,41 @@ class Daemon(RotatorTestCase):
                 self.assertIn((new["id"], new["secret"]),
                               delivered_credentials(mails, f"{u['name']}@example.com"))
 
+    def test_reload_during_sweep_keeps_its_environment(self):
+        # The AWS environment (engine, credential provider) is built once
+        # per configuration load: a SIGHUP mid-sweep builds a new one, and
+        # the running sweep finishes in the one it started with. Under the
+        # sanitizers a leaked or early-freed environment fails the exit
+        # status or the run.
+        users = [user(f"u{i}", [key(85)]) for i in range(6)]
+        self.setup_fake(scenario([account(DEV, users)]), fake_args=["--latency-ms", "200"])
+        fake_now = parse_iso(self.fake.now())
+        fire = (fake_now + timedelta(minutes=2)).replace(second=0)
+        proc = self.start_daemon(fire - timedelta(seconds=2), f"{fire:%H:%M}")
+        self.notify.wait(lambda m: "Sweep starting" in m, timeout=60)
+        self.wait_for_calls("CreateAccessKey", 1, proc)
+        n = len(self.notify.messages)
+        # A valid reload, then one the new environment refuses (a bad
+        # region): the second keeps the first in force.
+        self.rot.write_config({"schedule": f'"{fire:%H:%M}"',
+                               "policy": {"rotate_after_days": 81}})
+        proc.send_signal(signal.SIGHUP)
+        self.notify.wait(lambda m: "RELOADING=1" in m, after=n)
+        self.notify.wait(lambda m: "READY=1" in m, after=n)
+        self.rot.write_config({"schedule": f'"{fire:%H:%M}"', "aws": {"region": "bad region!"}})
+        n = len(self.notify.messages)
+        proc.send_signal(signal.SIGHUP)
+        self.notify.wait(lambda m: "READY=1" in m, after=n)
+        self.notify.wait(lambda m: "last sweep succeeded" in m, timeout=120)
+        state = self.fake.state()
+        for u in users:
+            self.assertEqual(len(user_keys(state, DEV, u["name"])), 2, u["name"])
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(30), 0)
+        err = proc.stderr.read()
+        self.assertIn("Configuration reloaded", err)
+        self.assertIn("Reload failed", err)
+
     def test_missed_run_is_caught_up_once(self):
         self.setup_fake(scenario([account(DEV, [user("alice", [key(85)])])]))
         res = self.rot.run("--dry-run")
