@@ -619,7 +619,7 @@ static void on_list_accounts(void *userdata, int r, struct akr_orgs_accounts_pag
 	}
 	s->progress.accounts_total = s->n_accounts;
 	/* A stop may have cut the listing short. */
-	s->complete = !s->next_token;
+	s->complete = !s->next_token && !s->stopping;
 	if (s->complete)
 		akr_log_info("Organization listed: %zu accounts to work on", s->n_accounts);
 	if (s->mailer && !s->send_quota_read && !s->stopping) {
@@ -1016,6 +1016,11 @@ void akr_sweep_stop(struct akr_sweep *s)
 	if (!s || s->stopping)
 		return;
 	s->stopping = true;
+	/* Whatever was in flight is cut short (an account half read, a user
+	 * not acted on): the report says the run was partial
+	 * (docs/report.md "complete"). */
+	if (!s->finishing)
+		s->complete = false;
 	akr_log_info("Stopping the sweep: requests in flight are canceled, interrupted rotations "
 		     "rolled back (for at most %d s)", s->cfg->limits.stop_timeout_sec);
 	/* No request is attempted again; what a rollback or the alert still
