@@ -514,7 +514,7 @@ static void test_one_bad_user(void **state)
 	assert_int_equal(t->users_seen, 6);
 	/* ... and every other user was read to the end, without a row. */
 	for (size_t i = 0; i < run.fake.n_users; i++) {
-		char name[8];
+		char name[32];
 
 		(void)snprintf(name, sizeof(name), "u%zu", i);
 		assert_true(run.fake.keys_listed[i]);
