@@ -950,11 +950,9 @@ static int setup_delivery(struct akr_sweep *s)
 	return 0;
 }
 
-int akr_sweep_start(uv_loop_t *loop, const struct akr_sweep_options *opts, struct akr_sweep **ret)
+/* What a sweep cannot start without. */
+static int check_options(const struct akr_sweep_options *opts)
 {
-	struct akr_sweep *s;
-	int r;
-
 	if (!opts->config || !opts->done || (opts->mode != AKR_SWEEP_DRY_RUN && !opts->statelog) ||
 	    (opts->env && akr_aws_env_config(opts->env) != opts->config))
 		return -EINVAL;
@@ -963,7 +961,15 @@ int akr_sweep_start(uv_loop_t *loop, const struct akr_sweep_options *opts, struc
 			      "logged when the configuration was loaded)");
 		return -EINVAL;
 	}
-	s = calloc(1, sizeof(*s));
+	return 0;
+}
+
+/* The sweep's memory and its done timer, the run id and the jitter. */
+static int sweep_new(uv_loop_t *loop, const struct akr_sweep_options *opts, struct akr_sweep **ret)
+{
+	struct akr_sweep *s = calloc(1, sizeof(*s));
+	int r;
+
 	if (!s)
 		return -ENOMEM;
 	s->loop = loop;
@@ -978,12 +984,25 @@ int akr_sweep_start(uv_loop_t *loop, const struct akr_sweep_options *opts, struc
 		return r;
 	}
 	s->done_timer.data = s;
-
 	if (opts->run_id)
 		(void)snprintf(s->run_id, sizeof(s->run_id), "%s", opts->run_id);
 	else
 		make_run_id(s);
 	akr_retry_rng_seed(&s->rng, (uint64_t)(uintptr_t)s);
+	*ret = s;
+	return 0;
+}
+
+int akr_sweep_start(uv_loop_t *loop, const struct akr_sweep_options *opts, struct akr_sweep **ret)
+{
+	struct akr_sweep *s;
+	int r;
+
+	r = check_options(opts);
+	if (r >= 0)
+		r = sweep_new(loop, opts, &s);
+	if (r < 0)
+		return r;
 	setup_aws(s, opts->env);
 	r = setup_policy(s);
 	if (r < 0)

@@ -57,13 +57,20 @@ struct akr_sweep_options {
 	void *userdata;
 };
 
-/** Starts a sweep on @loop. Contract as every async start: < 0 means @done
- * never runs; 0 means it runs exactly once, later. */
+/** Starts a sweep on @loop in @opts->env (a reference is taken and dropped
+ * by akr_sweep_free()). @opts is copied; what it points to is borrowed as
+ * its fields say. Contract as every async start: < 0 means @done never runs;
+ * 0 means it runs exactly once, later. Returns 0; -EINVAL (options missing,
+ * no AWS environment, or one built from another configuration; an invalid
+ * policy), -ENOMEM, or the errors of loading the mail templates and opening
+ * the address book (logged). */
 int akr_sweep_start(uv_loop_t *loop, const struct akr_sweep_options *opts, struct akr_sweep **ret);
 
 /** Asks a running sweep to stop: no new account, user or action is started;
- * what is in flight finishes (a rotation whose key exists but was not
- * delivered is rolled back); then @done runs with the partial report. */
+ * the environment's engine cancels what it may (akr_http_shutdown()), the
+ * rest finishes (a rotation whose key exists but was not delivered is
+ * rolled back); then @done runs with the partial report (not "complete").
+ * A second call does nothing. */
 void akr_sweep_stop(struct akr_sweep *s);
 
 /** Frees a sweep after its done callback ran (or from it). NULL does nothing. */
