@@ -130,10 +130,15 @@ int akr__sweep_defer(struct akr_sweep *s, int64_t delay_ms, void (*fn)(void *arg
  * 32 s. */
 bool akr__sweep_retry_read(const struct akr_error *err, unsigned attempt, int64_t *ret_delay_ms);
 
-/* sweep.c */
+/* sweep.c: the run and the organization walk. */
+/** The sweep's wall clock (--now shifts it), in seconds. */
 int64_t akr__sweep_now(const struct akr_sweep *s);
+/** A user of @a is done (whatever the outcome): the next one may start. */
 void akr__sweep_account_user_done(struct sweep_account *a);
+/** The open intents are reconciled: the organization walk may start. */
 void akr__sweep_reconcile_done(struct akr_sweep *s);
+
+/* sweep_report.c: report rows and failure sentences. */
 /* "<the call that failed and its target>: <AWS error>", from @err's
  * operation or else @what (NULL: none), with a hint when the base
  * credentials were refused. " in account <@account_id>" is left out of the
@@ -142,12 +147,21 @@ void akr__sweep_reconcile_done(struct akr_sweep *s);
 void akr__sweep_describe_failure(const struct akr_sweep *s, const char *what,
 				 const char *account_id, int r, const struct akr_error *err,
 				 char *buf, size_t size);
-int akr__sweep_account_client(struct akr_sweep *s, const char *account_id, struct akr_assumed_role **ret_role,
-			 struct akr_aws_client *ret_client);
+/** Adds one row to the run report (strings borrowed, copied). Returns 0 or -ENOMEM. */
 int akr__sweep_report_row(struct akr_sweep *s, const char *account_id, const char *account_name,
 		     const char *user, const char *key_id, const char *action, int64_t age_days,
 		     const char *reason, enum akr_outcome outcome, const char *error,
 		     const char *detail);
+
+/* sweep_roles.c: the identity an account is worked with. */
+/** The client of @account_id's member role (assumed from the management
+ * session, on its first call), or the management session itself when the
+ * member role is the management role (then *@ret_role is NULL). The
+ * client's key is left NULL for the caller to set to a string it owns.
+ * *@ret_role: caller frees with akr_assumed_role_free(). Returns 0,
+ * -ENAMETOOLONG, -ENOMEM. */
+int akr__sweep_account_client(struct akr_sweep *s, const char *account_id, struct akr_assumed_role **ret_role,
+			 struct akr_aws_client *ret_client);
 
 /* sweep_blocked.c: users not to be changed any more in this run. */
 /** Whether @user of @account_id is blocked (everyone is, after a failure

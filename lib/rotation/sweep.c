@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <openssl/rand.h>
 
@@ -62,25 +61,6 @@ static struct akr_log_fields fields_of(const struct akr_sweep *s, const char *mi
 	return (struct akr_log_fields){ .message_id = mid, .run_id = s->run_id };
 }
 
-int akr__sweep_report_row(struct akr_sweep *s, const char *account_id, const char *account_name,
-		     const char *user, const char *key_id, const char *action, int64_t age_days,
-		     const char *reason, enum akr_outcome outcome, const char *error, const char *detail)
-{
-	struct akr_report_row row = {
-		.account_id = account_id,
-		.account_name = account_name,
-		.user_name = user,
-		.access_key_id = key_id,
-		.action = action,
-		.key_age_days = age_days,
-		.reason = reason,
-		.outcome = outcome,
-		.error = error,
-		.detail = detail,
-	};
-	return akr_report_add(s->report, &row);
-}
-
 static double account_base_rps(const struct sweep_account *a)
 {
 	return a->s->cfg->limits.iam_requests_per_second_per_account;
@@ -113,58 +93,6 @@ static struct sweep_account *account_free(struct sweep_account *a)
 	return NULL;
 }
 
-/* Whether the member role of @account_id is the management role the sweep
- * already holds: the same account and the same role name (IAM role names are
- * unique per account case-insensitively, whatever the role's path). */
-static bool is_management_role(const struct akr_sweep *s, const char *account_id)
-{
-	const char *arn = s->cfg->organization.management_role_arn, *name;
-	char prefix[128];
-
-	if (!arn || (size_t)snprintf(prefix, sizeof(prefix), "arn:%s:iam::%s:role/", s->partition,
-				     account_id) >= sizeof(prefix))
-		return false;
-	if (strncmp(arn, prefix, strlen(prefix)) != 0)
-		return false;
-	name = strrchr(arn, '/') + 1;
-	return strcasecmp(name, s->cfg->organization.member_role_name) == 0;
-}
-
-int akr__sweep_account_client(struct akr_sweep *s, const char *account_id, struct akr_assumed_role **ret_role,
-			 struct akr_aws_client *ret_client)
-{
-	struct akr_sts_assume_role_params p = {
-		.session_name = s->cfg->organization.session_name,
-		.external_id = s->cfg->organization.external_id,
-		.duration_sec = s->cfg->organization.session_duration_sec,
-	};
-	char arn[300];
-	int r;
-
-	if ((size_t)snprintf(arn, sizeof(arn), "arn:%s:iam::%s:role/%s", s->partition, account_id,
-			     s->cfg->organization.member_role_name) >= sizeof(arn))
-		return -ENAMETOOLONG;
-	if (is_management_role(s, account_id)) {
-		/* Assuming the role we hold into itself again would only cost
-		 * an AssumeRole call (and, as role chaining, a session capped
-		 * at an hour): the management session serves the account. */
-		akr_log_debug("Account %s: the member role is the management role; using its session",
-			      account_id);
-		*ret_role = NULL;
-		*ret_client = s->mgmt_client;
-		ret_client->key = NULL;
-		return 0;
-	}
-	p.role_arn = arn;
-	r = akr_assumed_role_new(&s->mgmt_client, &p, ret_role);
-	if (r < 0)
-		return r;
-	*ret_client = s->mgmt_client;
-	ret_client->identity = akr_assumed_role_identity(*ret_role);
-	ret_client->key = NULL; /* set by the caller to a string it owns */
-	return 0;
-}
-
 static void account_finished(struct sweep_account *a)
 {
 	struct akr_sweep *s = a->s;
@@ -187,60 +115,6 @@ static void account_finished(struct sweep_account *a)
 	akr_paging_done(&a->users_paging);
 	akr_seen_done(&a->user_names);
 	dispatch_accounts(s);
-}
-
-/* The codes with which STS refuses the caller's own credentials. */
-static bool is_credentials_refused(const struct akr_error *err)
-{
-	static const char *const codes[] = { "SignatureDoesNotMatch", "InvalidClientTokenId",
-					     "IncompleteSignature", "ExpiredToken",
-					     "InvalidSignatureException", "UnrecognizedClientException",
-					     "ExpiredTokenException", "NoCredentials" };
-
-	for (size_t i = 0; err && i < ELEMENTSOF(codes); i++)
-		if (strcmp(err->code, codes[i]) == 0)
-			return true;
-	return false;
-}
-
-void akr__sweep_describe_failure(const struct akr_sweep *s, const char *what,
-				 const char *account_id, int r, const struct akr_error *err,
-				 char *buf, size_t size)
-{
-	const char *mgmt = s->cfg->organization.management_role_arn;
-	const char *op = err && err->operation[0] ? err->operation : what;
-	char detail[768], mgmt_op[320], in_account[40], call[320];
-	bool base_refused = false;
-	size_t n;
-
-	/* "ListUsers in account N" in a line about account N: "ListUsers". */
-	(void)snprintf(call, sizeof(call), "%s", op ? op : "");
-	(void)snprintf(in_account, sizeof(in_account), " in account %s",
-		       account_id ? account_id : "-");
-	n = strlen(call);
-	if (account_id && n > strlen(in_account) &&
-	    strcmp(call + n - strlen(in_account), in_account) == 0)
-		call[n - strlen(in_account)] = '\0';
-	op = call;
-
-	if (err && err->kind != AKR_ERROR_NONE)
-		(void)akr_error_describe(err, detail, sizeof(detail));
-	else
-		(void)snprintf(detail, sizeof(detail), "%s", strerror(r < 0 ? -r : r));
-	/* The management role is assumed with the base credentials: a refusal
-	 * of its AssumeRole is a refusal of those. */
-	(void)snprintf(mgmt_op, sizeof(mgmt_op), "AssumeRole into %s ", mgmt ? mgmt : "");
-	if (is_credentials_refused(err) && mgmt &&
-	    strncmp(op, mgmt_op, strlen(mgmt_op)) == 0)
-		base_refused = true;
-	(void)snprintf(buf, size, "%s%s%s%s%s%s%s", op,
-		       base_refused ? " (the management role)" : "", op[0] ? ": " : "", detail,
-		       base_refused ? "; the base credentials (from " : "",
-		       base_refused ? akr_creds_source_to_string(akr_creds_provider_source(s->creds))
-				    : "",
-		       base_refused ? ") were refused: check the access key id and the secret "
-				      "access key, and the clock"
-				    : "");
 }
 
 static void account_fail(struct sweep_account *a, const char *what, int r, const struct akr_error *err)
