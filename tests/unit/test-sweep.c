@@ -545,6 +545,25 @@ static void test_stop_mid_sweep(void **state)
 	run_done(&run);
 }
 
+/* A reload drops the daemon's reference to the environment while a sweep
+ * runs in it: the sweep's own reference keeps it (and its engine) alive
+ * until akr_sweep_free(). */
+static void test_environment_outlives_its_reload(void **state)
+{
+	struct run run;
+
+	(void)state;
+	run_init(&run);
+	run.fake.n_users = 5;
+	run_start(&run);
+	run.env = akr_aws_env_unref(run.env);
+	run_until_done(&run);
+	assert_int_equal(run.r, 0);
+	assert_int_equal(akr_report_get_totals(run.report)->users_seen, 5);
+	assert_false(akr_report_has_failures(run.report));
+	run_done(&run);
+}
+
 static void test_start_without_environment(void **state)
 {
 	struct run run;
@@ -568,6 +587,7 @@ int main(void)
 		cmocka_unit_test(test_paging_sees_every_user),
 		cmocka_unit_test(test_one_bad_user),
 		cmocka_unit_test(test_stop_mid_sweep),
+		cmocka_unit_test(test_environment_outlives_its_reload),
 		cmocka_unit_test(test_start_without_environment),
 	};
 
