@@ -187,7 +187,7 @@ struct sweep_prefilter *akr__sweep_prefilter_free(struct sweep_prefilter *pf);
 int akr__sweep_user_start(struct sweep_account *a, const struct akr_iam_user *u);
 /** Reports (report row, journal) a ListUsers item that failed validation
  * (@u->invalid set) as a user that could not be read. */
-void sweep_user_invalid(struct sweep_account *a, const struct akr_iam_user *u);
+void akr__sweep_user_invalid(struct sweep_account *a, const struct akr_iam_user *u);
 
 /* sweep_address.c: the address takeover defence before a rotation. */
 enum {

@@ -167,7 +167,7 @@ static void account_dispatch_users(struct sweep_account *a)
 		akr_report_totals(s->report)->users_seen++;
 		if (u->invalid) {
 			/* One bad item skips one user, not the account. */
-			sweep_user_invalid(a, u);
+			akr__sweep_user_invalid(a, u);
 			continue;
 		}
 		if (akr__sweep_prefilter_skips(a, u)) {
@@ -251,20 +251,13 @@ static void on_list_users(void *userdata, int r, struct akr_iam_users_page *page
 	a->next_user = 0;
 	page->users = NULL;
 	page->n_users = 0;
-	free(a->marker);
-	a->marker = page->is_truncated ? TAKE_PTR(page->marker) : NULL;
-	a->more_pages = page->is_truncated;
-	if (a->more_pages && !a->marker) {
-		account_fail(a, "ListUsers", -EBADMSG,
-			     &(struct akr_error){ .kind = AKR_ERROR_PARSE,
-						  .message = "IsTruncated without a Marker" });
-		a->more_pages = false;
-	}
-	r = akr_paging_next(&a->users_paging, a->marker, &perr);
-	if (r < 0) {
+	/* The parser refuses IsTruncated without a Marker (iam.c), so a
+	 * marker here is exactly "more pages". */
+	r = akr_paging_take_marker(&a->users_paging, &a->marker, page->is_truncated, &page->marker,
+				   &perr);
+	a->more_pages = r == 0 && a->marker;
+	if (r < 0)
 		account_fail(a, "ListUsers", r, &perr);
-		a->more_pages = false;
-	}
 	account_dispatch_users(a);
 }
 

@@ -152,7 +152,7 @@ static void user_fail(struct user_task *t, const char *what, int r, const struct
 	user_done(t);
 }
 
-void sweep_user_invalid(struct sweep_account *a, const struct akr_iam_user *u)
+void akr__sweep_user_invalid(struct sweep_account *a, const struct akr_iam_user *u)
 {
 	char name[96], msg[700];
 	struct akr_log_fields f = {
