@@ -110,6 +110,8 @@ struct akr_http {
 static void dispatch(struct akr_http *h);
 static void check_done(struct akr_http *h);
 static void finish_now(struct akr_http_request *req);
+static void req_abort(struct akr_http_request *req, int r, enum akr_error_kind kind,
+		      const char *code, const char *msg);
 
 static int64_t now_ms(void)
 {
@@ -416,6 +418,32 @@ static void engine_leave(struct akr_http *h)
 }
 
 
+/* @call (a curl_multi_*() call) returned @mc. On an error (out of memory,
+ * or a callback of ours refused and curl gave the multi up), curl may have
+ * left the transfers it was driving half-way, never to complete: the
+ * answers that did come are taken first, then every attempt still on the
+ * wire ends now, through the normal completion path, with -ENOMEM (-EIO for
+ * another error) and a message naming @call. A sweep waiting on them then
+ * ends instead of hanging. */
+static void multi_check(struct akr_http *h, CURLMcode mc, const char *call)
+{
+	char msg[160];
+	int r = mc == CURLM_OUT_OF_MEMORY ? -ENOMEM : -EIO;
+
+	check_done(h);
+	if (mc == CURLM_OK || h->torn_down)
+		return;
+	(void)snprintf(msg, sizeof(msg), "%s failed: %s", call, curl_multi_strerror(mc));
+	akr_log_error("http: %s, ending every request on the wire", msg);
+	for (struct link *l = h->requests.next; l != &h->requests; l = l->next) {
+		struct akr_http_request *req = container_of(l, struct akr_http_request, all);
+
+		if (req->state == REQ_RUNNING)
+			req_abort(req, r, AKR_ERROR_LOCAL, r == -ENOMEM ? "out-of-memory" : "http-engine",
+				  msg);
+	}
+}
+
 static void poll_cb(uv_poll_t *handle, int status, int events)
 {
 	struct http_sock *sk = handle->data;
@@ -441,8 +469,8 @@ static void poll_cb(uv_poll_t *handle, int status, int events)
 	engine_enter(h);
 	/* May close this very handle (CURL_POLL_REMOVE): that is fine, its
 	 * memory is freed from the close callback. */
-	(void)curl_multi_socket_action(h->multi, sk->fd, flags, &running);
-	check_done(h);
+	multi_check(h, curl_multi_socket_action(h->multi, sk->fd, flags, &running),
+		    "curl_multi_socket_action");
 	dispatch(h);
 	engine_leave(h);
 }
@@ -453,8 +481,8 @@ static void curl_timeout_cb(uv_timer_t *t)
 	int running;
 
 	engine_enter(h);
-	(void)curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	check_done(h);
+	multi_check(h, curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running),
+		    "curl_multi_socket_action");
 	dispatch(h);
 	engine_leave(h);
 }

@@ -9,6 +9,9 @@
  *                              "start": arm at once
  *   AKR_FAILMALLOC_REPORT=path at exit, write "<calls after arming> <failed 0/1>"
  *   AKR_FAILMALLOC_BACKTRACE=1 print the failing call's stack to stderr
+ *   AKR_FAILMALLOC_CALLER=name count (and fail) only the allocations called
+ *                              from a shared object whose path contains name
+ *                              (e.g. "libcurl": a failure inside curl's multi)
  *
  * Test tooling only: never linked into the daemon. */
 #include <dlfcn.h>
@@ -41,6 +44,7 @@ static atomic_bool armed;
 static atomic_uint_fast64_t calls;
 static atomic_bool failed;
 static uint64_t fail_at;
+static const char *caller_filter;
 static bool initialising, initialised;
 
 /* dlsym() may calloc() before real_calloc is known: serve it from here. */
@@ -67,6 +71,9 @@ static void init(void)
 	real_flock = (flock_fn)dlsym(RTLD_NEXT, "flock");
 	at = getenv("AKR_FAILMALLOC_AT");
 	fail_at = at ? strtoull(at, NULL, 10) : 0;
+	caller_filter = getenv("AKR_FAILMALLOC_CALLER");
+	if (caller_filter && !*caller_filter)
+		caller_filter = NULL;
 	arm = getenv("AKR_FAILMALLOC_ARM");
 	if (arm && strcmp(arm, "start") == 0)
 		atomic_store(&armed, true);
@@ -74,12 +81,24 @@ static void init(void)
 	initialised = true;
 }
 
-/* Whether this allocation is the one that fails. */
-static bool should_fail(void)
+/* Whether @caller lies in the shared object AKR_FAILMALLOC_CALLER names. */
+static bool caller_matches(const void *caller)
+{
+	Dl_info info;
+
+	if (!caller_filter)
+		return true;
+	if (!dladdr(caller, &info) || !info.dli_fname)
+		return false;
+	return strstr(info.dli_fname, caller_filter) != NULL;
+}
+
+/* Whether this allocation, called from @caller, is the one that fails. */
+static bool should_fail(const void *caller)
 {
 	uint64_t n;
 
-	if (!atomic_load(&armed))
+	if (!atomic_load(&armed) || !caller_matches(caller))
 		return false;
 	n = atomic_fetch_add(&calls, 1) + 1;
 	if (fail_at == 0 || n != fail_at)
@@ -98,7 +117,7 @@ void *malloc(size_t size)
 	init();
 	if (!real_malloc)
 		return NULL;
-	if (should_fail()) {
+	if (should_fail(__builtin_return_address(0))) {
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -120,7 +139,7 @@ void *calloc(size_t n, size_t size)
 			return bootstrap + off; /* static storage: already zero */
 		}
 	}
-	if (should_fail()) {
+	if (should_fail(__builtin_return_address(0))) {
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -137,7 +156,7 @@ void *realloc(void *p, size_t size)
 	}
 	if (!real_realloc)
 		return NULL;
-	if (should_fail()) {
+	if (should_fail(__builtin_return_address(0))) {
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -164,6 +183,9 @@ int flock(int fd, int op)
 	/* Read again: under a sanitizer, init() may run before the
 	 * environment is set up. */
 	fail_at = at ? strtoull(at, NULL, 10) : 0;
+	caller_filter = getenv("AKR_FAILMALLOC_CALLER");
+	if (caller_filter && !*caller_filter)
+		caller_filter = NULL;
 	atomic_store(&armed, true);
 	return real_flock ? real_flock(fd, op) : (errno = ENOSYS, -1);
 }

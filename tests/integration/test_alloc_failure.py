@@ -15,10 +15,20 @@ LD_PRELOAD). After each run:
 then a clean sweep finishes the job: exit 0, the undelivered key is gone,
 and every due user holds exactly one new key, delivered.
 
+Two scans: every allocation of the process, and only libcurl's own
+allocations (AKR_FAILMALLOC_CALLER=libcurl), most of them made inside
+curl_multi_socket_action(): a failure there once left the transfers curl was
+driving unfinished and the sweep hung (the 46th curl allocation, the socket
+hash entry of the first request's connection, hung every time).
+
 Short mode (CI): every N of the first HEAD allocations (state log, start-up,
-reconciliation), then SAMPLE points spread over the rest of the sweep from a
-seed (1 unless AKR_ALLOC_SEED says otherwise; "random" picks one). Long mode (AKR_ALLOC_LONG=1, by
-hand): every N of the sweep. Prints the number of failure points tried."""
+reconciliation; CURL_HEAD for curl's: the first requests and connections),
+then SAMPLE (CURL_SAMPLE) points spread over the rest of the sweep from a
+seed (1 unless AKR_ALLOC_SEED says otherwise; "random" picks one). Long mode
+(AKR_ALLOC_LONG=1, by hand): every N of the sweep. By hand also:
+AKR_ALLOC_POINTS=N,M,... tries only these; AKR_ALLOC_KEEP_GOING=1 tries every
+point and reports the failed ones together; AKR_ALLOC_TIMEOUT=S bounds a run
+(60 s). Prints the number of failure points tried and the exit statuses."""
 import datetime
 import os
 import random
@@ -37,8 +47,14 @@ DEV = "222222222222"
 DUE = ("alice", "carol")  # carol's rotation was interrupted, then she is due again
 HEAD = int(os.environ.get("AKR_ALLOC_HEAD", "80"))
 SAMPLE = int(os.environ.get("AKR_ALLOC_SAMPLE", "60"))
+CURL_HEAD = int(os.environ.get("AKR_ALLOC_CURL_HEAD", "50"))
+CURL_SAMPLE = int(os.environ.get("AKR_ALLOC_CURL_SAMPLE", "12"))
 LONG = os.environ.get("AKR_ALLOC_LONG") == "1"
-RUN_TIMEOUT = 60  # a sweep of three users takes well under a second
+# A sweep of three users takes well under a second.
+RUN_TIMEOUT = int(os.environ.get("AKR_ALLOC_TIMEOUT", "60"))
+# Every point of the sweep is tried, the failures are gathered and reported
+# together (a scan by hand) instead of stopping at the first.
+KEEP_GOING = os.environ.get("AKR_ALLOC_KEEP_GOING") == "1"
 
 
 def epoch(iso):
@@ -76,12 +92,13 @@ class AllocationFailure(RotatorTestCase):
                   for u in a["users"]}
         return before, undelivered["id"]
 
-    def run_failing(self, n):
+    def run_failing(self, n, caller):
         """Returns (exit status, allocations counted, whether N was reached)."""
         if os.path.exists(self.report_path):
             os.unlink(self.report_path)
         env = {"LD_PRELOAD": FAILMALLOC, "AKR_FAILMALLOC_AT": str(n),
-               "AKR_FAILMALLOC_REPORT": self.report_path}
+               "AKR_FAILMALLOC_REPORT": self.report_path,
+               "AKR_FAILMALLOC_CALLER": caller}
         if self.asan:
             # failmalloc.so comes before the sanitizer's malloc.
             env["ASAN_OPTIONS"] = (os.environ.get("ASAN_OPTIONS", "") +
@@ -134,9 +151,10 @@ class AllocationFailure(RotatorTestCase):
                              sorted((k["id"], k["status"]) for k in before["carol"]),
                              f"{where}: carol was changed while her intent was open")
 
-    def point(self, n):
+    def point(self, n, caller=""):
         before, undelivered = self.fresh()
-        res, calls, fired = self.run_failing(n)
+        res, calls, fired = self.run_failing(n, caller)
+        self.outcomes[res.returncode] = self.outcomes.get(res.returncode, 0) + 1
         self.check(f"allocation {n} failed", before, undelivered, final=False)
         clean = self.rot.run("--once")
         self.assertEqual(clean.returncode, 0,
@@ -144,34 +162,61 @@ class AllocationFailure(RotatorTestCase):
         self.check(f"clean sweep after allocation {n}", before, undelivered, final=True)
         return calls, fired
 
-    def test_every_allocation_fails_closed(self):
+    def scan(self, caller, what, head, sample, seed_default):
+        """Fails each point in turn (the allocations called from @caller,
+        all of them if empty): the first @head and @sample more spread over
+        the rest from a seed; every one in long mode."""
+        self.outcomes = {}
         # Counting run: how many allocations the sweep makes.
-        total, fired = self.point(0)
+        total, fired = self.point(0, caller)
         self.assertFalse(fired)
-        self.assertGreater(total, HEAD, "the preload library counted no allocation")
-        if LONG:
+        self.assertGreater(total, head, f"the preload library counted no {what}")
+        self.outcomes = {}
+        only = os.environ.get("AKR_ALLOC_POINTS")
+        if only:
+            points = sorted(int(x) for x in only.split(","))
+        elif LONG:
             points = range(1, total + 1)
         else:
-            seed = os.environ.get("AKR_ALLOC_SEED") or "1"
+            seed = os.environ.get("AKR_ALLOC_SEED") or str(seed_default)
             seed = random.randrange(1 << 30) if seed == "random" else int(seed)
-            print(f"allocation failure: seed {seed} (AKR_ALLOC_SEED={seed} replays it)",
+            print(f"{what} failure: seed {seed} (AKR_ALLOC_SEED={seed} replays it)",
                   file=sys.stderr)
             rng = random.Random(seed)
-            step = max(1, (total - HEAD) // max(SAMPLE, 1))
-            points = list(range(1, HEAD + 1)) + [
-                HEAD + 1 + i * step + rng.randrange(step) for i in range(SAMPLE)]
-        tried = 0
+            step = max(1, (total - head) // max(sample, 1))
+            points = list(range(1, head + 1)) + [
+                head + 1 + i * step + rng.randrange(step) for i in range(sample)]
+        tried, failed = 0, []
         for n in points:
             if n > total:
                 break
-            calls, fired = self.point(n)
             tried += 1
+            try:
+                calls, fired = self.point(n, caller)
+            except (AssertionError, subprocess.TimeoutExpired) as e:
+                if not KEEP_GOING:
+                    raise
+                failed.append(n)
+                print(f"{what} {n}: FAILED: {str(e)[:300]}", file=sys.stderr)
+                continue
             if not fired:
                 # This run made fewer allocations than N: the sweep is over.
                 break
-        print(f"allocation failure points tried: {tried} of {total} allocations in the sweep",
+        print(f"{what} failure points tried: {tried} of {total} in the sweep; exit "
+              f"statuses {dict(sorted(self.outcomes.items()))}; failed {failed}",
               file=sys.stderr)
-        self.assertGreaterEqual(tried, min(total, HEAD))
+        self.assertEqual(failed, [], f"{what}: these failure points failed")
+        self.assertGreaterEqual(tried, min(total, head))
+
+    def test_every_allocation_fails_closed(self):
+        self.scan("", "allocation", HEAD, SAMPLE, 1)
+
+    def test_curl_allocation_fails_closed(self):
+        # Only libcurl's own allocations fail: most are made inside
+        # curl_multi_socket_action() and curl_multi_add_handle(), where a
+        # failure once left the transfers it owned unfinished and the sweep
+        # hung (issue 9).
+        self.scan("libcurl", "curl allocation", CURL_HEAD, CURL_SAMPLE, 1)
 
 
 if __name__ == "__main__":
