@@ -7,10 +7,10 @@ import re
 import signal
 import stat
 import subprocess
-import time
 import unittest
 
 import hostile
+from proofkit import Drain, Notify
 from harness import EXAMPLE_SECRET, RotatorTestCase, account, key, scenario, user
 from mails import SEVENZIP, delivered_credentials, parse, text_of, zip_of
 
@@ -114,23 +114,27 @@ class SecretHygiene(Private):
         res = self.run_daemon("--once")
         self.assertEqual(res.returncode, 1, res.stderr)
 
-        # A daemon that dies by a signal leaves no core file behind.
+        # A daemon that dies by a signal leaves no core file behind. The
+        # signal goes once the daemon is up (READY=1: past its start-up, its
+        # core limit set, in its loop), not at some moment of its start-up
+        # that a loaded machine makes slow; its output is read as it comes
+        # so that a full pipe never stalls it.
         cwd = os.path.join(self.rot.dir, "cwd")
         os.mkdir(cwd)
+        notify = Notify()
+        self.addCleanup(notify.close)
         proc = subprocess.Popen(self.rot.args(None, now=True), cwd=cwd,
-                                env=self.rot.env({"AWS_ENDPOINT_URL": self.proxy.url}),
+                                env=self.rot.env({"AWS_ENDPOINT_URL": self.proxy.url,
+                                                  "NOTIFY_SOCKET": notify.path}),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.addCleanup(lambda: proc.poll() is None and proc.kill())
-        limits = ""
-        for _ in range(100):
-            with open("/proc/%d/limits" % proc.pid) as f:
-                limits = f.read()
-            if re.search(r"Max core file size\s+0\s+0", limits):
-                break
-            time.sleep(0.05)
+        drain = Drain(proc)
+        notify.wait(lambda m: "READY=1" in m, timeout=120, proc=proc)
+        with open("/proc/%d/limits" % proc.pid) as f:
+            limits = f.read()
         self.assertRegex(limits, r"Max core file size\s+0\s+0")
         proc.send_signal(signal.SIGQUIT)
-        out, err = proc.communicate(timeout=60)
+        out, err = drain.finish(timeout=60)
         self.outputs.append(out + err)
         self.assertEqual(proc.returncode, -signal.SIGQUIT)
         self.assertEqual([n for n in os.listdir(cwd) if n.startswith("core")], [])
