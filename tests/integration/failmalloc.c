@@ -8,7 +8,8 @@
  *                              state directory's lock just before its sweep);
  *                              "start": arm at once
  *   AKR_FAILMALLOC_REPORT=path at exit, write "<calls after arming> <failed 0/1>"
- *   AKR_FAILMALLOC_BACKTRACE=1 print the failing call's stack to stderr
+ *   AKR_FAILMALLOC_BACKTRACE=1 print the failing call's stack to stderr, and
+ *                              the stack of an abort() (SIGABRT) that follows
  *   AKR_FAILMALLOC_CALLER=name count (and fail) only the allocations called
  *                              from a shared object whose path contains name
  *                              (e.g. "libcurl": a failure inside curl's multi)
@@ -18,6 +19,7 @@
 #include <execinfo.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -81,6 +83,18 @@ static void init(void)
 	initialised = true;
 }
 
+/* After the failure, an abort() says where it came from, then goes on. */
+static void on_abort(int sig)
+{
+	static const char msg[] = "failmalloc: SIGABRT after the failed allocation, at:\n";
+	void *frames[32];
+
+	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	backtrace_symbols_fd(frames, backtrace(frames, 32), STDERR_FILENO);
+	(void)signal(sig, SIG_DFL);
+	(void)raise(sig);
+}
+
 /* Whether @caller lies in the shared object AKR_FAILMALLOC_CALLER names. */
 static bool caller_matches(const void *caller)
 {
@@ -108,6 +122,7 @@ static bool should_fail(const void *caller)
 		void *frames[32];
 
 		backtrace_symbols_fd(frames, backtrace(frames, 32), STDERR_FILENO);
+		(void)signal(SIGABRT, on_abort);
 	}
 	return true;
 }

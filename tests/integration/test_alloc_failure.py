@@ -197,7 +197,7 @@ class AllocationFailure(RotatorTestCase):
                 if not KEEP_GOING:
                     raise
                 failed.append(n)
-                print(f"{what} {n}: FAILED: {str(e)[:300]}", file=sys.stderr)
+                print(f"{what} {n}: FAILED: {str(e)[:4000]}", file=sys.stderr)
                 continue
             if not fired:
                 # This run made fewer allocations than N: the sweep is over.
