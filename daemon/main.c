@@ -3,6 +3,7 @@
  * piece of the real work is in lib/. */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,6 +101,21 @@ static void protect_memory(void)
 #ifndef __SANITIZE_ADDRESS__
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 #endif
+}
+
+/* Signals as the daemon expects them, whatever started it: a shell without
+ * job control starts a background job with SIGINT and SIGQUIT ignored, and a
+ * parent may leave signals blocked. Ignored SIGQUIT and a blocked SIGTERM
+ * would make the daemon deaf to them for its whole life: every signal is
+ * unblocked, and SIGQUIT (the only one whose default action it relies on
+ * and does not handle) is back to its default. */
+static void reset_signals(void)
+{
+	sigset_t none;
+
+	(void)sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	(void)signal(SIGQUIT, SIG_DFL);
 }
 
 /* The libraries' global state, set up once before the state directory is
@@ -658,6 +674,7 @@ int main(int argc, char **argv)
 		return r < 0 ? EXIT_CANNOT_RUN : 0;
 
 	akr_log_setup(AKR_LOG_AUTO, arg_verbose ? LOG_DEBUG : LOG_INFO);
+	reset_signals();
 	protect_memory();
 	/* Every file the daemon writes is 0600 and every directory 0700, run
 	 * from a shell as much as under systemd's UMask=0077. */

@@ -123,9 +123,18 @@ class SecretHygiene(Private):
         os.mkdir(cwd)
         notify = Notify()
         self.addCleanup(notify.close)
+        # Started as a background job of a shell without job control starts
+        # it (meson under such a job did): SIGQUIT ignored, and blocked too.
+        # The daemon must put its signals back to their defaults, or SIGQUIT
+        # (and a blocked SIGTERM) would never reach it.
+        def inherited_signals():
+            signal.signal(signal.SIGQUIT, signal.SIG_IGN)
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGQUIT, signal.SIGTERM})
+
         proc = subprocess.Popen(self.rot.args(None, now=True), cwd=cwd,
                                 env=self.rot.env({"AWS_ENDPOINT_URL": self.proxy.url,
                                                   "NOTIFY_SOCKET": notify.path}),
+                                preexec_fn=inherited_signals,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.addCleanup(lambda: proc.poll() is None and proc.kill())
         drain = Drain(proc)
@@ -133,8 +142,14 @@ class SecretHygiene(Private):
         with open("/proc/%d/limits" % proc.pid) as f:
             limits = f.read()
         self.assertRegex(limits, r"Max core file size\s+0\s+0")
+        with open("/proc/%d/status" % proc.pid) as f:
+            status = f.read()
         proc.send_signal(signal.SIGQUIT)
-        out, err = drain.finish(timeout=60)
+        try:
+            out, err = drain.finish(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.fail("SIGQUIT did not end the daemon within 60 s; its signal masks:\n"
+                      + "".join(l for l in status.splitlines(True) if l.startswith("Sig")))
         self.outputs.append(out + err)
         self.assertEqual(proc.returncode, -signal.SIGQUIT)
         self.assertEqual([n for n in os.listdir(cwd) if n.startswith("core")], [])
