@@ -48,7 +48,7 @@ KINDS = {
 }
 # CI: every kind before and after on the calls that create a key or deliver
 # it; the other writes with the faults that leave their effect in doubt; the
-# reads with a server error and a hang (one retry budget per request: about
+# reads with 503 and a hang (one retry budget per request: about
 # 3 s a case, the whole matrix of 180 cases ran in 526 s on a loaded machine).
 READS = ("AssumeRole", "ListAccounts", "ListUsers", "ListUserTags", "ListAccessKeys",
          "GetAccessKeyLastUsed", "GetSendQuota")
