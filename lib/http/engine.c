@@ -1,5 +1,4 @@
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stddef.h>
@@ -424,8 +423,8 @@ static void engine_leave(struct akr_http *h)
  * left the transfers it was driving half-way, never to complete: the
  * answers that did come are taken first, then every attempt still on the
  * wire ends now, through the normal completion path, with -ENOMEM (-EIO for
- * another error) and a message naming @call, and the sockets they used are
- * no longer watched. A sweep waiting on them then ends instead of hanging. */
+ * another error) and a message naming @call. A sweep waiting on them then
+ * ends instead of hanging. */
 static void multi_check(struct akr_http *h, CURLMcode mc, const char *call)
 {
 	char msg[160];
@@ -442,19 +441,6 @@ static void multi_check(struct akr_http *h, CURLMcode mc, const char *call)
 		if (req->state == REQ_RUNNING)
 			req_abort(req, r, AKR_ERROR_LOCAL, r == -ENOMEM ? "out-of-memory" : "http-engine",
 				  msg);
-	}
-	/* No transfer is left, and curl failed half-way through telling which
-	 * sockets to watch: it may close one it opened itself (the resolver's)
-	 * without CURL_POLL_REMOVE, and libuv aborts on a watched descriptor
-	 * that was closed. Stop watching those now; curl forgets each one's
-	 * pointer first, so that a descriptor number used again starts clean. */
-	for (struct link *l = h->sockets.next, *next; l != &h->sockets; l = next) {
-		struct http_sock *sk = container_of(l, struct http_sock, link);
-
-		next = l->next;
-		(void)curl_multi_assign(h->multi, sk->fd, NULL);
-		if (!sk->owned || (fcntl(sk->fd, F_GETFD) < 0 && errno == EBADF))
-			sock_close(sk);
 	}
 }
 
