@@ -49,10 +49,9 @@ HEAD = int(os.environ.get("AKR_ALLOC_HEAD", "80"))
 SAMPLE = int(os.environ.get("AKR_ALLOC_SAMPLE", "60"))
 CURL_HEAD = int(os.environ.get("AKR_ALLOC_CURL_HEAD", "50"))
 # Later curl allocations are tried by hand only (AKR_ALLOC_CURL_SAMPLE=N or
-# the long mode): a few of them (608, 611, 636, 660, 699, 868 of ~940, never
-# on a replay of one point) ended in a SIGABRT from libuv until the engine
-# stopped watching the sockets of the transfers a failing multi call ended;
-# 121 points (600-720) after that fix showed none, not yet enough for CI.
+# the long mode): a few of them (636, 660, 699, 868 of ~940, never on a
+# replay of one point) end in a SIGABRT from libuv's poll phase (a watched
+# descriptor curl closed, it seems), not fixed yet (issue 9).
 CURL_SAMPLE = int(os.environ.get("AKR_ALLOC_CURL_SAMPLE", "0"))
 LONG = os.environ.get("AKR_ALLOC_LONG") == "1"
 # A sweep of three users takes well under a second.
