@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <yajl/yajl_parse.h>
@@ -44,13 +45,42 @@ struct json_state {
 	int r;
 };
 
-/* yajl's buffers hold decoded strings: in sensitive mode, wipe them on release. */
-static void *wipe_malloc(void *ctx, size_t size)
+/* yajl 2.1 uses what its allocator returns without a check (yajl_alloc,
+ * yajl_buf, the lexer): a failed allocation inside it is a write through
+ * NULL. A parse cannot be resumed from there, so the process ends as a
+ * crash would, which the state log makes safe (the next start reconciles),
+ * with a line that says why. write(2): nothing here may allocate. */
+static void *yajl_checked(void *p)
 {
-	(void)ctx;
-	return malloc(size);
+	static const char msg[] = "<2>out of memory inside the JSON parser (yajl cannot go on "
+				  "after a failed allocation): exiting with status 1; the state "
+				  "log is reconciled at the next start\n";
+
+	if (p)
+		return p;
+	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	_exit(1);
 }
 
+static void *checked_malloc(void *ctx, size_t size)
+{
+	(void)ctx;
+	return yajl_checked(malloc(size ? size : 1));
+}
+
+static void *checked_realloc(void *ctx, void *p, size_t size)
+{
+	(void)ctx;
+	return yajl_checked(realloc(p, size ? size : 1));
+}
+
+static void checked_free(void *ctx, void *p)
+{
+	(void)ctx;
+	free(p);
+}
+
+/* yajl's buffers hold decoded strings: in sensitive mode, wipe them on release. */
 static void wipe_free(void *ctx, void *p)
 {
 	(void)ctx;
@@ -60,7 +90,7 @@ static void wipe_free(void *ctx, void *p)
 static void *wipe_realloc(void *ctx, void *p, size_t size)
 {
 	(void)ctx;
-	return akr_wipe_realloc(p, size);
+	return yajl_checked(akr_wipe_realloc(p, size ? size : 1));
 }
 
 static int fail(struct json_state *s, int r)
@@ -282,8 +312,13 @@ static void add_position(struct json_state *s, const char *data, size_t off)
 int akr_json_parse(const char *data, size_t len, const struct akr_json_limits *limits,
 		   const struct akr_json_handler *h, void *userdata, struct akr_error *reterr)
 {
+	static const yajl_alloc_funcs plain_funcs = {
+		.malloc = checked_malloc,
+		.realloc = checked_realloc,
+		.free = checked_free,
+	};
 	static const yajl_alloc_funcs wipe_funcs = {
-		.malloc = wipe_malloc,
+		.malloc = checked_malloc,
 		.realloc = wipe_realloc,
 		.free = wipe_free,
 	};
@@ -304,7 +339,8 @@ int akr_json_parse(const char *data, size_t len, const struct akr_json_limits *l
 	s.frames = calloc(s.limits.max_depth, sizeof(*s.frames));
 	s.names = calloc(s.limits.max_depth, sizeof(*s.names));
 	s.yajl =
-	    yajl_alloc(&callbacks, s.limits.sensitive ? (yajl_alloc_funcs *)&wipe_funcs : NULL, &s);
+	    yajl_alloc(&callbacks,
+		       (yajl_alloc_funcs *)(s.limits.sensitive ? &wipe_funcs : &plain_funcs), &s);
 	if (!s.frames || !s.names || !s.yajl) {
 		r = -ENOMEM;
 		goto finish;

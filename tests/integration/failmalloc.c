@@ -13,6 +13,10 @@
  *   AKR_FAILMALLOC_CALLER=name count (and fail) only the allocations called
  *                              from a shared object whose path contains name
  *                              (e.g. "libcurl": a failure inside curl's multi)
+ *   AKR_FAILMALLOC_STACK=name  count (and fail) only the allocations with a
+ *                              caller anywhere on the stack in a shared object
+ *                              whose path contains name (e.g. "libyajl": yajl
+ *                              allocates through the parser's own functions)
  *
  * Test tooling only: never linked into the daemon. */
 #include <dlfcn.h>
@@ -47,6 +51,8 @@ static atomic_uint_fast64_t calls;
 static atomic_bool failed;
 static uint64_t fail_at;
 static const char *caller_filter;
+static const char *stack_filter;
+static __thread bool in_backtrace;
 static bool initialising, initialised;
 
 /* dlsym() may calloc() before real_calloc is known: serve it from here. */
@@ -76,6 +82,9 @@ static void init(void)
 	caller_filter = getenv("AKR_FAILMALLOC_CALLER");
 	if (caller_filter && !*caller_filter)
 		caller_filter = NULL;
+	stack_filter = getenv("AKR_FAILMALLOC_STACK");
+	if (stack_filter && !*stack_filter)
+		stack_filter = NULL;
 	arm = getenv("AKR_FAILMALLOC_ARM");
 	if (arm && strcmp(arm, "start") == 0)
 		atomic_store(&armed, true);
@@ -107,17 +116,45 @@ static bool caller_matches(const void *caller)
 	return strstr(info.dli_fname, caller_filter) != NULL;
 }
 
+/* Whether a frame of the stack lies in the object AKR_FAILMALLOC_STACK
+ * names. backtrace() may allocate on its first call: those allocations
+ * (in_backtrace) never match. */
+static bool stack_matches(void)
+{
+	void *frames[24];
+	Dl_info info;
+	int i, n;
+
+	if (!stack_filter)
+		return true;
+	if (in_backtrace)
+		return false;
+	in_backtrace = true;
+	n = backtrace(frames, 24);
+	in_backtrace = false;
+	for (i = 1; i < n; i++)
+		if (dladdr(frames[i], &info) && info.dli_fname &&
+		    strstr(info.dli_fname, stack_filter))
+			return true;
+	return false;
+}
+
+static void report(void);
+
 /* Whether this allocation, called from @caller, is the one that fails. */
 static bool should_fail(const void *caller)
 {
 	uint64_t n;
 
-	if (!atomic_load(&armed) || !caller_matches(caller))
+	if (!atomic_load(&armed) || !caller_matches(caller) || !stack_matches())
 		return false;
 	n = atomic_fetch_add(&calls, 1) + 1;
 	if (fail_at == 0 || n != fail_at)
 		return false;
 	atomic_store(&failed, true);
+	/* Written now as well: a process that ends with _exit() (the JSON
+	 * parser's allocator) runs no destructor. */
+	report();
 	if (getenv("AKR_FAILMALLOC_BACKTRACE")) {
 		void *frames[32];
 
@@ -201,6 +238,9 @@ int flock(int fd, int op)
 	caller_filter = getenv("AKR_FAILMALLOC_CALLER");
 	if (caller_filter && !*caller_filter)
 		caller_filter = NULL;
+	stack_filter = getenv("AKR_FAILMALLOC_STACK");
+	if (stack_filter && !*stack_filter)
+		stack_filter = NULL;
 	atomic_store(&armed, true);
 	return real_flock ? real_flock(fd, op) : (errno = ENOSYS, -1);
 }

@@ -19,7 +19,11 @@ Two scans: every allocation of the process, and only libcurl's own
 allocations (AKR_FAILMALLOC_CALLER=libcurl), most of them made inside
 curl_multi_socket_action(): a failure there once left the transfers curl was
 driving unfinished and the sweep hung (the 46th curl allocation, the socket
-hash entry of the first request's connection, hung every time).
+hash entry of the first request's connection, hung every time). A third
+scan fails the allocations made with libyajl on the stack
+(AKR_FAILMALLOC_STACK=libyajl, all ~55 of a sweep): yajl 2.1 uses what its
+allocator returns unchecked, and a failure there was a SIGSEGV; the parser's
+allocator now ends the process with status 1 and says why.
 
 Short mode (CI): every N of the first HEAD allocations (state log, start-up,
 reconciliation; CURL_HEAD for curl's: the first requests and connections),
@@ -47,6 +51,7 @@ DEV = "222222222222"
 DUE = ("alice", "carol")  # carol's rotation was interrupted, then she is due again
 HEAD = int(os.environ.get("AKR_ALLOC_HEAD", "80"))
 SAMPLE = int(os.environ.get("AKR_ALLOC_SAMPLE", "60"))
+YAJL_HEAD = int(os.environ.get("AKR_ALLOC_YAJL_HEAD", "60"))
 CURL_HEAD = int(os.environ.get("AKR_ALLOC_CURL_HEAD", "50"))
 # Later curl allocations are tried by hand only (AKR_ALLOC_CURL_SAMPLE=N or
 # the long mode): a few of them (636, 660, 699, 868 of ~940, never on a
@@ -96,13 +101,13 @@ class AllocationFailure(RotatorTestCase):
                   for u in a["users"]}
         return before, undelivered["id"]
 
-    def run_failing(self, n, caller):
+    def run_failing(self, n, caller, stack=""):
         """Returns (exit status, allocations counted, whether N was reached)."""
         if os.path.exists(self.report_path):
             os.unlink(self.report_path)
         env = {"LD_PRELOAD": FAILMALLOC, "AKR_FAILMALLOC_AT": str(n),
                "AKR_FAILMALLOC_REPORT": self.report_path,
-               "AKR_FAILMALLOC_CALLER": caller}
+               "AKR_FAILMALLOC_CALLER": caller, "AKR_FAILMALLOC_STACK": stack}
         if self.asan:
             # failmalloc.so comes before the sanitizer's malloc.
             env["ASAN_OPTIONS"] = (os.environ.get("ASAN_OPTIONS", "") +
@@ -155,9 +160,9 @@ class AllocationFailure(RotatorTestCase):
                              sorted((k["id"], k["status"]) for k in before["carol"]),
                              f"{where}: carol was changed while her intent was open")
 
-    def point(self, n, caller=""):
+    def point(self, n, caller="", stack=""):
         before, undelivered = self.fresh()
-        res, calls, fired = self.run_failing(n, caller)
+        res, calls, fired = self.run_failing(n, caller, stack)
         self.outcomes[res.returncode] = self.outcomes.get(res.returncode, 0) + 1
         self.check(f"allocation {n} failed", before, undelivered, final=False)
         clean = self.rot.run("--once")
@@ -166,15 +171,15 @@ class AllocationFailure(RotatorTestCase):
         self.check(f"clean sweep after allocation {n}", before, undelivered, final=True)
         return calls, fired
 
-    def scan(self, caller, what, head, sample, seed_default):
+    def scan(self, caller, what, head, sample, seed_default, stack=""):
         """Fails each point in turn (the allocations called from @caller,
         all of them if empty): the first @head and @sample more spread over
         the rest from a seed; every one in long mode."""
         self.outcomes = {}
         # Counting run: how many allocations the sweep makes.
-        total, fired = self.point(0, caller)
+        total, fired = self.point(0, caller, stack)
         self.assertFalse(fired)
-        self.assertGreater(total, head, f"the preload library counted no {what}")
+        self.assertGreater(total, min(head, 10), f"the preload library counted no {what}")
         self.outcomes = {}
         only = os.environ.get("AKR_ALLOC_POINTS")
         if only:
@@ -196,7 +201,7 @@ class AllocationFailure(RotatorTestCase):
                 break
             tried += 1
             try:
-                calls, fired = self.point(n, caller)
+                calls, fired = self.point(n, caller, stack)
             except (AssertionError, subprocess.TimeoutExpired) as e:
                 if not KEEP_GOING:
                     raise
@@ -221,6 +226,13 @@ class AllocationFailure(RotatorTestCase):
         # failure once left the transfers it owned unfinished and the sweep
         # hung (issue 9).
         self.scan("libcurl", "curl allocation", CURL_HEAD, CURL_SAMPLE, 1)
+
+    def test_json_parser_allocation_fails_closed(self):
+        # Only allocations made with yajl on the stack fail: yajl 2.1 uses
+        # what its allocator returns unchecked (a failure was a SIGSEGV in
+        # yajl_alloc); the parser's allocator now ends the process with
+        # status 1 and a line saying why, which the state log makes safe.
+        self.scan("", "JSON parser allocation", YAJL_HEAD, 0, 1, stack="libyajl")
 
 
 if __name__ == "__main__":
