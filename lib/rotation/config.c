@@ -471,7 +471,7 @@ struct akr_config *akr_config_new_default(void)
 	c->limits.answer_memory_mib = 24;
 	c->limits.max_attempts = 3;
 	c->limits.iam_requests_per_second_per_account = 0;
-	c->limits.credential_report = false; /* opt in: see etc/rotator.conf */
+	c->limits.credential_report = true;
 
 	c->state_directory = strdup(AKR_CONFIG_DEFAULT_STATE_DIRECTORY);
 	c->organization.member_role_name = strdup("provisioning-admin");

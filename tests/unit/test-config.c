@@ -104,7 +104,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c->limits.request_timeout_sec, 30);
 	assert_int_equal(c->limits.max_attempts, 3);
 	assert_true(c->limits.iam_requests_per_second_per_account == 0);
-	assert_false(c->limits.credential_report);
+	assert_true(c->limits.credential_report);
 	assert_null(c->aws.region);
 	assert_null(c->aws.profile);
 	assert_null(akr_config_free(NULL));
@@ -216,7 +216,7 @@ static void test_values_are_read(void **state)
 		"alerts = { sns_topic_arn = \"arn:aws:sns:eu-west-1:123456789012:alerts.fifo\"; };\n"
 		"limits = { max_requests_in_flight = 1024; max_requests_per_account = 1;\n"
 		"  request_timeout_sec = 600; max_attempts = 10;\n"
-		"  iam_requests_per_second_per_account = 2.5; credential_report = true; };\n"
+		"  iam_requests_per_second_per_account = 2.5; credential_report = false; };\n"
 		"aws = { region = \"us-gov-west-1\"; profile = \"rotator\"; };\n");
 
 	(void)state;
@@ -250,7 +250,7 @@ static void test_values_are_read(void **state)
 	assert_int_equal(c->limits.request_timeout_sec, 600);
 	assert_int_equal(c->limits.max_attempts, 10);
 	assert_true(c->limits.iam_requests_per_second_per_account == 2.5);
-	assert_true(c->limits.credential_report);
+	assert_false(c->limits.credential_report);
 	assert_string_equal(c->aws.region, "us-gov-west-1");
 	assert_string_equal(c->aws.profile, "rotator");
 }
