@@ -110,6 +110,7 @@ struct akr_http_request {
 	struct akr_buf resp_headers; /* "name\0value\0" pairs, names lower-cased */
 	size_t n_resp_headers;
 	int cb_error; /* set by the write/header callbacks when they abort */
+	unsigned sends; /* CURLOPT_PREREQFUNCTION calls: how often curl was about to send it */
 	char errbuf[CURL_ERROR_SIZE];
 
 	/* The outcome. */

@@ -756,7 +756,11 @@ static void attempt_done(struct akr_http_request *req, CURLcode res)
 		/* Name the endpoint: "timed out" alone does not say which. */
 		akr_error_set(&req->err, AKR_ERROR_TRANSPORT, status, tag, "%s %s: %s (attempt %u)",
 			      req->method, req->url,
-			      req->errbuf[0] ? req->errbuf : curl_easy_strerror(res), req->attempts);
+			      req->sends > 1 ? "the connection closed before any answer, not sent "
+					       "again (the server may have acted on it)"
+			      : req->errbuf[0] ? req->errbuf
+					       : curl_easy_strerror(res),
+			      req->attempts);
 		req->err.retry = cls;
 	}
 	if (retry_schedule(req, cls, not_sent, timed_out))

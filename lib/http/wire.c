@@ -187,6 +187,21 @@ static int headers_build(struct akr_http_request *req, struct curl_slist **ret)
 			return _c == CURLE_OUT_OF_MEMORY ? -ENOMEM : -EINVAL;                      \
 	} while (0)
 
+/* CURLOPT_PREREQFUNCTION of a request that is not idempotent: called each
+ * time curl is about to send it. A second call within one attempt is curl's
+ * silent resend after a reused connection died without an answer. */
+static int prereq_cb(void *clientp, char *primary_ip, char *local_ip, int primary_port,
+		     int local_port)
+{
+	struct akr_http_request *req = clientp;
+
+	(void)primary_ip;
+	(void)local_ip;
+	(void)primary_port;
+	(void)local_port;
+	return ++req->sends > 1 ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
+}
+
 static int easy_setup(struct akr_http_request *req, const struct akr_http_options *opts, CURL *e,
 		      struct curl_slist *l)
 {
@@ -224,11 +239,20 @@ static int easy_setup(struct akr_http_request *req, const struct akr_http_option
 	SETOPT(e, CURLOPT_USERAGENT, "iam-access-key-rotator/" AKR_VERSION);
 	SETOPT(e, CURLOPT_HTTPHEADER, l);
 	SETOPT(e, CURLOPT_VERBOSE, opts->verbose ? 1L : 0L);
-	/* curl silently sends a request again when a reused keep-alive
-	 * connection dies before any answer, although the server may have
-	 * acted on it. Only a fresh connection rules that out. */
-	if (!req->idempotent)
-		SETOPT(e, CURLOPT_FRESH_CONNECT, 1L);
+	/* curl silently sends a request again, on a new connection, when a
+	 * reused keep-alive connection dies before any answer, although the
+	 * server may have acted on it. A request that must not be sent twice
+	 * refuses that second send (prereq_cb), so it can share the pooled
+	 * connections of every account instead of opening one of its own each
+	 * time; and it only takes a connection idle for under 2 s, which a
+	 * server's idle timeout has not closed, so that the refusal (reported
+	 * as a reset connection, outcome unknown) stays rare. */
+	req->sends = 0;
+	if (!req->idempotent) {
+		SETOPT(e, CURLOPT_PREREQFUNCTION, prereq_cb);
+		SETOPT(e, CURLOPT_PREREQDATA, (void *)req);
+		SETOPT(e, CURLOPT_MAXAGE_CONN, 1L);
+	}
 	if (strcmp(req->method, "HEAD") == 0)
 		SETOPT(e, CURLOPT_NOBODY, 1L);
 	else if (get_like)
@@ -265,6 +289,7 @@ int akr__http_map_curl_error(CURLcode c, const char **tag, enum akr_retry_class 
 		*tag = "dns";
 		*not_sent = true;
 		return -EHOSTUNREACH;
+	case CURLE_ABORTED_BY_CALLBACK: /* only prereq_cb aborts this way */
 	case CURLE_SEND_ERROR:
 	case CURLE_RECV_ERROR:
 	case CURLE_GOT_NOTHING:

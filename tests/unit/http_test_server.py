@@ -15,6 +15,9 @@ request's id; attempts are counted per id. Query parameters script the answer:
     retry_after=S     Retry-After header on failures (seconds)
     amz_retry_after=M x-amz-retry-after header on failures (milliseconds)
     reset=N           the first N attempts: connection reset (SO_LINGER 0)
+    drop=N            the first N attempts: the connection is closed in order
+                      (FIN) without an answer, as a keep-alive connection
+                      closing under a request looks
     hang=1            no answer until the client goes away (at most 10 s)
     delay=MS          wait before answering (every attempt)
     size=N            a success body of N bytes
@@ -190,6 +193,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if attempt <= int(q.get("reset", "0")):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.connection.close()
+            self.close_connection = True
+            return
+        if attempt <= int(q.get("drop", "0")):
+            self.connection.shutdown(socket.SHUT_RDWR)
             self.close_connection = True
             return
         if q.get("hang"):

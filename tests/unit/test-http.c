@@ -574,6 +574,35 @@ static void test_keep_alive_reuse(void **state)
 	fixture_done(&f);
 }
 
+static void test_writes_share_connections(void **state)
+{
+	struct req_opts post = { .method = "POST", .non_idempotent = true };
+	struct req_opts get = { 0 };
+	struct fixture f;
+	struct result res;
+	char key[16];
+
+	/* Reads and writes of different accounts (keys), one after the other,
+	 * to one host and port: a write takes a pooled connection like any
+	 * request, so one connection serves them all (issue 11: connections
+	 * opened at most the in-flight cap plus a handful). */
+	fixture_init(&f, NULL);
+	for (int i = 0; i < 4; i++) {
+		(void)snprintf(key, sizeof(key), "acct-%d", i);
+		get.key = post.key = key;
+		assert_int_equal(start_req(&f, &get, &res, NULL, "/r/wr-get%d", i), 0);
+		run(&f);
+		assert_int_equal(res.r, 0);
+		assert_int_equal(start_req(&f, &post, &res, NULL, "/r/wr-post%d", i), 0);
+		run(&f);
+		assert_int_equal(res.r, 0);
+	}
+	/* The engine's one connection, and the control query's own. */
+	assert_int_equal(ctl_stat("connections"), 2);
+	assert_int_equal(ctl_stat("requests"), 8);
+	fixture_done(&f);
+}
+
 static void test_response_header_limits(void **state)
 {
 	struct fixture f;
@@ -1044,6 +1073,22 @@ static void test_reset_connection(void **state)
 	assert_int_equal(res.r, -ECONNRESET);
 	assert_string_equal(res.err.code, "connection-reset");
 	assert_int_equal(ctl_stat("requests"), 3);
+	/* The server closes the reused connection in order under the request,
+	 * with no answer: curl would send it again on a new connection by
+	 * itself. A request that is not idempotent refuses that. */
+	assert_int_equal(start_req(&f, NULL, &res, NULL, "/r/drop0"), 0);
+	run(&f);
+	assert_int_equal(res.r, 0);
+	assert_int_equal(start_req(&f, &post, &res, NULL, "/r/drop1?drop=1"), 0);
+	run(&f);
+	assert_int_equal(res.r, -ECONNRESET);
+	assert_string_equal(res.err.code, "connection-reset");
+	assert_non_null(strstr(res.err.message, "not sent again"));
+	assert_int_equal(ctl_stat("requests"), 5);
+	/* An idempotent one is sent again (by curl or by the engine). */
+	assert_int_equal(start_req(&f, NULL, &res, NULL, "/r/drop2?drop=1"), 0);
+	run(&f);
+	assert_int_equal(res.r, 0);
 	/* So is a 503. */
 	assert_int_equal(start_req(&f, &post, &res, NULL, "/r/rst3?fail=1"), 0);
 	run(&f);
@@ -1470,6 +1515,7 @@ int main(void)
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_free_with_requests_in_flight),
 		cmocka_unit_test(test_signed_afresh_each_attempt),
+		cmocka_unit_test(test_writes_share_connections),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
