@@ -132,13 +132,15 @@ int akr__http_request_copy(struct akr_http_request *req, const struct akr_http_r
 void akr__http_request_clear(struct akr_http_request *req);
 
 /** Builds and signs the headers and a configured easy handle for one
- * attempt of @req (CURLOPT_PRIVATE = @req): @reuse (a handle reset with
+ * attempt of @req (CURLOPT_PRIVATE = @req), signing with the keys of @keys
+ * (borrowed, may be NULL): @reuse (a handle reset with
  * curl_easy_reset(), taken over even on failure) or a new one. The caller
  * adds it to the multi handle and owns both: free the list with
  * akr__http_slist_free_wiped(). Returns 0, -ENOKEY and the other errors of
  * akr_sigv4_sign_request(), -ENOMEM, -EINVAL. */
 int akr__http_easy_new(struct akr_http_request *req, const struct akr_http_options *opts,
-		       CURL *reuse, CURL **ret_easy, struct curl_slist **ret_slist);
+		       struct akr_sigv4_key_cache *keys, CURL *reuse, CURL **ret_easy,
+		       struct curl_slist **ret_slist);
 
 /** CURLOPT_OPENSOCKETFUNCTION / CURLOPT_CLOSESOCKETFUNCTION of every easy
  * handle (clientp = the engine): the engine keeps one uv_poll_t per

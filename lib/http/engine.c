@@ -78,6 +78,7 @@ struct akr_http {
 	uv_timer_t rate_timer; /* wakes the keys waiting for a token */
 	uv_timer_t stop_timer; /* the end of the grace after akr_http_shutdown() */
 	struct akr_http_options opts;
+	struct akr_sigv4_key_cache *keys; /* signing keys, one per secret/day/region/service */
 	char *ca_bundle;
 
 	struct link sockets;   /* struct http_sock */
@@ -619,7 +620,7 @@ static int attempt_start(struct akr_http_request *req)
 	req->status = 0;
 	req->errbuf[0] = '\0';
 
-	r = akr__http_easy_new(req, &req->h->opts, easy_get(req->h), &e, &l);
+	r = akr__http_easy_new(req, &req->h->opts, req->h->keys, easy_get(req->h), &e, &l);
 	if (r < 0)
 		return r;
 	if (curl_multi_add_handle(req->h->multi, e) != CURLM_OK) {
@@ -857,6 +858,7 @@ static void engine_unref(struct akr_http *h)
 	free(h->by_fd);
 	for (size_t i = 0; i < h->n_buf_pool; i++)
 		free(h->buf_pool[i].data);
+	(void)akr_sigv4_key_cache_free(h->keys);
 	free(h->ca_bundle);
 	free(h);
 	curl_global_cleanup();
@@ -1018,6 +1020,12 @@ int akr_http_new(uv_loop_t *loop, const struct akr_http_options *opts, struct ak
 		}
 	}
 	o.ca_bundle = h->ca_bundle;
+	h->keys = akr_sigv4_key_cache_new();
+	if (!h->keys) {
+		free(h->ca_bundle);
+		free(h);
+		return -ENOMEM;
+	}
 	h->opts = o;
 	h->loop = loop;
 	link_init(&h->sockets);
@@ -1029,6 +1037,7 @@ int akr_http_new(uv_loop_t *loop, const struct akr_http_options *opts, struct ak
 	akr_retry_rng_seed(&h->rng, (uint64_t)(uintptr_t)h);
 
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		(void)akr_sigv4_key_cache_free(h->keys);
 		free(h->ca_bundle);
 		free(h);
 		return -EIO;
@@ -1047,6 +1056,7 @@ int akr_http_new(uv_loop_t *loop, const struct akr_http_options *opts, struct ak
 		if (h->multi)
 			(void)curl_multi_cleanup(h->multi);
 		curl_global_cleanup();
+		(void)akr_sigv4_key_cache_free(h->keys);
 		free(h->ca_bundle);
 		free(h);
 		return -EIO;

@@ -496,14 +496,32 @@ fail:
 	return r;
 }
 
-int akr_sigv4_canonical_request(const struct akr_sigv4_request *req, const char *amz_date,
-				const char *session_token, const struct akr_sigv4_options *opts,
-				struct akr_buf *out, struct akr_buf *ret_signed_headers)
+/* SHA-256 of @data into @out with @shared (the cache's, may be NULL: one
+ * fetched for the call). */
+static int sha256_hex_with(struct sha256 *shared, const void *data, size_t len,
+			   char out[static AKR_SIGV4_HEX_LEN + 1])
+{
+	struct sha256 sha = { 0 };
+	int r;
+
+	if (shared)
+		return sha256_hex(shared, data, len, out);
+	r = sha256_init(&sha);
+	if (r < 0)
+		return r;
+	r = sha256_hex(&sha, data, len, out);
+	sha256_done(&sha);
+	return r;
+}
+
+static int canonical_request(struct sha256 *shared, const struct akr_sigv4_request *req,
+			     const char *amz_date, const char *session_token,
+			     const struct akr_sigv4_options *opts, struct akr_buf *out,
+			     struct akr_buf *ret_signed_headers)
 {
 	static const struct akr_sigv4_options defaults = { 0 };
 	char payload_hash[AKR_SIGV4_HEX_LEN + 1];
 	struct canon_header *h = NULL;
-	struct sha256 sha = { 0 };
 	size_t n = 0;
 	int r;
 
@@ -517,11 +535,8 @@ int akr_sigv4_canonical_request(const struct akr_sigv4_request *req, const char 
 	if (req->query && akr_has_control_chars(req->query))
 		return -EINVAL;
 
-	r = sha256_init(&sha);
-	if (r < 0)
-		return r;
-	r = sha256_hex(&sha, req->body ? (const void *)req->body : "", req->body_len, payload_hash);
-	sha256_done(&sha);
+	r = sha256_hex_with(shared, req->body ? (const void *)req->body : "", req->body_len,
+			    payload_hash);
 	if (r < 0)
 		return r;
 	r = collect_headers(req, amz_date, opts->omit_session_token ? NULL : session_token,
@@ -579,25 +594,153 @@ int akr_sigv4_canonical_request(const struct akr_sigv4_request *req, const char 
 	return r;
 }
 
-int akr_sigv4_string_to_sign(const char *amz_date, const char *region, const char *service,
-			     const char *canonical_request, size_t len, struct akr_buf *out)
+int akr_sigv4_canonical_request(const struct akr_sigv4_request *req, const char *amz_date,
+				const char *session_token, const struct akr_sigv4_options *opts,
+				struct akr_buf *out, struct akr_buf *ret_signed_headers)
+{
+	return canonical_request(NULL, req, amz_date, session_token, opts, out,
+				 ret_signed_headers);
+}
+
+static int string_to_sign(struct sha256 *shared, const char *amz_date, const char *region,
+			  const char *service, const char *canonical, size_t len,
+			  struct akr_buf *out)
 {
 	char hash[AKR_SIGV4_HEX_LEN + 1];
-	struct sha256 sha = { 0 };
 	int r;
 
 	if (!is_amz_date(amz_date) || !is_scope_part(region) || !is_scope_part(service) ||
-	    !canonical_request)
+	    !canonical)
 		return -EINVAL;
-	r = sha256_init(&sha);
-	if (r < 0)
-		return r;
-	r = sha256_hex(&sha, canonical_request, len, hash);
-	sha256_done(&sha);
+	r = sha256_hex_with(shared, canonical, len, hash);
 	if (r < 0)
 		return r;
 	return akr_buf_appendf(out, SIGV4_ALGORITHM "\n%s\n%.8s/%s/%s/aws4_request\n%s", amz_date,
 			       amz_date, region, service, hash);
+}
+
+struct key_cache_entry {
+	uint64_t last_use; /* 0: free */
+	char date[9];      /* YYYYMMDD */
+	char region[65];
+	char service[65];
+	uint8_t secret_digest[SHA256_LEN]; /* SHA-256 of the secret access key */
+	uint8_t k_signing[SHA256_LEN];
+};
+
+struct akr_sigv4_key_cache {
+	struct sha256 sha; /* fetched once for every signature made with the cache */
+	uint64_t clock;
+	uint64_t derived, hits;
+	struct key_cache_entry e[AKR_SIGV4_KEY_CACHE_SIZE];
+};
+
+struct akr_sigv4_key_cache *akr_sigv4_key_cache_new(void)
+{
+	struct akr_sigv4_key_cache *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	if (sha256_init(&c->sha) < 0) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+struct akr_sigv4_key_cache *akr_sigv4_key_cache_free(struct akr_sigv4_key_cache *c)
+{
+	if (!c)
+		return NULL;
+	sha256_done(&c->sha);
+	OPENSSL_clear_free(c, sizeof(*c));
+	return NULL;
+}
+
+void akr_sigv4_key_cache_stats(const struct akr_sigv4_key_cache *c, uint64_t *ret_derived,
+			       uint64_t *ret_hits)
+{
+	*ret_derived = c ? c->derived : 0;
+	*ret_hits = c ? c->hits : 0;
+}
+
+/* kDate..kSigning of "AWS4" + @secret for the day of @amz_date. */
+static int derive_signing_key(struct sha256 *sha, const char *secret, size_t slen,
+			      const char *amz_date, const char *region, const char *service,
+			      uint8_t out[static SHA256_LEN])
+{
+	_cleanup_(key_material_wipe) struct sigv4_key_material km = { 0 };
+	int r;
+
+	memcpy(km.secret, "AWS4", 4);
+	memcpy(km.secret + 4, secret, slen);
+	r = hmac_sha256(sha, km.secret, 4 + slen, amz_date, 8, km.k);
+	if (r >= 0)
+		r = hmac_sha256(sha, km.k, SHA256_LEN, region, strlen(region), km.k);
+	if (r >= 0)
+		r = hmac_sha256(sha, km.k, SHA256_LEN, service, strlen(service), km.k);
+	if (r >= 0)
+		r = hmac_sha256(sha, km.k, SHA256_LEN, "aws4_request", strlen("aws4_request"), km.k);
+	if (r >= 0)
+		memcpy(out, km.k, SHA256_LEN);
+	return r;
+}
+
+/* The signature of @string_to_sign with the signing key from @c (derived and
+ * kept when missing). Arguments are validated by the caller. */
+static int cached_signature(struct akr_sigv4_key_cache *c, const char *secret, size_t slen,
+			    const char *amz_date, const char *region, const char *service,
+			    const char *string_to_sign, size_t len,
+			    char ret_hex[static AKR_SIGV4_HEX_LEN + 1])
+{
+	_cleanup_(key_material_wipe) struct sigv4_key_material km = { 0 };
+	struct key_cache_entry *hit = NULL, *victim = &c->e[0];
+	int r;
+
+	r = sha256_2(&c->sha, secret, slen, NULL, 0, km.k);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < AKR_SIGV4_KEY_CACHE_SIZE; i++) {
+		struct key_cache_entry *e = &c->e[i];
+
+		if (e->last_use < victim->last_use)
+			victim = e;
+		if (e->last_use && memcmp(e->date, amz_date, 8) == 0 &&
+		    strcmp(e->region, region) == 0 && strcmp(e->service, service) == 0 &&
+		    CRYPTO_memcmp(e->secret_digest, km.k, SHA256_LEN) == 0) {
+			hit = e;
+			break;
+		}
+	}
+	if (hit)
+		c->hits++;
+	else {
+		hit = victim;
+		OPENSSL_cleanse(hit, sizeof(*hit));
+		r = derive_signing_key(&c->sha, secret, slen, amz_date, region, service,
+				       hit->k_signing);
+		if (r < 0) {
+			OPENSSL_cleanse(hit, sizeof(*hit));
+			return r;
+		}
+		memcpy(hit->date, amz_date, 8);
+		memcpy(hit->region, region, strlen(region) + 1);
+		memcpy(hit->service, service, strlen(service) + 1);
+		memcpy(hit->secret_digest, km.k, SHA256_LEN);
+		c->derived++;
+	}
+	hit->last_use = ++c->clock;
+	r = hmac_sha256(&c->sha, hit->k_signing, SHA256_LEN, string_to_sign, len, km.mac);
+	if (r < 0)
+		return r;
+	akr_hex_encode(km.mac, SHA256_LEN, ret_hex);
+	return 0;
+}
+
+int akr_sigv4_string_to_sign(const char *amz_date, const char *region, const char *service,
+			     const char *canonical_request, size_t len, struct akr_buf *out)
+{
+	return string_to_sign(NULL, amz_date, region, service, canonical_request, len, out);
 }
 
 int akr_sigv4_signature(const char *secret_access_key, const char *amz_date, const char *region,
@@ -619,15 +762,7 @@ int akr_sigv4_signature(const char *secret_access_key, const char *amz_date, con
 	r = sha256_init(&sha);
 	if (r < 0)
 		return r;
-	memcpy(km.secret, "AWS4", 4);
-	memcpy(km.secret + 4, secret_access_key, slen);
-	r = hmac_sha256(&sha, km.secret, 4 + slen, amz_date, 8, km.k);
-	if (r >= 0)
-		r = hmac_sha256(&sha, km.k, SHA256_LEN, region, strlen(region), km.k);
-	if (r >= 0)
-		r = hmac_sha256(&sha, km.k, SHA256_LEN, service, strlen(service), km.k);
-	if (r >= 0)
-		r = hmac_sha256(&sha, km.k, SHA256_LEN, "aws4_request", strlen("aws4_request"), km.k);
+	r = derive_signing_key(&sha, secret_access_key, slen, amz_date, region, service, km.k);
 	if (r >= 0)
 		r = hmac_sha256(&sha, km.k, SHA256_LEN, string_to_sign, len, km.mac);
 	sha256_done(&sha);
@@ -637,9 +772,9 @@ int akr_sigv4_signature(const char *secret_access_key, const char *amz_date, con
 	return 0;
 }
 
-int akr_sigv4_sign_request_at(const struct akr_sigv4_signer *signer,
-			      const struct akr_sigv4_request *req, const char *amz_date,
-			      const struct akr_sigv4_options *opts, struct akr_sigv4_result *ret)
+static int sign_at(const struct akr_sigv4_signer *signer, struct akr_sigv4_key_cache *cache,
+		   const struct akr_sigv4_request *req, const char *amz_date,
+		   const struct akr_sigv4_options *opts, struct akr_sigv4_result *ret)
 {
 	_cleanup_buf_ struct akr_buf canonical = { 0 }, sts = { 0 };
 	_cleanup_buf_ struct akr_buf signed_headers = { 0 }, auth = { 0 };
@@ -668,16 +803,25 @@ int akr_sigv4_sign_request_at(const struct akr_sigv4_signer *signer,
 	if (creds.session_token && !*creds.session_token)
 		creds.session_token = NULL;
 
-	r = akr_sigv4_canonical_request(req, amz_date, creds.session_token, opts, &canonical,
-					&signed_headers);
+	r = canonical_request(cache ? &cache->sha : NULL, req, amz_date, creds.session_token, opts,
+			      &canonical, &signed_headers);
 	if (r < 0)
 		return r;
-	r = akr_sigv4_string_to_sign(amz_date, signer->region, signer->service, canonical.data,
-				     canonical.len, &sts);
+	r = string_to_sign(cache ? &cache->sha : NULL, amz_date, signer->region, signer->service,
+			   canonical.data, canonical.len, &sts);
 	if (r < 0)
 		return r;
-	r = akr_sigv4_signature(creds.secret_access_key, amz_date, signer->region, signer->service,
-				sts.data, sts.len, signature);
+	if (cache) {
+		size_t slen = strlen(creds.secret_access_key);
+
+		if (slen > SIGV4_MAX_SECRET)
+			return -EINVAL;
+		r = cached_signature(cache, creds.secret_access_key, slen, amz_date,
+				     signer->region, signer->service, sts.data, sts.len,
+				     signature);
+	} else
+		r = akr_sigv4_signature(creds.secret_access_key, amz_date, signer->region,
+					signer->service, sts.data, sts.len, signature);
 	if (r < 0)
 		return r;
 	r = akr_buf_appendf(&auth,
@@ -707,15 +851,30 @@ int akr_sigv4_sign_request_at(const struct akr_sigv4_signer *signer,
 	return 0;
 }
 
-int akr_sigv4_sign_request(const struct akr_sigv4_signer *signer, const struct akr_sigv4_request *req,
-			   int64_t now_sec, struct akr_sigv4_result *ret)
+int akr_sigv4_sign_request_at(const struct akr_sigv4_signer *signer,
+			      const struct akr_sigv4_request *req, const char *amz_date,
+			      const struct akr_sigv4_options *opts, struct akr_sigv4_result *ret)
+{
+	return sign_at(signer, NULL, req, amz_date, opts, ret);
+}
+
+int akr_sigv4_sign_request_cached(const struct akr_sigv4_signer *signer,
+				  struct akr_sigv4_key_cache *cache,
+				  const struct akr_sigv4_request *req, int64_t now_sec,
+				  struct akr_sigv4_result *ret)
 {
 	char amz_date[AKR_SIGV4_AMZ_DATE_LEN + 1];
 
 	if (now_sec < 0)
 		return -EINVAL;
 	akr_time_format_amz(now_sec, amz_date, sizeof(amz_date));
-	return akr_sigv4_sign_request_at(signer, req, amz_date, NULL, ret);
+	return sign_at(signer, cache, req, amz_date, NULL, ret);
+}
+
+int akr_sigv4_sign_request(const struct akr_sigv4_signer *signer, const struct akr_sigv4_request *req,
+			   int64_t now_sec, struct akr_sigv4_result *ret)
+{
+	return akr_sigv4_sign_request_cached(signer, NULL, req, now_sec, ret);
 }
 
 void akr_sigv4_result_done(struct akr_sigv4_result *res)

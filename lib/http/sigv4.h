@@ -108,6 +108,32 @@ int akr_sigv4_signature(const char *secret_access_key, const char *amz_date, con
 			const char *service, const char *string_to_sign, size_t len,
 			char ret_hex[static AKR_SIGV4_HEX_LEN + 1]);
 
+/** A cache of derived signing keys (kSigning), one per secret access key,
+ * date, region and service: the key changes once a day, so a request costs
+ * one HMAC instead of five. Entries are found by a SHA-256 of the secret
+ * (compared in constant time), never by the secret itself; the least
+ * recently used is replaced when all AKR_SIGV4_KEY_CACHE_SIZE are taken.
+ * Everything is wiped on free. One event loop: not thread-safe. */
+struct akr_sigv4_key_cache;
+#define AKR_SIGV4_KEY_CACHE_SIZE 64
+
+/** Returns a new empty cache, or NULL (ENOMEM). Free with
+ * akr_sigv4_key_cache_free(). */
+struct akr_sigv4_key_cache *akr_sigv4_key_cache_new(void);
+/** Wipes and frees @c; NULL does nothing. Returns NULL. */
+struct akr_sigv4_key_cache *akr_sigv4_key_cache_free(struct akr_sigv4_key_cache *c);
+/** Counters since akr_sigv4_key_cache_new(): signing keys derived, and
+ * found in the cache. */
+void akr_sigv4_key_cache_stats(const struct akr_sigv4_key_cache *c, uint64_t *ret_derived,
+			       uint64_t *ret_hits);
+
+/** akr_sigv4_sign_request() with the signing key taken from @cache (borrowed,
+ * may be NULL: derived every time). Same result, contract and error codes. */
+int akr_sigv4_sign_request_cached(const struct akr_sigv4_signer *signer,
+				  struct akr_sigv4_key_cache *cache,
+				  const struct akr_sigv4_request *req, int64_t now_sec,
+				  struct akr_sigv4_result *ret);
+
 /** akr_sigv4_sign_request() at an explicit @amz_date ("YYYYMMDDTHHMMSSZ")
  * with @opts (may be NULL). Same contract and error codes. */
 int akr_sigv4_sign_request_at(const struct akr_sigv4_signer *signer,

@@ -127,7 +127,8 @@ static int slist_add(struct curl_slist **l, struct akr_buf *line, const char *na
 	return 0;
 }
 
-static int headers_build(struct akr_http_request *req, struct curl_slist **ret)
+static int headers_build(struct akr_http_request *req, struct akr_sigv4_key_cache *keys,
+			 struct curl_slist **ret)
 {
 	_cleanup_buf_ struct akr_buf line = { 0 };
 	struct akr_sigv4_result sig = { 0 };
@@ -161,7 +162,8 @@ static int headers_build(struct akr_http_request *req, struct curl_slist **ret)
 		sh[req->n_headers] = (struct akr_sigv4_header){ "host", req->host_header };
 		/* Signed afresh on every attempt: a retry after a long backoff
 		 * must not carry a stale date or expired credentials. */
-		r = akr_sigv4_sign_request(req->signer, &sreq, (int64_t)time(NULL), &sig);
+		r = akr_sigv4_sign_request_cached(req->signer, keys, &sreq, (int64_t)time(NULL),
+						  &sig);
 		signed_ = r == 0;
 		if (r == 0)
 			r = slist_add(&l, &line, "X-Amz-Date", sig.amz_date);
@@ -556,13 +558,14 @@ void akr__http_request_clear(struct akr_http_request *req)
 }
 
 int akr__http_easy_new(struct akr_http_request *req, const struct akr_http_options *opts,
-		       CURL *reuse, CURL **ret_easy, struct curl_slist **ret_slist)
+		       struct akr_sigv4_key_cache *keys, CURL *reuse, CURL **ret_easy,
+		       struct curl_slist **ret_slist)
 {
 	struct curl_slist *l = NULL;
 	CURL *e;
 	int r;
 
-	r = headers_build(req, &l);
+	r = headers_build(req, keys, &l);
 	if (r < 0) {
 		if (reuse)
 			curl_easy_cleanup(reuse);

@@ -502,6 +502,82 @@ static void test_real_calls_match_botocore(void **state)
 		print_message("sigv4: botocore unavailable ($PYTHON3), compared with pasted values\n");
 }
 
+/* ---- the signing-key cache -------------------------------------------- */
+
+static char *sign_with(struct akr_sigv4_key_cache *cache, const char *secret, const char *region,
+		       const char *service, int64_t now_sec)
+{
+	static const struct akr_sigv4_header h[] = { { "Host", "iam.amazonaws.com" } };
+	static const uint8_t body[] = "Action=ListUsers&Version=2010-05-08";
+	struct test_creds c = { "AKIDEXAMPLE", secret, NULL, 0 };
+	struct akr_sigv4_signer signer = { region, service, get_test_creds, &c };
+	struct akr_sigv4_request req = { "POST", "/", NULL, h, 1, body, sizeof(body) - 1 };
+	struct akr_sigv4_result res;
+	char *auth;
+
+	assert_int_equal(akr_sigv4_sign_request_cached(&signer, cache, &req, now_sec, &res), 0);
+	auth = strdup(res.authorization);
+	assert_non_null(auth);
+	akr_sigv4_result_done(&res);
+	return auth;
+}
+
+/* Signing with the cache gives exactly the signature derived afresh, for
+ * any secret, day, region and service, also once entries were replaced;
+ * a key is derived once per secret, day, region and service. */
+static void test_key_cache(void **state)
+{
+	static const char *const secrets[] = { "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+					       "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEz", "s" };
+	static const char *const regions[] = { "us-east-1", "eu-west-1" };
+	static const char *const services[] = { "iam", "sts", "ses" };
+	static const int64_t days[] = { 1764633600, 1764633600 + 86399, 1764633600 + 86400 };
+	struct akr_sigv4_key_cache *cache = akr_sigv4_key_cache_new();
+	uint64_t derived, hits, n = 0;
+
+	(void)state;
+	assert_non_null(cache);
+	for (int round = 0; round < 2; round++)
+		for (size_t a = 0; a < ELEMENTSOF(secrets); a++)
+			for (size_t b = 0; b < ELEMENTSOF(regions); b++)
+				for (size_t c = 0; c < ELEMENTSOF(services); c++)
+					for (size_t d = 0; d < ELEMENTSOF(days); d++) {
+						_cleanup_free_ char *want = sign_with(
+							NULL, secrets[a], regions[b], services[c],
+							days[d]);
+						_cleanup_free_ char *got = sign_with(
+							cache, secrets[a], regions[b], services[c],
+							days[d]);
+
+						assert_string_equal(got, want);
+						n++;
+					}
+	akr_sigv4_key_cache_stats(cache, &derived, &hits);
+	/* 3 secrets x 2 regions x 3 services x 2 days: 36 keys; the two
+	 * times of the first day share theirs. */
+	assert_int_equal(derived, 36);
+	assert_int_equal(hits, n - 36);
+
+	/* More keys than entries: the oldest are replaced, and still right. */
+	for (int i = 0; i < AKR_SIGV4_KEY_CACHE_SIZE + 10; i++) {
+		char secret[32];
+
+		(void)snprintf(secret, sizeof(secret), "secret-%d", i);
+		_cleanup_free_ char *want = sign_with(NULL, secret, "us-east-1", "iam", days[0]);
+		_cleanup_free_ char *got = sign_with(cache, secret, "us-east-1", "iam", days[0]);
+		assert_string_equal(got, want);
+	}
+	for (size_t a = 0; a < ELEMENTSOF(secrets); a++) {
+		_cleanup_free_ char *want = sign_with(NULL, secrets[a], "us-east-1", "iam", days[0]);
+		_cleanup_free_ char *got = sign_with(cache, secrets[a], "us-east-1", "iam", days[0]);
+		assert_string_equal(got, want);
+	}
+	akr_sigv4_key_cache_stats(cache, &derived, &hits);
+	assert_int_equal(derived, 36 + AKR_SIGV4_KEY_CACHE_SIZE + 10 + ELEMENTSOF(secrets));
+	assert_null(akr_sigv4_key_cache_free(cache));
+	assert_null(akr_sigv4_key_cache_free(NULL));
+}
+
 /* ---- behaviour and error paths ---------------------------------------- */
 
 static const struct akr_sigv4_header basic_headers[] = { { "Host", "example.amazonaws.com" } };
@@ -663,6 +739,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_aws_suite),
 		cmocka_unit_test(test_real_calls_match_botocore),
+		cmocka_unit_test(test_key_cache),
 		cmocka_unit_test(test_paths_and_queries),
 		cmocka_unit_test(test_headers),
 		cmocka_unit_test(test_rejects),
