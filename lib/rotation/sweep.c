@@ -779,9 +779,12 @@ static void setup_aws(struct akr_sweep *s, struct akr_aws_env *env)
 	s->creds = akr_aws_env_creds(env);
 	s->base_client = *akr_aws_env_base_client(env);
 	akr_http_get_stats(s->http, &s->http_at_start);
-	/* Enough accounts at once to fill the global cap with each account's own cap. */
-	s->max_parallel_accounts = (size_t)cfg->limits.max_requests_in_flight /
-					   (size_t)cfg->limits.max_requests_per_account * 2 + 2;
+	/* Enough accounts at once to fill the global cap even when each has
+	 * one request in flight: an account spends most of its time in one
+	 * call after another (AssumeRole, the credential report, ListUsers,
+	 * then, with the pre-filter, few users to read), so in_flight /
+	 * per_account accounts left the cap mostly empty (issue 11, B1). */
+	s->max_parallel_accounts = (size_t)cfg->limits.max_requests_in_flight + 2;
 }
 
 /* The delivery side known before any credentials: the zip encryption, the
