@@ -19,7 +19,7 @@ if res.returncode != 0:
 NUM = r"\d+(?:\.\d+)?"
 row = re.compile(
     rf"^\| B1 \S+ \| (daemon|baseline) \| (\d+) \| ({NUM}) \| {NUM} % \| {NUM} s \| "
-    rf"{NUM} s \((lat|rate|chain)\) \| {NUM} \| {NUM} µs \| {NUM} MiB \| (\d+) \|$")
+    rf"{NUM} s \((lat|rate|chain|mail)\) \| {NUM} \| {NUM} µs \| {NUM} MiB \| (\d+) \| {NUM} s \|$")
 seen = {}
 for line in res.stdout.splitlines():
     m = row.match(line)
