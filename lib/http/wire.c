@@ -246,14 +246,17 @@ static int easy_setup(struct akr_http_request *req, const struct akr_http_option
 	 * server may have acted on it. A request that must not be sent twice
 	 * refuses that second send (prereq_cb), so it can share the pooled
 	 * connections of every account instead of opening one of its own each
-	 * time; and it only takes a connection idle for under 2 s, which a
-	 * server's idle timeout has not closed, so that the refusal (reported
-	 * as a reset connection, outcome unknown) stays rare. */
+	 * time; and it only takes a connection idle for under 31 s (half the
+	 * 60 s default idle timeout of AWS's load balancers; curl's own limit
+	 * is 118 s), so that a server closing it under the request, and so the
+	 * refusal (reported as a reset connection, outcome unknown), stays
+	 * rare. Not much shorter: the check closes every pooled connection
+	 * idle for longer (1 s made B3 open 436 connections instead of 86). */
 	req->sends = 0;
 	if (!req->idempotent) {
 		SETOPT(e, CURLOPT_PREREQFUNCTION, prereq_cb);
 		SETOPT(e, CURLOPT_PREREQDATA, (void *)req);
-		SETOPT(e, CURLOPT_MAXAGE_CONN, 1L);
+		SETOPT(e, CURLOPT_MAXAGE_CONN, 30L);
 	}
 	if (strcmp(req->method, "HEAD") == 0)
 		SETOPT(e, CURLOPT_NOBODY, 1L);
