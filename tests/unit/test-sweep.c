@@ -364,6 +364,9 @@ static void run_init(struct run *run)
 	run->cfg->state_directory = strdup("/nonexistent/test-sweep-state");
 	run->cfg->organization.management_role_arn = strdup(ROLE_ARN);
 	run->cfg->email.sender = strdup("rotator@example.com");
+	/* These tests read every user in full; the fake transport has no
+	 * credential report (the pre-filter is on by default). */
+	run->cfg->limits.credential_report = false;
 	assert_non_null(run->cfg->state_directory);
 	assert_non_null(run->cfg->organization.management_role_arn);
 	assert_non_null(run->cfg->email.sender);
