@@ -52,7 +52,7 @@ struct json_state {
  * with a line that says why. write(2): nothing here may allocate. */
 static void *yajl_checked(void *p)
 {
-	static const char msg[] = "<2>out of memory inside the JSON parser (yajl cannot go on "
+	static const char msg[] = "<2>out of memory inside yajl (the JSON reader or writer cannot go on "
 				  "after a failed allocation): exiting with status 1; the state "
 				  "log is reconciled at the next start\n";
 
@@ -91,6 +91,17 @@ static void *wipe_realloc(void *ctx, void *p, size_t size)
 {
 	(void)ctx;
 	return yajl_checked(akr_wipe_realloc(p, size ? size : 1));
+}
+
+static const yajl_alloc_funcs plain_funcs = {
+	.malloc = checked_malloc,
+	.realloc = checked_realloc,
+	.free = checked_free,
+};
+
+yajl_gen akr_json_gen_new(void)
+{
+	return yajl_gen_alloc((yajl_alloc_funcs *)&plain_funcs);
 }
 
 static int fail(struct json_state *s, int r)
@@ -312,11 +323,6 @@ static void add_position(struct json_state *s, const char *data, size_t off)
 int akr_json_parse(const char *data, size_t len, const struct akr_json_limits *limits,
 		   const struct akr_json_handler *h, void *userdata, struct akr_error *reterr)
 {
-	static const yajl_alloc_funcs plain_funcs = {
-		.malloc = checked_malloc,
-		.realloc = checked_realloc,
-		.free = checked_free,
-	};
 	static const yajl_alloc_funcs wipe_funcs = {
 		.malloc = checked_malloc,
 		.realloc = wipe_realloc,

@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <yajl/yajl_gen.h>
+
 struct akr_buf;
 struct akr_error;
 
@@ -80,3 +82,8 @@ int akr_json_dup_string(enum akr_json_type type, const char *text, size_t len, c
 /** Appends @s (@len bytes of UTF-8) as a quoted JSON string, escaping '"',
  * '\\' and control characters. Returns 0, -E2BIG, -ENOMEM. */
 int akr_json_append_string(struct akr_buf *out, const char *s, size_t len);
+
+/** A yajl generator (free with yajl_gen_free) whose allocations end the
+ * process with status 1 if they fail, as the reader's do: yajl 2.1 uses
+ * what its allocator returns unchecked. NULL only if yajl refuses. */
+yajl_gen akr_json_gen_new(void);

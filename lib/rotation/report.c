@@ -5,6 +5,7 @@
 #include <yajl/yajl_gen.h>
 
 #include "lib/base/array.h"
+#include "lib/base/json.h"
 #include "lib/rotation/report.h"
 #include "lib/base/timeutil.h"
 
@@ -332,7 +333,7 @@ int akr_report_write_json(const struct akr_report *r, FILE *f)
 	const struct akr_report_row **blocked = NULL;
 	const unsigned char *out;
 	size_t len, n_blocked = 0;
-	yajl_gen g = yajl_gen_alloc(NULL);
+	yajl_gen g = akr_json_gen_new();
 	int ret = -ENOMEM;
 
 	if (!g || akr_report_cannot_rotate(r, &blocked, &n_blocked) < 0) {
