@@ -419,13 +419,67 @@ static void engine_leave(struct akr_http *h)
 }
 
 
+static int curl_timer_fn(CURLM *multi, long timeout_ms, void *userp);
+static int curl_socket_fn(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp);
+
+/* A multi handle with the engine's callbacks and caps; NULL without memory. */
+static CURLM *multi_new(struct akr_http *h)
+{
+	CURLM *m = curl_multi_init();
+
+	if (!m)
+		return NULL;
+	if (curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, curl_socket_fn) != CURLM_OK ||
+	    curl_multi_setopt(m, CURLMOPT_SOCKETDATA, (void *)h) != CURLM_OK ||
+	    curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, curl_timer_fn) != CURLM_OK ||
+	    curl_multi_setopt(m, CURLMOPT_TIMERDATA, (void *)h) != CURLM_OK ||
+	    /* Our caps come first; these keep curl's connection pool in step:
+	     * as many idle keep-alive connections as requests may be in flight. */
+	    curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)h->opts.max_in_flight) !=
+		    CURLM_OK ||
+	    curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)h->opts.max_in_flight) != CURLM_OK) {
+		(void)curl_multi_cleanup(m);
+		return NULL;
+	}
+	return m;
+}
+
+/* After a failing multi call curl's own bookkeeping is incomplete (it may
+ * have closed a socket it still had us watch, without CURL_POLL_REMOVE or
+ * our close-socket callback, and its socket hash may be broken): the multi
+ * handle is given up for a fresh one. No attempt may be on it any more.
+ * Its clean-up still reports the sockets it knows (the polls stay valid
+ * until it returns); every socket left is then no longer watched, so libuv
+ * never asks epoll about a descriptor curl closed behind our back, and a
+ * close-socket callback that comes later finds nothing. The easy handles
+ * kept for reuse went through the broken multi: they are freed. Returns
+ * false (the old multi stays) if no fresh one can be made. */
+static bool multi_replace(struct akr_http *h)
+{
+	CURLM *fresh = multi_new(h), *old = h->multi;
+
+	if (!fresh)
+		return false;
+	while (h->n_easy_pool)
+		curl_easy_cleanup(h->easy_pool[--h->n_easy_pool]);
+	(void)curl_multi_cleanup(old);
+	h->multi = fresh;
+	(void)uv_timer_stop(&h->curl_timer);
+	while (!link_empty(&h->sockets))
+		sock_close(container_of(h->sockets.next, struct http_sock, link));
+	return true;
+}
+
 /* @call (a curl_multi_*() call) returned @mc. On an error (out of memory,
  * or a callback of ours refused and curl gave the multi up), curl may have
- * left the transfers it was driving half-way, never to complete: the
- * answers that did come are taken first, then every attempt still on the
- * wire ends now, through the normal completion path, with -ENOMEM (-EIO for
- * another error) and a message naming @call. A sweep waiting on them then
- * ends instead of hanging. */
+ * left the transfers it was driving half-way, never to complete, and its
+ * own state is not to be trusted: the answers that did come are taken
+ * first, then every attempt still on the wire is taken off it, the multi
+ * handle is replaced by a fresh one (multi_replace()), and those attempts
+ * end, through the normal completion path (from the loop), with -ENOMEM
+ * (-EIO for another error) and a message naming @call. A sweep waiting on
+ * them then ends instead of hanging, and the requests its callbacks start
+ * go to the fresh multi. */
 static void multi_check(struct akr_http *h, CURLMcode mc, const char *call)
 {
 	char msg[160];
@@ -436,6 +490,9 @@ static void multi_check(struct akr_http *h, CURLMcode mc, const char *call)
 		return;
 	(void)snprintf(msg, sizeof(msg), "%s failed: %s", call, curl_multi_strerror(mc));
 	akr_log_error("http: %s, ending every request on the wire", msg);
+	/* req_abort() takes each attempt off the old multi (attempt_detach())
+	 * and only schedules the callback: none runs before the multi is
+	 * replaced. */
 	for (struct link *l = h->requests.next; l != &h->requests; l = l->next) {
 		struct akr_http_request *req = container_of(l, struct akr_http_request, all);
 
@@ -443,6 +500,8 @@ static void multi_check(struct akr_http *h, CURLMcode mc, const char *call)
 			req_abort(req, r, AKR_ERROR_LOCAL, r == -ENOMEM ? "out-of-memory" : "http-engine",
 				  msg);
 	}
+	if (!h->freeing && !multi_replace(h))
+		akr_log_error("http: cannot make a fresh multi handle, keeping the old one");
 }
 
 static void poll_cb(uv_poll_t *handle, int status, int events)
@@ -1042,19 +1101,8 @@ int akr_http_new(uv_loop_t *loop, const struct akr_http_options *opts, struct ak
 		free(h);
 		return -EIO;
 	}
-	h->multi = curl_multi_init();
-	if (!h->multi ||
-	    curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_fn) != CURLM_OK ||
-	    curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, (void *)h) != CURLM_OK ||
-	    curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, curl_timer_fn) != CURLM_OK ||
-	    curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, (void *)h) != CURLM_OK ||
-	    /* Our caps come first; these keep curl's connection pool in step:
-	     * as many idle keep-alive connections as requests may be in flight. */
-	    curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)o.max_in_flight) !=
-		    CURLM_OK ||
-	    curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)o.max_in_flight) != CURLM_OK) {
-		if (h->multi)
-			(void)curl_multi_cleanup(h->multi);
+	h->multi = multi_new(h);
+	if (!h->multi) {
 		curl_global_cleanup();
 		(void)akr_sigv4_key_cache_free(h->keys);
 		free(h->ca_bundle);
