@@ -43,14 +43,18 @@ import unittest
 
 from harness import BINARY, RotatorTestCase, account, key, scenario, user, user_keys
 from mails import SEVENZIP, delivered_credentials
+from proofkit import asan_mode
 
 FAILMALLOC = os.environ.get("AKR_FAILMALLOC") or os.path.join(
     os.path.dirname(os.environ.get("AKR_BINARY", "")), "..", "tests", "integration",
     "failmalloc.so")
 DEV = "222222222222"
 DUE = ("alice", "carol")  # carol's rotation was interrupted, then she is due again
-HEAD = int(os.environ.get("AKR_ALLOC_HEAD", "80"))
-SAMPLE = int(os.environ.get("AKR_ALLOC_SAMPLE", "60"))
+# Under the sanitizers every run is several times slower: fewer points of
+# the whole-process scan and of curl's later allocations (CI time).
+SHORT = asan_mode()
+HEAD = int(os.environ.get("AKR_ALLOC_HEAD", "40" if SHORT else "80"))
+SAMPLE = int(os.environ.get("AKR_ALLOC_SAMPLE", "20" if SHORT else "60"))
 YAJL_HEAD = int(os.environ.get("AKR_ALLOC_YAJL_HEAD", "60"))
 CURL_HEAD = int(os.environ.get("AKR_ALLOC_CURL_HEAD", "50"))
 # Later curl allocations: about 2 % of them (607, 636, 660, 699, 868 of
@@ -59,7 +63,7 @@ CURL_HEAD = int(os.environ.get("AKR_ALLOC_CURL_HEAD", "50"))
 # learnt to replace the multi handle after a failing multi call (issue 9):
 # 101 points (600-700) showed one SIGABRT before, none after; 200 (the
 # head and 150 more, seed 1) none after. CI tries 30 of them.
-CURL_SAMPLE = int(os.environ.get("AKR_ALLOC_CURL_SAMPLE", "30"))
+CURL_SAMPLE = int(os.environ.get("AKR_ALLOC_CURL_SAMPLE", "10" if SHORT else "30"))
 LONG = os.environ.get("AKR_ALLOC_LONG") == "1"
 # A sweep of three users takes well under a second.
 RUN_TIMEOUT = int(os.environ.get("AKR_ALLOC_TIMEOUT", "60"))
