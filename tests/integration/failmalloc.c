@@ -65,9 +65,23 @@ static bool in_bootstrap(const void *p)
 	       (const unsigned char *)p < bootstrap + sizeof(bootstrap);
 }
 
+/* The failing point and the filters, from the environment. */
+static void read_settings(void)
+{
+	const char *at = getenv("AKR_FAILMALLOC_AT");
+
+	fail_at = at ? strtoull(at, NULL, 10) : 0;
+	caller_filter = getenv("AKR_FAILMALLOC_CALLER");
+	if (caller_filter && !*caller_filter)
+		caller_filter = NULL;
+	stack_filter = getenv("AKR_FAILMALLOC_STACK");
+	if (stack_filter && !*stack_filter)
+		stack_filter = NULL;
+}
+
 static void init(void)
 {
-	const char *at, *arm;
+	const char *arm;
 
 	if (initialised || initialising)
 		return;
@@ -77,14 +91,7 @@ static void init(void)
 	real_realloc = (realloc_fn)dlsym(RTLD_NEXT, "realloc");
 	real_free = (free_fn)dlsym(RTLD_NEXT, "free");
 	real_flock = (flock_fn)dlsym(RTLD_NEXT, "flock");
-	at = getenv("AKR_FAILMALLOC_AT");
-	fail_at = at ? strtoull(at, NULL, 10) : 0;
-	caller_filter = getenv("AKR_FAILMALLOC_CALLER");
-	if (caller_filter && !*caller_filter)
-		caller_filter = NULL;
-	stack_filter = getenv("AKR_FAILMALLOC_STACK");
-	if (stack_filter && !*stack_filter)
-		stack_filter = NULL;
+	read_settings();
 	arm = getenv("AKR_FAILMALLOC_ARM");
 	if (arm && strcmp(arm, "start") == 0)
 		atomic_store(&armed, true);
@@ -229,18 +236,10 @@ void free(void *p)
 
 int flock(int fd, int op)
 {
-	const char *at = getenv("AKR_FAILMALLOC_AT");
-
 	init();
 	/* Read again: under a sanitizer, init() may run before the
 	 * environment is set up. */
-	fail_at = at ? strtoull(at, NULL, 10) : 0;
-	caller_filter = getenv("AKR_FAILMALLOC_CALLER");
-	if (caller_filter && !*caller_filter)
-		caller_filter = NULL;
-	stack_filter = getenv("AKR_FAILMALLOC_STACK");
-	if (stack_filter && !*stack_filter)
-		stack_filter = NULL;
+	read_settings();
 	atomic_store(&armed, true);
 	return real_flock ? real_flock(fd, op) : (errno = ENOSYS, -1);
 }
