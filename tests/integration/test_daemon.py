@@ -4,14 +4,13 @@ a changed file, a scheduled fire time running a sweep, SIGTERM during a
 sweep, and the catch-up of a missed run."""
 import os
 import signal
-import socket
-import tempfile
 import time
 import unittest
 from datetime import datetime, timedelta, timezone
 
 from harness import RotatorTestCase, account, key, scenario, user, user_keys
 from mails import delivered_credentials
+from proofkit import Notify
 
 DEV = "222222222222"
 
@@ -22,40 +21,6 @@ def iso(dt):
 
 def parse_iso(s):
     return datetime.strptime(s[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
-
-
-class Notify:
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="akr-notify-")
-        self.path = os.path.join(self.dir, "notify")
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(self.path)
-        self.messages = []
-
-    def wait(self, predicate, timeout=60, after=0):
-        """The first message from index @after on that matches."""
-        end = time.time() + timeout
-        while time.time() < end:
-            for m in self.messages[after:]:
-                if predicate(m):
-                    return m
-            self.sock.settimeout(max(0.05, end - time.time()))
-            try:
-                data = self.sock.recv(4096).decode()
-            except socket.timeout:
-                break
-            self.messages.append(data)
-            if predicate(data):
-                return data
-        raise AssertionError(f"no such notify message; got {self.messages}")
-
-    def close(self):
-        self.sock.close()
-        try:
-            os.unlink(self.path)
-            os.rmdir(self.dir)
-        except OSError:
-            pass
 
 
 class Daemon(RotatorTestCase):

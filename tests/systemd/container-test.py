@@ -34,7 +34,6 @@ import sys
 import time
 import urllib.request
 
-SKIP = 77
 UNIT = "iam-access-key-rotator.service"
 DEV = "222222222222"
 ALICE = "alice@example.com"
@@ -66,8 +65,9 @@ class Terminated(Exception):
 
 
 def skip(msg):
-    print(f"SKIP: {msg}", flush=True)
-    sys.exit(SKIP)
+    """A missing prerequisite fails the test: it must never pass unrun."""
+    print(f"FAIL: missing prerequisite: {msg}", flush=True)
+    sys.exit(1)
 
 
 def run(cmd, timeout=60, check=True, **kw):
