@@ -33,7 +33,7 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	-Dsystemd_tests=disabled || status=2
 
 # libFuzzer: a clang build of the fuzz targets (tests/fuzz/README.md), each run
-# for fuzz_seconds (25 s; 8 targets, two at a time: about 2 minutes). The gcc
+# for fuzz_seconds (15 s; 11 targets, two at a time: about 1.5 minutes). The gcc
 # builds above replay the corpora and run a short deterministic mutation.
 run_fuzz() {
 	local dir=build-ci-fuzz

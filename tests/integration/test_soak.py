@@ -13,7 +13,7 @@ deactivates and deletes) and reloads the configuration with SIGHUP, the
 schedule set to the next minute: one sweep a minute, back to back when a
 sweep is long. The safety invariants are checked after every sweep.
 
-    AKR_SOAK_SECONDS=N   how long (default 120, 60 under the sanitizers;
+    AKR_SOAK_SECONDS=N   how long (default 60, 45 under the sanitizers: two sweeps;
                          AKR_LONG=1 or =soak: 600)
     AKR_SEED=N           replay a seed (printed)
 """
@@ -81,7 +81,7 @@ class Soak(RotatorTestCase):
         require_7zz(self)
         seed = seed_from_env()
         rng = random.Random(seed)
-        default = 600 if long_mode("soak") else 60 if asan_mode() else 120
+        default = 600 if long_mode("soak") else 45 if asan_mode() else 60
         seconds = int(os.environ.get("AKR_SOAK_SECONDS", default))
         self.setup_fake(world(rng, 0), fake_args=["--latency-ms", "5"], config=CONFIG)
         ledger = Ledger()

@@ -25,7 +25,7 @@ docs/policy.md):
   lost after SES took it (a timeout on a loaded machine), so the daemon
   sends it again the next day (LostReminderAnswer below).
 
-    AKR_DAYS=N    days to simulate (default 120, 40 under the sanitizers;
+    AKR_DAYS=N    days to simulate (default 75, 30 under the sanitizers;
                   AKR_LONG=1 or =year: 400)
     AKR_USERS=N   users per account (default 5; long mode 20)
     AKR_FAULT_RATE=P  share of AWS calls that fail (default 0.01)
@@ -67,7 +67,7 @@ class Year(RotatorTestCase):
         require_7zz(self)
         self.seed = seed_from_env()
         self.rng = random.Random(self.seed)
-        default = 400 if long_mode("year") else (40 if asan_mode() else 120)
+        default = 400 if long_mode("year") else (30 if asan_mode() else 75)
         self.days = int(os.environ.get("AKR_DAYS", default))
         users = 20 if long_mode("year") else 5
         self.n_accounts, self.n_users = 20, int(os.environ.get("AKR_USERS", users))
