@@ -95,7 +95,12 @@ class Stats:
         self.throttled = 0
         self.in_flight = 0
         self.max_in_flight = 0
-        self.connections_opened = 0   # TCP connections accepted (benchmarks)
+        # TCP connections accepted (benchmarks), and of them those whose first
+        # request was to the control API (/_fake/...) or an AWS request; a
+        # connection that has sent no whole request yet is in neither.
+        self.connections_opened = 0
+        self.control_connections = 0
+        self.api_connections = 0
         self.by_action = {}
         self.by_account = {}
         self.log = []
@@ -104,6 +109,8 @@ class Stats:
         return {'requests': self.requests, 'throttled': self.throttled,
                 'in_flight': self.in_flight, 'max_in_flight': self.max_in_flight,
                 'connections_opened': self.connections_opened,
+                'control_connections': self.control_connections,
+                'api_connections': self.api_connections,
                 'by_action': dict(self.by_action), 'by_account': dict(self.by_account)}
 
 
@@ -136,6 +143,23 @@ class App:
 
     def request_done(self):
         self.stats.in_flight -= 1
+
+    def connection_opened(self):
+        """Counts a new TCP connection; answers the Stats it was counted in."""
+        self.stats.connections_opened += 1
+        return self.stats
+
+    def connection_first_request(self, counted_in, req):
+        """Sorts a connection by its first request, in the Stats that counted
+        its opening (called before the request is handled: a load or reset
+        replaces the Stats, and a connection opened before it counts in
+        neither the old nor the new one's sorted counts)."""
+        if counted_in is not self.stats:
+            return
+        if req.path.startswith('/_fake/'):
+            self.stats.control_connections += 1
+        else:
+            self.stats.api_connections += 1
 
     # -- the pipeline ---------------------------------------------------------
 

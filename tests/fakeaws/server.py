@@ -47,13 +47,15 @@ class HttpConnection(asyncio.Protocol):
         self.continue_sent = False
         self.timer = None           # pending delayed answer or end of a hang
         self.pending_aws = False    # that pending answer counts as in flight
+        self.counted_in = None      # the Stats that counted this connection's opening
+        self.sorted = False         # counted as a control or an AWS connection
 
     # -- asyncio callbacks ------------------------------------------------------
 
     def connection_made(self, transport):
         self.transport = transport
         self.server.connections.add(self)
-        self.app.stats.connections_opened += 1
+        self.counted_in = self.app.connection_opened()
         transport.get_extra_info('socket').setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def connection_lost(self, exc):
@@ -84,6 +86,9 @@ class HttpConnection(asyncio.Protocol):
             if parsed is None:
                 return
             req, keep_alive = parsed
+            if not self.sorted:
+                self.sorted = True
+                self.app.connection_first_request(self.counted_in, req)
             outcome = self.app.handle(req)
             if outcome.kind is None and outcome.delay <= 0:
                 self._finish(outcome, keep_alive)

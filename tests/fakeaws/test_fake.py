@@ -2,6 +2,7 @@
 """Tests of the fake alone: authentication, clock, faults, rate limit, control API, scale."""
 import concurrent.futures
 import http.client
+import json
 import os
 import re
 import signal
@@ -544,6 +545,44 @@ class HttpTest(FakeTest):
                 self.assertTrue(chunk, data)
                 data += chunk
         self.assertEqual(len(re.findall(rb'HTTP/1.1 200 OK', data)), 3)
+
+    def test_control_connections_counted_apart(self):
+        """GET /_fake/stats sorts the connections by their first request, so
+        that a benchmark can leave its own control connections out."""
+        # setUp's load started the counts afresh; each control() is a connection.
+        control(self.url, 'state')
+        control(self.url, 'clock')
+        u = urllib.parse.urlsplit(self.url)
+        body = query_body(Action='GetCallerIdentity', Version='2011-06-15')
+        idle = socket.create_connection((u.hostname, u.port), timeout=5)  # sends nothing
+        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=5)
+        try:
+            for _ in range(2):                              # one connection, two requests
+                conn.request('POST', '/', body, sign(FAKE.host, 'sts', body))
+                r = conn.getresponse()
+                r.read()
+                self.assertEqual(r.status, 200)
+            self.assertEqual(raw(self.url, sign(FAKE.host, 'sts', body), body)[0], 200)
+            # A control request on a connection that began with an AWS request
+            # leaves it an AWS connection.
+            conn.request('GET', '/_fake/stats')
+            r = conn.getresponse()
+            self.assertEqual(r.status, 200)
+            stats = json.loads(r.read())
+        finally:
+            conn.close()
+            idle.close()
+        self.assertEqual(stats['requests'], 3)
+        self.assertEqual(stats['control_connections'], 2)
+        self.assertEqual(stats['api_connections'], 2)
+        self.assertEqual(stats['connections_opened'], 5)    # + the idle one, in neither
+        stats = control(self.url, 'stats')                  # a third control connection
+        self.assertEqual((stats['control_connections'], stats['api_connections'],
+                          stats['connections_opened']), (3, 2, 6))
+        control(self.url, 'reset', method='POST')           # counts start afresh
+        stats = control(self.url, 'stats')
+        self.assertEqual((stats['control_connections'], stats['api_connections'],
+                          stats['connections_opened']), (1, 0, 1))
 
 
 if __name__ == '__main__':
