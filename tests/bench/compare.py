@@ -25,13 +25,20 @@ IN_FLIGHT = 64          # the daemon's max_requests_in_flight and the baseline's
 PER_ACCOUNT = 8         # the daemon's max_requests_per_account
 LIST_ACCOUNTS_PAGE = 20
 SES_MAX_SEND_RATE = 50.0  # the fake's default quota (tests/fakeaws/scenario.py)
+GEN_SCENARIO = os.path.join(SOURCE_DIR, "tests", "fakeaws", "gen_scenario.py")
 
-# name: (label, [(accounts, users)], latency ms, IAM requests/s per account, due fraction)
+# name: (label, [(accounts, users)], latency ms, IAM requests/s per account,
+#        gen_scenario.py --due-fraction, --inactive-fraction)
+# B1-B3 keep the generator's default mix (about 15 % of users with an action
+# due); B4 is "2 % due" (issue 11): 1.5 % of the users with a key hold an
+# active key >= 80 days, 0.8 % an Inactive key >= 100 days, together 2.0 % of
+# all users with an action due (5 x 5000, seed 1: 501 of 25,000). The share
+# of each generated organization is printed (gen_scenario.py --summary).
 SCENARIOS = {
-    "B1": ("latency-bound", [(200, 25)], 100, 0, 0.1),
-    "B2": ("rate-bound", [(50, 200)], 20, 10, 0.1),
-    "B3": ("memory", [(2000, 20), (200, 20)], 0, 0, 0.1),
-    "B4": ("large accounts", [(5, 5000)], 0, 10, 0.02),
+    "B1": ("latency-bound", [(200, 25)], 100, 0, 0.1, 0.08),
+    "B2": ("rate-bound", [(50, 200)], 20, 10, 0.1, 0.08),
+    "B3": ("memory", [(2000, 20), (200, 20)], 0, 0, 0.1, 0.08),
+    "B4": ("large accounts", [(5, 5000)], 0, 10, 0.015, 0.008),
 }
 QUICK = {
     "B1": [(10, 5)],
@@ -151,10 +158,31 @@ def run_tool(tool, scen_path, fake_args, latency_s, rps, tmp):
         return {"tool": tool, "exit": status, "requests": stats["requests"],
                 "throttled": stats["throttled"], "wall": wall, "lb": lb, "lb_by": which,
                 "cpu_us": cpu * 1e6 / max(1, stats["requests"]), "rss_mib": hwm / 1024,
-                "conns": stats.get("connections_opened"), "max_in_flight": stats["max_in_flight"],
+                # The tool's connections: every one the fake accepted since it
+                # started, less the harness's own (/_fake/... control calls).
+                "conns": stats["connections_opened"] - stats["control_connections"],
+                "api_conns": stats["api_connections"],
+                "control_conns": stats["control_connections"],
+                "max_in_flight": stats["max_in_flight"],
                 "fake_cpu": fake_cpu, "summary": failed, "stderr_tail": tail}
     finally:
         fake.close()
+
+
+def generate(path, accounts, users, due, inactive):
+    """Writes the organization to path; answers gen_scenario.py's --summary
+    (users of ACTIVE accounts, and those with an action due)."""
+    res = subprocess.run([sys.executable, GEN_SCENARIO, "--accounts", str(accounts),
+                          "--users", str(users), "--seed", "1", "--due-fraction", str(due),
+                          "--inactive-fraction", str(inactive), "--summary", "-o", path],
+                         check=True, stderr=subprocess.PIPE, text=True)
+    return json.loads(res.stderr.strip().splitlines()[-1])
+
+
+def fmt_due(d):
+    return (f"{d['due']} of {d['users']} users ({100.0 * d['due_share']:.1f} %) with an action "
+            f"due: rotate {d['rotate']}, delete {d['delete']}, deactivate {d['deactivate']}, "
+            f"remind {d['remind']}")
 
 
 def fmt_row(scen, r):
@@ -179,19 +207,17 @@ def main():
         sys.exit(f"compare.py: no daemon binary at {BINARY} (build it, or set AKR_BINARY)")
     names = args.scenario or sorted(SCENARIOS)
     results = []
+    dues = {}
     for name in names:
-        label, sizes, lat_ms, rps, due = SCENARIOS[name]
+        label, sizes, lat_ms, rps, due, inactive = SCENARIOS[name]
         if args.quick:
             sizes = QUICK[name]
         for accounts, users in sizes:
             scen = f"{name} {accounts}x{users}"
             with tempfile.TemporaryDirectory(prefix="akr-bench-") as tmp:
                 path = os.path.join(tmp, "scenario.json")
-                subprocess.run([sys.executable,
-                                os.path.join(SOURCE_DIR, "tests", "fakeaws", "gen_scenario.py"),
-                                "--accounts", str(accounts), "--users", str(users),
-                                "--seed", "1", "--due-fraction", str(due), "-o", path],
-                               check=True)
+                dues[scen] = generate(path, accounts, users, due, inactive)
+                print(f"# {scen}: {fmt_due(dues[scen])}", file=sys.stderr, flush=True)
                 fake_args = []
                 if lat_ms:
                     fake_args += ["--latency-ms", str(lat_ms)]
@@ -203,6 +229,7 @@ def main():
                           file=sys.stderr, flush=True)
                     r = run_tool(tool, path, fake_args, lat_ms / 1000.0, rps, tmp)
                     r["scenario"] = scen
+                    r["due"] = dues[scen]
                     results.append(r)
                     print(f"#   exit {r['exit']}, {r['wall']:.1f} s, {r['summary']}",
                           file=sys.stderr, flush=True)
@@ -215,8 +242,12 @@ def main():
     for r in results:
         print(fmt_row(r["scenario"], r))
     print()
+    for scen, d in dues.items():
+        print(f"{scen}: {fmt_due(d)}")
     for r in results:
-        print(f"{r['scenario']} {r['tool']}: {r['summary']}")
+        idle = r["conns"] - r["api_conns"]
+        extra = f" ({idle} of its connections sent no request)" if idle else ""
+        print(f"{r['scenario']} {r['tool']}: {r['summary']}{extra}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
