@@ -164,7 +164,10 @@ def run_tool(tool, scen_path, fake_args, latency_s, rps, tmp):
                 "api_conns": stats["api_connections"],
                 "control_conns": stats["control_connections"],
                 "max_in_flight": stats["max_in_flight"],
-                "fake_cpu": fake_cpu, "summary": failed, "stderr_tail": tail}
+                "fake_cpu": fake_cpu, "summary": failed, "stderr_tail": tail,
+                # IAM's share (issue 11: B4 at most 5 % of the baseline's).
+                "iam_requests": sum(1 for r in log if r["service"] == "iam"),
+                "by_action": stats["by_action"]}
     finally:
         fake.close()
 
@@ -247,7 +250,8 @@ def main():
     for r in results:
         idle = r["conns"] - r["api_conns"]
         extra = f" ({idle} of its connections sent no request)" if idle else ""
-        print(f"{r['scenario']} {r['tool']}: {r['summary']}{extra}")
+        print(f"{r['scenario']} {r['tool']}: {r['iam_requests']} IAM requests; "
+              f"{r['summary']}{extra}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
