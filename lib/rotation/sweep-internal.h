@@ -59,9 +59,16 @@ struct akr_sweep {
 	struct akr_sweep_progress progress;
 	struct akr_addressbook *addresses; /* owned; NULL in a reconcile-only sweep */
 
-	/* The organization: every account listed, worked on in order. */
-	struct sweep_account **accounts;
+	/* The organization: every account listed, worked on in order. An
+	 * account waiting for its turn is only its id and name (@accounts);
+	 * its struct sweep_account exists from its start to its end (on
+	 * @running), so that what the sweep holds per account follows the
+	 * accounts in progress, not the size of the organization (the report
+	 * keeps what it lists). */
+	struct sweep_listed *accounts;
 	size_t n_accounts, cap_accounts, next_account, running_accounts, max_parallel_accounts;
+	struct sweep_account *running;  /* the accounts started and not finished */
+	size_t n_account_records;       /* struct sweep_account alive (tests) */
 	char *next_token;
 	unsigned list_attempts;
 	struct akr_paging accounts_paging;
@@ -87,13 +94,24 @@ struct akr_sweep {
 	char *report_path;
 };
 
+/* An account listed and not started yet: @id owns one allocation holding
+ * the id, then the name (@name points into it; NULL when ListAccounts gave
+ * none). NULL once the account started (its struct sweep_account took it). */
+struct sweep_listed {
+	char *id;
+	const char *name;
+};
+
 struct sweep_account {
 	struct akr_sweep *s;
-	char *id, *name;
+	struct sweep_account *prev, *next; /* on s->running */
+	char *id;         /* owns the allocation of struct sweep_listed */
+	const char *name; /* in @id's allocation; NULL when none */
 	struct akr_assumed_role *role;
 	struct akr_aws_client client;
 	char *marker;        /* next ListUsers page; NULL with more_pages = first */
 	bool more_pages, listing, failed, done;
+	bool dispatching; /* in account_dispatch_users()'s loop: a nested call returns */
 	struct akr_iam_user *users; /* the current page, owned */
 	size_t n_users, next_user, running_users, max_running_users;
 	unsigned read_attempts;
@@ -131,6 +149,10 @@ int akr__sweep_defer(struct akr_sweep *s, int64_t delay_ms, void (*fn)(void *arg
 bool akr__sweep_retry_read(const struct akr_error *err, unsigned attempt, int64_t *ret_delay_ms);
 
 /* sweep.c: the run and the organization walk. */
+/** How many struct sweep_account records the sweep holds now: the accounts
+ * started and not finished (a finished account lives on in the report
+ * only). For the tests. */
+size_t akr__sweep_account_records(const struct akr_sweep *s);
 /** The sweep's wall clock (--now shifts it), in seconds. */
 int64_t akr__sweep_now(const struct akr_sweep *s);
 /** A user of @a is done (whatever the outcome): the next one may start. */

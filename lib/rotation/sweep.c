@@ -79,18 +79,53 @@ static void account_drop_page(struct sweep_account *a)
 
 static struct sweep_account *account_free(struct sweep_account *a)
 {
+	struct akr_sweep *s;
+
 	if (!a)
 		return NULL;
+	s = a->s;
+	if (a->prev)
+		a->prev->next = a->next;
+	else if (s->running == a)
+		s->running = a->next;
+	if (a->next)
+		a->next->prev = a->prev;
+	s->n_account_records--;
 	account_drop_page(a);
 	a->prefilter = akr__sweep_prefilter_free(a->prefilter);
 	a->role = akr_assumed_role_free(a->role);
 	akr_paging_done(&a->users_paging);
 	akr_seen_done(&a->user_names);
 	free(a->marker);
-	free(a->id);
-	free(a->name);
+	free(a->id); /* and the name with it */
 	free(a);
 	return NULL;
+}
+
+size_t akr__sweep_account_records(const struct akr_sweep *s)
+{
+	return s->n_account_records;
+}
+
+/* A listed account starts: its record is made, taking @l's id and name. */
+static struct sweep_account *account_new(struct akr_sweep *s, struct sweep_listed *l)
+{
+	struct sweep_account *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	a->s = s;
+	akr_paging_init(&a->users_paging, "ListUsers", 0);
+	akr_seen_init(&a->user_names, SWEEP_MAX_USERS_PER_ACCOUNT);
+	a->id = TAKE_PTR(l->id);
+	a->name = TAKE_PTR(l->name);
+	a->max_running_users = (size_t)s->cfg->limits.max_requests_per_account;
+	a->next = s->running;
+	if (a->next)
+		a->next->prev = a;
+	s->running = a;
+	s->n_account_records++;
+	return a;
 }
 
 static void account_finished(struct sweep_account *a)
@@ -106,14 +141,12 @@ static void account_finished(struct sweep_account *a)
 	s->progress.accounts_done++;
 	if (s->o.progress)
 		s->o.progress(s->o.userdata, &s->progress);
-	/* The role, the page and the listing's memory go now (an organization
-	 * of a thousand accounts of 5,000 users would otherwise keep 128 MiB of
-	 * user names); the account record stays for the report. */
-	a->role = akr_assumed_role_free(a->role);
-	a->prefilter = akr__sweep_prefilter_free(a->prefilter);
-	account_drop_page(a);
-	akr_paging_done(&a->users_paging);
-	akr_seen_done(&a->user_names);
+	/* The account lives on in the report only: its record (the role, the
+	 * page, the listing's memory, the pre-filter) goes now, so that an
+	 * organization of thousands of accounts holds the records of the
+	 * accounts in progress only. Nothing refers to it any more: its users
+	 * and its listing are over, and every caller returns right after. */
+	account_free(a);
 	dispatch_accounts(s);
 }
 
@@ -139,6 +172,11 @@ static void account_dispatch_users(struct sweep_account *a)
 {
 	struct akr_sweep *s = a->s;
 
+	/* A user that ended from inside akr__sweep_user_start() (it does not
+	 * today) calls back here: the loop below goes on, and decides. */
+	if (a->dispatching)
+		return;
+	a->dispatching = true;
 	while (!s->stopping && !a->failed && a->next_user < a->n_users &&
 	       a->running_users < a->max_running_users) {
 		const struct akr_iam_user *u = &a->users[a->next_user++];
@@ -182,6 +220,7 @@ static void account_dispatch_users(struct sweep_account *a)
 			akr_report_totals(s->report)->users_failed++;
 		}
 	}
+	a->dispatching = false;
 	if (a->running_users > 0 || a->listing)
 		return;
 	if (a->next_user < a->n_users && !s->stopping && !a->failed)
@@ -275,12 +314,23 @@ static void list_users_next(struct sweep_account *a)
 	}
 }
 
-static void account_start(struct sweep_account *a)
+static void account_start(struct akr_sweep *s, struct sweep_listed *l)
 {
-	struct akr_sweep *s = a->s;
+	struct sweep_account *a = account_new(s, l);
 	int r;
 
 	s->running_accounts++;
+	if (!a) {
+		/* No record: the account is reported as failed (its id and name
+		 * stay in @l for that), and the walk goes on. */
+		akr_log_error("Account %s ('%s') failed, skipping it: out of memory", l->id,
+			      l->name ? l->name : "");
+		(void)akr_report_account(s->report, l->id, l->name, AKR_ACCOUNT_FAILED,
+					 "out of memory");
+		s->running_accounts--;
+		s->progress.accounts_done++;
+		return;
+	}
 	akr_log_debug("Entering account %s ('%s')", a->id, a->name ? a->name : "");
 	r = akr__sweep_account_client(s, a->id, &a->role, &a->client);
 	if (r < 0) {
@@ -312,7 +362,7 @@ static void dispatch_accounts(struct akr_sweep *s)
 {
 	while (!s->stopping && s->next_account < s->n_accounts &&
 	       s->running_accounts < s->max_parallel_accounts)
-		account_start(s->accounts[s->next_account++]);
+		account_start(s, &s->accounts[s->next_account++]);
 	if (s->running_accounts == 0 && !s->listing_accounts &&
 	    (s->stopping || s->next_account >= s->n_accounts)) {
 		if (s->stopping && s->next_account < s->n_accounts)
@@ -340,7 +390,8 @@ static int invalid_account(struct akr_sweep *s, const struct akr_org_account *ac
 
 static int add_account(struct akr_sweep *s, const struct akr_org_account *acc)
 {
-	struct sweep_account *a;
+	struct sweep_listed *l;
+	size_t id_len, name_len;
 	int r;
 
 	if (acc->invalid)
@@ -369,20 +420,20 @@ static int add_account(struct akr_sweep *s, const struct akr_org_account *acc)
 	}
 	if (AKR_ARRAY_GROW(s->accounts, &s->cap_accounts, s->n_accounts, 1) < 0)
 		return -ENOMEM;
-	a = calloc(1, sizeof(*a));
-	if (!a)
+	/* Only the id and the name until the account starts: one allocation. */
+	id_len = strlen(acc->id) + 1;
+	name_len = acc->name ? strlen(acc->name) + 1 : 0;
+	l = &s->accounts[s->n_accounts];
+	l->id = malloc(id_len + name_len);
+	if (!l->id)
 		return -ENOMEM;
-	a->s = s;
-	akr_paging_init(&a->users_paging, "ListUsers", 0);
-	akr_seen_init(&a->user_names, SWEEP_MAX_USERS_PER_ACCOUNT);
-	a->id = strdup(acc->id);
-	a->name = akr_strdup0(acc->name);
-	a->max_running_users = (size_t)s->cfg->limits.max_requests_per_account;
-	if (!a->id || (acc->name && !a->name)) {
-		account_free(a);
-		return -ENOMEM;
+	memcpy(l->id, acc->id, id_len);
+	l->name = NULL;
+	if (acc->name) {
+		memcpy(l->id + id_len, acc->name, name_len);
+		l->name = l->id + id_len;
 	}
-	s->accounts[s->n_accounts++] = a;
+	s->n_accounts++;
 	return 0;
 }
 
@@ -936,8 +987,10 @@ struct akr_sweep *akr_sweep_free(struct akr_sweep *s)
 		return NULL;
 	/* Normally none is left: each holds up the end of the sweep. */
 	akr_defer_cancel_all(&s->deferred);
+	while (s->running)
+		account_free(s->running);
 	for (size_t i = 0; i < s->n_accounts; i++)
-		account_free(s->accounts[i]);
+		free(s->accounts[i].id);
 	free(s->accounts);
 	akr_paging_done(&s->accounts_paging);
 	akr_seen_done(&s->account_ids);

@@ -32,6 +32,7 @@
 #include "lib/rotation/config.h"
 #include "lib/rotation/report.h"
 #include "lib/rotation/sweep.h"
+#include "lib/rotation/sweep-internal.h"
 #include "tests/unit/testutil.h"
 
 #define MGMT "111111111111"
@@ -64,6 +65,7 @@ struct fake {
 	struct akr_defer_set answers;
 	/* The scenario. */
 	size_t n_users, page_size;
+	size_t n_more_accounts; /* listed after DEV: 3333333333NN, each with n_users */
 	const char *bad_user; /* its ListAccessKeys answer is malformed */
 	bool hold_user_reads; /* ListUserTags is held until released */
 	/* What the sweep asked. */
@@ -195,6 +197,30 @@ static char *answer_list_access_keys(struct fake *f, const struct fake_req *q)
 			 q->user, i);
 }
 
+static char *answer_list_accounts(const struct fake *f)
+{
+	char *accounts = xasprintf(
+		"{\"Id\": \"" DEV "\", \"Arn\": \"arn:aws:organizations::" MGMT
+		":account/o-exampleorgid/" DEV "\", \"Email\": \"dev@example.com\", \"Name\": "
+		"\"Developer Account\", \"Status\": \"ACTIVE\", \"State\": \"ACTIVE\", "
+		"\"JoinedMethod\": \"INVITED\", \"JoinedTimestamp\": 1481830215.45}");
+	char *out;
+
+	for (size_t i = 0; i < f->n_more_accounts; i++) {
+		char *more = xasprintf(
+			"%s, {\"Id\": \"3333333333%02zu\", \"Arn\": \"arn:aws:organizations::" MGMT
+			":account/o-exampleorgid/3333333333%02zu\", \"Email\": \"a%zu@example.com\", "
+			"\"Name\": \"Account %zu\", \"Status\": \"ACTIVE\", \"State\": \"ACTIVE\", "
+			"\"JoinedMethod\": \"INVITED\", \"JoinedTimestamp\": 1481830215.45}",
+			accounts, i, i, i, i);
+		free(accounts);
+		accounts = more;
+	}
+	out = xasprintf("{\"Accounts\": [%s]}", accounts);
+	free(accounts);
+	return out;
+}
+
 static void fake_answer(struct fake *f, struct fake_req *q)
 {
 	if (strcmp(q->action, "AssumeRole") == 0) {
@@ -202,11 +228,7 @@ static void fake_answer(struct fake *f, struct fake_req *q)
 		q->body = answer_assume_role(q);
 	} else if (strcmp(q->action, "ListAccounts") == 0) {
 		f->list_accounts++;
-		q->body = xasprintf(
-			"{\"Accounts\": [{\"Id\": \"" DEV "\", \"Arn\": \"arn:aws:organizations::" MGMT
-			":account/o-exampleorgid/" DEV "\", \"Email\": \"dev@example.com\", \"Name\": "
-			"\"Developer Account\", \"Status\": \"ACTIVE\", \"State\": \"ACTIVE\", "
-			"\"JoinedMethod\": \"INVITED\", \"JoinedTimestamp\": 1481830215.45}]}");
+		q->body = answer_list_accounts(f);
 	} else if (strcmp(q->action, "ListUsers") == 0) {
 		q->body = answer_list_users(f, q);
 	} else if (strcmp(q->action, "ListUserTags") == 0) {
@@ -288,6 +310,19 @@ static int fake_transport(void *transport_data, const struct akr_http_request_de
 		free(q);
 	}
 	return r;
+}
+
+/* The held requests are answered after all. */
+static void fake_release_held(struct fake *f)
+{
+	while (f->held) {
+		struct fake_req *q = f->held;
+
+		f->held = q->next;
+		fake_answer(f, q);
+		assert_int_equal(akr_defer(&f->answers, 0, fake_deliver, q), 0);
+	}
+	f->n_held = 0;
 }
 
 /* The held requests fail as the engine's shutdown fails them. */
@@ -548,6 +583,49 @@ static void test_stop_mid_sweep(void **state)
 	run_done(&run);
 }
 
+/* The sweep holds a record (role, listing, pre-filter, page) for the
+ * accounts in progress only: one waiting for its turn is its id and name,
+ * one finished lives on in the report alone. Before, every account listed
+ * kept its record until the end of the sweep (issue 11, B3). */
+static void test_account_records_follow_the_accounts_in_progress(void **state)
+{
+	struct run run;
+	const struct akr_report_totals *t;
+	size_t steps = 0;
+
+	(void)state;
+	run_init(&run);
+	run.fake.n_users = 1;
+	run.fake.n_more_accounts = 7; /* 8 accounts */
+	run.fake.hold_user_reads = true;
+	/* At most max_requests_in_flight + 2 = 3 accounts at once. */
+	run.cfg->limits.max_requests_in_flight = 1;
+	run_start(&run);
+	/* Each running account has its one user on the wire, held. */
+	run_until_held(&run, 3);
+	assert_int_equal(akr__sweep_account_records(run.sweep), 3);
+	/* Release them a round at a time: never more records than accounts
+	 * running. */
+	while (!run.done && steps++ < MAX_STEPS) {
+		if (run.fake.n_held > 0)
+			fake_release_held(&run.fake);
+		(void)uv_run(&run.loop, UV_RUN_NOWAIT);
+		assert_true(akr__sweep_account_records(run.sweep) <= 3);
+	}
+	assert_true(run.done);
+	assert_int_equal(run.r, 0);
+	/* Every account finished: none is held, all are in the report. */
+	assert_int_equal(akr__sweep_account_records(run.sweep), 0);
+	t = akr_report_get_totals(run.report);
+	assert_int_equal(t->accounts_listed, 8);
+	assert_int_equal(t->accounts_done, 8);
+	assert_int_equal(t->users_seen, 8);
+	assert_false(akr_report_has_failures(run.report));
+	assert_true(report_complete(run.report));
+	assert_int_equal(run.fake.unexpected, 0);
+	run_done(&run);
+}
+
 /* A reload drops the daemon's reference to the environment while a sweep
  * runs in it: the sweep's own reference keeps it (and its engine) alive
  * until akr_sweep_free(). */
@@ -590,6 +668,7 @@ int main(void)
 		cmocka_unit_test(test_paging_sees_every_user),
 		cmocka_unit_test(test_one_bad_user),
 		cmocka_unit_test(test_stop_mid_sweep),
+		cmocka_unit_test(test_account_records_follow_the_accounts_in_progress),
 		cmocka_unit_test(test_environment_outlives_its_reload),
 		cmocka_unit_test(test_start_without_environment),
 	};
