@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -6,24 +7,107 @@
 
 #include "lib/base/array.h"
 #include "lib/base/json.h"
+#include "lib/base/macro.h"
 #include "lib/rotation/report.h"
 #include "lib/base/timeutil.h"
 
+/* What the report holds grows with the actions and the accounts of the
+ * sweep (issue 11, B3: thousands of each): a row is one allocation with its
+ * own strings after it, and the strings many rows repeat (account id and
+ * name, action, reason) are kept once, in the report's string pool. */
+
 struct report_account {
-	char *id, *name, *error;
+	const char *id, *name; /* pooled */
+	char *error;
 	enum akr_account_state state;
+};
+
+/* One row and, after it, the strings only it has. */
+struct report_row {
+	size_t seq; /* the order added: user_row_cmp() is stable on it */
+	struct akr_report_row pub;
+	char strings[];
+};
+
+/* Strings kept once: open addressing, linear probing, at most 3/4 full. */
+struct string_pool {
+	char **slots;
+	size_t n, cap;
 };
 
 struct akr_report {
 	char *run_id, *mode;
 	int64_t started_sec, finished_sec;
 	bool complete;
-	struct akr_report_row *rows;
+	struct report_row **rows;
 	size_t n_rows, cap_rows;
 	struct report_account *accounts;
 	size_t n_accounts, cap_accounts;
+	struct string_pool pool;
 	struct akr_report_totals totals;
 };
+
+#define ROW_OF(p) \
+	((const struct report_row *)((const char *)(p) - offsetof(struct report_row, pub)))
+
+static size_t pool_hash(const char *s)
+{
+	uint64_t h = UINT64_C(14695981039346656037); /* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
+	return (size_t)h;
+}
+
+static char **pool_slot(char **slots, size_t cap, const char *s)
+{
+	size_t i = pool_hash(s) & (cap - 1);
+
+	while (slots[i] && strcmp(slots[i], s) != 0)
+		i = (i + 1) & (cap - 1);
+	return &slots[i];
+}
+
+/* *@ret = the pool's copy of @s (NULL for NULL), added when missing.
+ * Returns 0 or -ENOMEM. */
+static int pool_intern(struct string_pool *p, const char *s, const char **ret)
+{
+	char **slot;
+
+	*ret = NULL;
+	if (!s)
+		return 0;
+	if ((p->n + 1) * 4 > p->cap * 3) {
+		size_t cap = p->cap ? p->cap * 2 : 64;
+		char **slots = cap > p->cap ? calloc(cap, sizeof(*slots)) : NULL;
+
+		if (!slots)
+			return -ENOMEM;
+		for (size_t i = 0; i < p->cap; i++)
+			if (p->slots[i])
+				*pool_slot(slots, cap, p->slots[i]) = p->slots[i];
+		free(p->slots);
+		p->slots = slots;
+		p->cap = cap;
+	}
+	slot = pool_slot(p->slots, p->cap, s);
+	if (!*slot) {
+		*slot = strdup(s);
+		if (!*slot)
+			return -ENOMEM;
+		p->n++;
+	}
+	*ret = *slot;
+	return 0;
+}
+
+static void pool_done(struct string_pool *p)
+{
+	for (size_t i = 0; i < p->cap; i++)
+		free(p->slots[i]);
+	free(p->slots);
+	*p = (struct string_pool){ 0 };
+}
 
 static const char *const outcome_names[_AKR_OUTCOME_MAX] = {
 	[AKR_OUTCOME_PLANNED] = "planned",   [AKR_OUTCOME_DONE] = "done",
@@ -62,31 +146,17 @@ struct akr_report *akr_report_new(const char *run_id, const char *mode, int64_t 
 	return r;
 }
 
-static void row_free(struct akr_report_row *row)
-{
-	free((char *)row->account_id);
-	free((char *)row->account_name);
-	free((char *)row->user_name);
-	free((char *)row->access_key_id);
-	free((char *)row->action);
-	free((char *)row->reason);
-	free((char *)row->error);
-	free((char *)row->detail);
-}
-
 struct akr_report *akr_report_free(struct akr_report *r)
 {
 	if (!r)
 		return NULL;
 	for (size_t i = 0; i < r->n_rows; i++)
-		row_free(&r->rows[i]);
-	for (size_t i = 0; i < r->n_accounts; i++) {
-		free(r->accounts[i].id);
-		free(r->accounts[i].name);
+		free(r->rows[i]);
+	for (size_t i = 0; i < r->n_accounts; i++)
 		free(r->accounts[i].error);
-	}
 	free(r->rows);
 	free(r->accounts);
+	pool_done(&r->pool);
 	free(r->run_id);
 	free(r->mode);
 	free(r);
@@ -108,13 +178,9 @@ int akr_report_account(struct akr_report *r, const char *account_id, const char 
 		return -ENOMEM;
 	a = &r->accounts[r->n_accounts];
 	*a = (struct report_account){ .state = state };
-	if (!dup_ok(account_id, (const char **)&a->id) || !dup_ok(name, (const char **)&a->name) ||
-	    !dup_ok(error, (const char **)&a->error)) {
-		free(a->id);
-		free(a->name);
-		free(a->error);
+	if (pool_intern(&r->pool, account_id, &a->id) < 0 ||
+	    pool_intern(&r->pool, name, &a->name) < 0 || !dup_ok(error, (const char **)&a->error))
 		return -ENOMEM;
-	}
 	r->n_accounts++;
 	switch (state) {
 	case AKR_ACCOUNT_OK:
@@ -133,24 +199,54 @@ int akr_report_account(struct akr_report *r, const char *account_id, const char 
 	return 0;
 }
 
+/* Copies @src (NULL stays NULL) to *@p, moving *@p past it. */
+static const char *pack(char **p, const char *src)
+{
+	char *dst = *p;
+	size_t n;
+
+	if (!src)
+		return NULL;
+	n = strlen(src) + 1;
+	memcpy(dst, src, n);
+	*p += n;
+	return dst;
+}
+
 int akr_report_add(struct akr_report *r, const struct akr_report_row *row)
 {
-	struct akr_report_row *dst;
+	const char *own[] = { row->user_name, row->access_key_id, row->error, row->detail };
+	struct report_row *dst;
+	size_t size = sizeof(*dst);
+	char *p;
 
 	if ((unsigned)row->outcome >= _AKR_OUTCOME_MAX)
 		return -EINVAL;
+	for (size_t i = 0; i < ELEMENTSOF(own); i++)
+		if (own[i])
+			size += strlen(own[i]) + 1;
 	if (AKR_ARRAY_GROW(r->rows, &r->cap_rows, r->n_rows, 1) < 0)
 		return -ENOMEM;
-	dst = &r->rows[r->n_rows];
-	*dst = (struct akr_report_row){ .key_age_days = row->key_age_days, .outcome = row->outcome };
-	if (!dup_ok(row->account_id, &dst->account_id) || !dup_ok(row->account_name, &dst->account_name) ||
-	    !dup_ok(row->user_name, &dst->user_name) || !dup_ok(row->access_key_id, &dst->access_key_id) ||
-	    !dup_ok(row->action, &dst->action) || !dup_ok(row->reason, &dst->reason) ||
-	    !dup_ok(row->error, &dst->error) || !dup_ok(row->detail, &dst->detail)) {
-		row_free(dst);
+	dst = malloc(size);
+	if (!dst)
+		return -ENOMEM;
+	*dst = (struct report_row){
+		.seq = r->n_rows,
+		.pub = { .key_age_days = row->key_age_days, .outcome = row->outcome },
+	};
+	if (pool_intern(&r->pool, row->account_id, &dst->pub.account_id) < 0 ||
+	    pool_intern(&r->pool, row->account_name, &dst->pub.account_name) < 0 ||
+	    pool_intern(&r->pool, row->action, &dst->pub.action) < 0 ||
+	    pool_intern(&r->pool, row->reason, &dst->pub.reason) < 0) {
+		free(dst);
 		return -ENOMEM;
 	}
-	r->n_rows++;
+	p = dst->strings;
+	dst->pub.user_name = pack(&p, row->user_name);
+	dst->pub.access_key_id = pack(&p, row->access_key_id);
+	dst->pub.error = pack(&p, row->error);
+	dst->pub.detail = pack(&p, row->detail);
+	r->rows[r->n_rows++] = dst;
 	r->totals.outcome[row->outcome]++;
 	return 0;
 }
@@ -191,7 +287,7 @@ static int user_row_cmp(const void *a, const void *b)
 	if (c)
 		return c;
 	/* Stable: the first row of a user comes first. */
-	return x < y ? -1 : x > y;
+	return ROW_OF(x)->seq < ROW_OF(y)->seq ? -1 : ROW_OF(x)->seq > ROW_OF(y)->seq;
 }
 
 static bool same_user(const struct akr_report_row *x, const struct akr_report_row *y)
@@ -207,14 +303,14 @@ int akr_report_cannot_rotate(const struct akr_report *r, const struct akr_report
 	size_t n = 0, k = 0;
 
 	for (size_t i = 0; i < r->n_rows; i++)
-		n += r->rows[i].action && strcmp(r->rows[i].action, "report") == 0;
+		n += r->rows[i]->pub.action && strcmp(r->rows[i]->pub.action, "report") == 0;
 	if (n > 0) {
 		rows = calloc(n, sizeof(*rows));
 		if (!rows)
 			return -ENOMEM;
 		for (size_t i = 0; i < r->n_rows; i++)
-			if (r->rows[i].action && strcmp(r->rows[i].action, "report") == 0)
-				rows[k++] = &r->rows[i];
+			if (r->rows[i]->pub.action && strcmp(r->rows[i]->pub.action, "report") == 0)
+				rows[k++] = &r->rows[i]->pub;
 		qsort(rows, n, sizeof(*rows), user_row_cmp);
 		/* One per user. */
 		k = 0;
@@ -234,7 +330,7 @@ size_t akr_report_n_rows(const struct akr_report *r)
 
 const struct akr_report_row *akr_report_row(const struct akr_report *r, size_t i)
 {
-	return i < r->n_rows ? &r->rows[i] : NULL;
+	return i < r->n_rows ? &r->rows[i]->pub : NULL;
 }
 
 const char *akr_report_run_id(const struct akr_report *r)
@@ -398,7 +494,7 @@ int akr_report_write_json(const struct akr_report *r, FILE *f)
 	G(gen_str(g, "actions"));
 	G(yajl_gen_array_open(g));
 	for (size_t i = 0; i < r->n_rows; i++)
-		G(gen_row(g, &r->rows[i], true));
+		G(gen_row(g, &r->rows[i]->pub, true));
 	G(yajl_gen_array_close(g));
 	G(yajl_gen_map_close(g));
 
@@ -442,7 +538,7 @@ int akr_report_print_table(const struct akr_report *r, FILE *f)
 	if (!sorted)
 		return -ENOMEM;
 	for (size_t i = 0; i < r->n_rows; i++)
-		sorted[i] = &r->rows[i];
+		sorted[i] = &r->rows[i]->pub;
 	/* Stable by account, user, then the order the plan gave. */
 	qsort(sorted, r->n_rows, sizeof(*sorted), user_row_cmp);
 

@@ -100,6 +100,58 @@ static void test_copies_its_strings(void **state)
 	assert_null(akr_report_free(NULL));
 }
 
+/* A sweep of thousands of accounts adds thousands of rows that repeat the
+ * account's id and name, the action and the reason: the report keeps each
+ * such string once (issue 11, B3), and every row still reads the same. */
+static void test_keeps_repeated_strings_once(void **state)
+{
+	struct akr_report *r = akr_report_new("run-3", "once", STARTED);
+	const struct akr_report_row **cannot = NULL;
+	char account[] = "222222222222", reason[] = "rotation due but the user has no email tag";
+	size_t n = 0;
+
+	(void)state;
+	assert_non_null(r);
+	assert_int_equal(akr_report_account(r, account, "dev", AKR_ACCOUNT_OK, NULL), 0);
+	for (int i = 0; i < 100; i++) {
+		char user[16];
+
+		(void)snprintf(user, sizeof(user), "u%02d", 99 - i);
+		assert_int_equal(akr_report_add(r, &(struct akr_report_row){
+			.account_id = account, .account_name = "dev", .user_name = user,
+			.action = "report", .key_age_days = i, .reason = reason,
+			.outcome = AKR_OUTCOME_SKIPPED }), 0);
+	}
+	/* A second row of u00: the alert lists its first row. */
+	assert_int_equal(akr_report_add(r, &(struct akr_report_row){
+		.account_id = account, .account_name = "dev", .user_name = "u00",
+		.action = "report", .key_age_days = 1000, .reason = "both key slots in use",
+		.outcome = AKR_OUTCOME_SKIPPED }), 0);
+	/* The caller's buffers are copied, not borrowed. */
+	memset(account, 'x', sizeof(account) - 1);
+	memset(reason, 'y', sizeof(reason) - 1);
+	for (size_t i = 1; i < 100; i++) {
+		const struct akr_report_row *a = akr_report_row(r, 0), *b = akr_report_row(r, i);
+
+		assert_string_equal(b->account_id, "222222222222");
+		assert_string_equal(b->reason, "rotation due but the user has no email tag");
+		assert_ptr_equal(a->account_id, b->account_id);
+		assert_ptr_equal(a->account_name, b->account_name);
+		assert_ptr_equal(a->action, b->action);
+		assert_ptr_equal(a->reason, b->reason);
+		assert_ptr_not_equal(a->user_name, b->user_name);
+	}
+	assert_string_equal(akr_report_row(r, 100)->reason, "both key slots in use");
+	/* One entry per user, sorted, the first row of each. */
+	assert_int_equal(akr_report_cannot_rotate(r, &cannot, &n), 0);
+	assert_int_equal(n, 100);
+	assert_string_equal(cannot[0]->user_name, "u00");
+	assert_int_equal(cannot[0]->key_age_days, 99);
+	assert_string_equal(cannot[99]->user_name, "u99");
+	free(cannot);
+	akr_report_free(r);
+}
+
 static void test_has_failures(void **state)
 {
 	struct akr_report *r = akr_report_new("run-3", "once", STARTED);
@@ -293,6 +345,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rows_and_totals),
 		cmocka_unit_test(test_copies_its_strings),
+		cmocka_unit_test(test_keeps_repeated_strings_once),
 		cmocka_unit_test(test_has_failures),
 		cmocka_unit_test(test_enum_names),
 		cmocka_unit_test(test_json),
