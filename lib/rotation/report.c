@@ -423,12 +423,42 @@ fail:
 	return yajl_gen_in_error_state; /* not ok: G() in the caller stops too */
 }
 
+/* The document goes to the file as it is made, a chunk at a time: the
+ * actions of a large organization make megabytes of JSON, which the daemon
+ * need not hold at once (issue 11, B3). */
+#define JSON_FLUSH_BYTES (16 * 1024)
+
+/* Writes what @g holds to @f when it is at least @min bytes, and empties
+ * it. Returns 0 or -EIO. */
+static int json_flush(yajl_gen g, FILE *f, size_t min)
+{
+	const unsigned char *out;
+	size_t len;
+
+	if (yajl_gen_get_buf(g, &out, &len) != yajl_gen_status_ok)
+		return -EIO;
+	if (len < min)
+		return 0;
+	if (len > 0 && fwrite(out, 1, len, f) != len)
+		return -EIO;
+	yajl_gen_clear(g);
+	return 0;
+}
+
+/* A write to the file failed: -EIO. */
+#define F(call)                                                                                    \
+	do {                                                                                       \
+		if ((call) < 0) {                                                                  \
+			ret = -EIO;                                                                \
+			goto fail;                                                                 \
+		}                                                                                  \
+	} while (0)
+
 int akr_report_write_json(const struct akr_report *r, FILE *f)
 {
 	const struct akr_report_totals *t = &r->totals;
 	const struct akr_report_row **blocked = NULL;
-	const unsigned char *out;
-	size_t len, n_blocked = 0;
+	size_t n_blocked = 0;
 	yajl_gen g = akr_json_gen_new();
 	int ret = -ENOMEM;
 
@@ -481,25 +511,29 @@ int akr_report_write_json(const struct akr_report *r, FILE *f)
 		G(gen_kv(g, "state", account_state_names[a->state]));
 		G(gen_kv(g, "error", a->error));
 		G(yajl_gen_map_close(g));
+		F(json_flush(g, f, JSON_FLUSH_BYTES));
 	}
 	G(yajl_gen_array_close(g));
 
 	/* The users of the attention alert: due, but no address or no slot. */
 	G(gen_str(g, "cannot_rotate"));
 	G(yajl_gen_array_open(g));
-	for (size_t i = 0; i < n_blocked; i++)
+	for (size_t i = 0; i < n_blocked; i++) {
 		G(gen_row(g, blocked[i], false));
+		F(json_flush(g, f, JSON_FLUSH_BYTES));
+	}
 	G(yajl_gen_array_close(g));
 
 	G(gen_str(g, "actions"));
 	G(yajl_gen_array_open(g));
-	for (size_t i = 0; i < r->n_rows; i++)
+	for (size_t i = 0; i < r->n_rows; i++) {
 		G(gen_row(g, &r->rows[i]->pub, true));
+		F(json_flush(g, f, JSON_FLUSH_BYTES));
+	}
 	G(yajl_gen_array_close(g));
 	G(yajl_gen_map_close(g));
-
-	G(yajl_gen_get_buf(g, &out, &len));
-	ret = fwrite(out, 1, len, f) == len ? 0 : -EIO;
+	F(json_flush(g, f, 0));
+	ret = 0;
 fail:
 	free(blocked);
 	yajl_gen_free(g);

@@ -237,6 +237,73 @@ static void test_json(void **state)
 	akr_report_free(r);
 }
 
+/* What reaches the file, write by write (fopencookie). */
+struct sink {
+	size_t writes, largest, total;
+	uint32_t hash; /* of everything written, in order */
+};
+
+static ssize_t sink_write(void *cookie, const char *buf, size_t size)
+{
+	struct sink *k = cookie;
+
+	k->writes++;
+	k->largest = size > k->largest ? size : k->largest;
+	k->total += size;
+	for (size_t i = 0; i < size; i++)
+		k->hash = (k->hash ^ (unsigned char)buf[i]) * 16777619u;
+	return (ssize_t)size;
+}
+
+/* The JSON goes to the file as it is made: a report of thousands of rows
+ * (megabytes of JSON at 2,000 accounts) is never held whole in memory
+ * (issue 11, B3). The bytes are those of the same document made at once. */
+static void test_json_streamed(void **state)
+{
+	struct akr_report *r = akr_report_new("run-4", "once", STARTED);
+	struct sink k = { .hash = 2166136261u }, whole = { .hash = 2166136261u };
+	char *doc = NULL;
+	size_t len = 0;
+	FILE *f, *m;
+
+	(void)state;
+	assert_non_null(r);
+	for (int i = 0; i < 3000; i++) {
+		char account[16], user[16];
+
+		(void)snprintf(account, sizeof(account), "2222222%05d", i / 5);
+		(void)snprintf(user, sizeof(user), "user-%04d", i);
+		if (i % 5 == 0)
+			assert_int_equal(akr_report_account(r, account, "an account",
+							    AKR_ACCOUNT_OK, NULL), 0);
+		assert_int_equal(akr_report_add(r, &(struct akr_report_row){
+			.account_id = account, .account_name = "an account", .user_name = user,
+			.access_key_id = "AKIAIOSFODNN7EXAMPLE", .action = i % 7 ? "delete" : "report",
+			.key_age_days = 101, .reason = "inactive and at least 100 days old",
+			.outcome = AKR_OUTCOME_DONE, .detail = "last used 2026-11-20 by s3" }), 0);
+	}
+	akr_report_set_finished(r, STARTED + 300, true);
+	f = fopencookie(&k, "w", (cookie_io_functions_t){ .write = sink_write });
+	assert_non_null(f);
+	assert_int_equal(setvbuf(f, NULL, _IONBF, 0), 0);
+	assert_int_equal(akr_report_write_json(r, f), 0);
+	assert_int_equal(fclose(f), 0);
+	/* The same document as one buffer, for the comparison. */
+	m = open_memstream(&doc, &len);
+	assert_non_null(m);
+	assert_int_equal(akr_report_write_json(r, m), 0);
+	assert_int_equal(fclose(m), 0);
+	(void)sink_write(&whole, doc, len);
+	assert_true(len > 1024 * 1024);
+	assert_int_equal(k.total, len);
+	assert_int_equal(k.hash, whole.hash);
+	/* Many writes, none of more than a few tens of KiB. */
+	assert_true(k.writes > 16);
+	assert_true(k.largest <= 64 * 1024);
+	free(doc);
+	akr_report_free(r);
+}
+
 static void test_json_unfinished(void **state)
 {
 	struct akr_report *r = akr_report_new("run-5", "dry-run", STARTED);
@@ -349,6 +416,7 @@ int main(void)
 		cmocka_unit_test(test_has_failures),
 		cmocka_unit_test(test_enum_names),
 		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_json_streamed),
 		cmocka_unit_test(test_json_unfinished),
 		cmocka_unit_test(test_write),
 		cmocka_unit_test(test_summary_and_table),
