@@ -145,7 +145,11 @@ static void account_finished(struct sweep_account *a)
 	 * page, the listing's memory, the pre-filter) goes now, so that an
 	 * organization of thousands of accounts holds the records of the
 	 * accounts in progress only. Nothing refers to it any more: its users
-	 * and its listing are over, and every caller returns right after. */
+	 * and its listing are over, and every caller returns right after.
+	 * Its rate cap goes too, so that the engine forgets the account
+	 * (unless throttling taught it a rate: that stays, see engine.h). */
+	if (account_base_rps(a) > 0)
+		(void)akr_http_set_rate(s->http, a->id, 0);
 	account_free(a);
 	dispatch_accounts(s);
 }

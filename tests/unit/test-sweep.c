@@ -600,6 +600,8 @@ static void test_account_records_follow_the_accounts_in_progress(void **state)
 	run.fake.hold_user_reads = true;
 	/* At most max_requests_in_flight + 2 = 3 accounts at once. */
 	run.cfg->limits.max_requests_in_flight = 1;
+	/* Each account's rate cap is set at its start, dropped at its end. */
+	run.cfg->limits.iam_requests_per_second_per_account = 5;
 	run_start(&run);
 	/* Each running account has its one user on the wire, held. */
 	run_until_held(&run, 3);
@@ -614,8 +616,11 @@ static void test_account_records_follow_the_accounts_in_progress(void **state)
 	}
 	assert_true(run.done);
 	assert_int_equal(run.r, 0);
-	/* Every account finished: none is held, all are in the report. */
+	/* Every account finished: none is held, all are in the report, and
+	 * the engine holds no rate for them any more. */
 	assert_int_equal(akr__sweep_account_records(run.sweep), 0);
+	assert_true(akr_http_get_rate(run.sweep->http, DEV) == 0);
+	assert_true(akr_http_get_rate(run.sweep->http, "333333333306") == 0);
 	t = akr_report_get_totals(run.report);
 	assert_int_equal(t->accounts_listed, 8);
 	assert_int_equal(t->accounts_done, 8);
