@@ -321,20 +321,23 @@ static void list_users_next(struct sweep_account *a)
 static void account_start(struct akr_sweep *s, struct sweep_listed *l)
 {
 	struct sweep_account *a = account_new(s, l);
+	struct akr_log_fields f;
 	int r;
 
-	s->running_accounts++;
 	if (!a) {
 		/* No record: the account is reported as failed (its id and name
 		 * stay in @l for that), and the walk goes on. */
-		akr_log_error("Account %s ('%s') failed, skipping it: out of memory", l->id,
-			      l->name ? l->name : "");
+		f = fields_of(s, AKR_MID_ACCOUNT_FAILED);
+		f.account_id = l->id;
+		f.result = "failed";
+		akr_log_full(LOG_ERR, -ENOMEM, &f, "Account %s ('%s') failed, skipping it: %m",
+			     l->id, l->name ? l->name : "");
 		(void)akr_report_account(s->report, l->id, l->name, AKR_ACCOUNT_FAILED,
 					 "out of memory");
-		s->running_accounts--;
 		s->progress.accounts_done++;
 		return;
 	}
+	s->running_accounts++;
 	akr_log_debug("Entering account %s ('%s')", a->id, a->name ? a->name : "");
 	r = akr__sweep_account_client(s, a->id, &a->role, &a->client);
 	if (r < 0) {
