@@ -7,6 +7,7 @@
 
 #include "lib/base/buf.h"
 #include "lib/base/error.h"
+#include "lib/base/isolate.h"
 #include "lib/base/secret.h"
 #include "lib/base/strutil.h"
 #include "lib/delivery/zip.h"
@@ -14,6 +15,8 @@
 /* A zip of one small stored entry is a few hundred bytes; anything near this
  * means something went wrong. */
 #define ZIP_MAX_BYTES (64 * 1024)
+/* A zip takes 3-6 ms (its PBKDF2); its process is killed after this. */
+#define ZIP_TIMEOUT_MS 10000
 
 static const char *const encryption_names[_AKR_ZIP_ENCRYPTION_MAX] = {
 	[AKR_ZIP_ENCRYPTION_AES256] = "aes256",
@@ -232,10 +235,17 @@ fail:
 	return r;
 }
 
-int akr_zip_credentials(const char *access_key_id, const struct akr_secret *secret,
-			const struct akr_secret *password, enum akr_zip_encryption enc,
-			struct akr_secret **ret_zip, struct akr_error *reterr)
+/* What the child needs to make the zip (borrowed from the caller). */
+struct zip_job {
+	const char *access_key_id;
+	const struct akr_secret *secret, *password;
+	enum akr_zip_encryption enc;
+};
+
+/* Runs in the child process (akr_isolated_run()). */
+static int make_zip(void *arg, struct akr_secret **ret_zip, struct akr_error *reterr)
 {
+	const struct zip_job *job = arg;
 	/* Sensitive: wiped on every path by the cleanup attribute. */
 	_cleanup_buf_ struct akr_buf csv = AKR_BUF_INIT(4096, true);
 	zip_source_t *src;
@@ -243,13 +253,7 @@ int akr_zip_credentials(const char *access_key_id, const struct akr_secret *secr
 	zip_error_t ze;
 	int r;
 
-	if (!ret_zip) {
-		akr_error_set(reterr, AKR_ERROR_LOCAL, 0, "InvalidParameter", "no result pointer");
-		return -EINVAL;
-	}
-	r = check_inputs(access_key_id, secret, password, enc, reterr);
-	if (r >= 0)
-		r = build_csv(access_key_id, secret, &csv);
+	r = build_csv(job->access_key_id, job->secret, &csv);
 	if (r < 0)
 		return r;
 
@@ -271,9 +275,30 @@ int akr_zip_credentials(const char *access_key_id, const struct akr_secret *secr
 	/* Keep the buffer source alive past zip_close(): it holds the result. */
 	zip_source_keep(src);
 
-	r = write_archive(za, &csv, password, enc, reterr);
+	r = write_archive(za, &csv, job->password, job->enc, reterr);
 	if (r >= 0)
 		r = read_source(src, ret_zip, reterr);
 	zip_source_free(src);
 	return r;
+}
+
+int akr_zip_credentials(const char *access_key_id, const struct akr_secret *secret,
+			const struct akr_secret *password, enum akr_zip_encryption enc,
+			struct akr_secret **ret_zip, struct akr_error *reterr)
+{
+	struct zip_job job = { access_key_id, secret, password, enc };
+	int r;
+
+	if (!ret_zip) {
+		akr_error_set(reterr, AKR_ERROR_LOCAL, 0, "InvalidParameter", "no result pointer");
+		return -EINVAL;
+	}
+	r = check_inputs(access_key_id, secret, password, enc, reterr);
+	if (r < 0)
+		return r;
+	/* libzip 1.7.3 writes through the NULL of a failed allocation while it
+	 * writes an AES entry (lib/base/isolate.h): made in a child, such a
+	 * failure is an error that rolls the rotation back, not a crash. */
+	return akr_isolated_run("the zip", make_zip, &job, ZIP_MAX_BYTES, ZIP_TIMEOUT_MS, ret_zip,
+				reterr);
 }

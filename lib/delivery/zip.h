@@ -46,7 +46,10 @@ int akr_zip_encryption_from_string(const char *s, enum akr_zip_encryption *ret);
  * anything but printable ASCII without ',' or '"', an empty password or one
  * with a NUL or control character, or an unknown @enc; -EOPNOTSUPP when this
  * libzip cannot encrypt with @enc; -ENOMEM; -EIO for any other libzip
- * failure. @reterr (may be NULL) gets a message on failure (never a secret). */
+ * failure; -ECHILD or -ETIMEDOUT when the child process that makes it
+ * (lib/base/isolate.h) crashed or hung. Blocks the caller for the few
+ * milliseconds it takes. @reterr (may be NULL) gets a message on failure
+ * (never a secret). */
 int akr_zip_credentials(const char *access_key_id, const struct akr_secret *secret,
 			const struct akr_secret *password, enum akr_zip_encryption enc,
 			struct akr_secret **ret_zip, struct akr_error *reterr);

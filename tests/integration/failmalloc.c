@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 typedef void *(*malloc_fn)(size_t);
@@ -47,8 +48,14 @@ static free_fn real_free;
 static flock_fn real_flock;
 
 static atomic_bool armed;
-static atomic_uint_fast64_t calls;
-static atomic_bool failed;
+/* The count and whether the point fired, shared with forked children (the
+ * daemon makes its zips in one, lib/base/isolate.c): an allocation there
+ * counts, and fails, like one in the daemon itself. */
+struct shared_count {
+	atomic_uint_fast64_t calls;
+	atomic_bool failed;
+};
+static struct shared_count private_count, *count = &private_count;
 static uint64_t fail_at;
 static const char *caller_filter;
 static const char *stack_filter;
@@ -82,6 +89,7 @@ static void read_settings(void)
 static void init(void)
 {
 	const char *arm;
+	void *shared;
 
 	if (initialised || initialising)
 		return;
@@ -91,6 +99,10 @@ static void init(void)
 	real_realloc = (realloc_fn)dlsym(RTLD_NEXT, "realloc");
 	real_free = (free_fn)dlsym(RTLD_NEXT, "free");
 	real_flock = (flock_fn)dlsym(RTLD_NEXT, "flock");
+	shared = mmap(NULL, sizeof(*count), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		      -1, 0);
+	if (shared != MAP_FAILED)
+		count = shared;
 	read_settings();
 	arm = getenv("AKR_FAILMALLOC_ARM");
 	if (arm && strcmp(arm, "start") == 0)
@@ -155,10 +167,10 @@ static bool should_fail(const void *caller)
 
 	if (!atomic_load(&armed) || !caller_matches(caller) || !stack_matches())
 		return false;
-	n = atomic_fetch_add(&calls, 1) + 1;
+	n = atomic_fetch_add(&count->calls, 1) + 1;
 	if (fail_at == 0 || n != fail_at)
 		return false;
-	atomic_store(&failed, true);
+	atomic_store(&count->failed, true);
 	/* Written now as well: a process that ends with _exit() (the JSON
 	 * parser's allocator) runs no destructor. */
 	report();
@@ -255,8 +267,8 @@ __attribute__((destructor)) static void report(void)
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return;
-	n = snprintf(line, sizeof(line), "%llu %d\n", (unsigned long long)atomic_load(&calls),
-		     atomic_load(&failed) ? 1 : 0);
+	n = snprintf(line, sizeof(line), "%llu %d\n", (unsigned long long)atomic_load(&count->calls),
+		     atomic_load(&count->failed) ? 1 : 0);
 	if (n > 0)
 		(void)!write(fd, line, (size_t)n);
 	(void)close(fd);
