@@ -658,11 +658,17 @@ static void test_sender_ses_quota(void **state)
 	send_one(&f, s, true, -EINVAL); /* none reserved any more */
 	assert_int_equal(uv_run(&f.loop, UV_RUN_DEFAULT), 0);
 	assert_int_equal(f.n_results, 4);
-	assert_int_equal(f.results[0], 0);
-	assert_int_equal(f.results[1], -EDQUOT);
-	assert_int_equal(f.errs[1].retry, AKR_RETRY_NONE);
-	assert_int_equal(f.results[2], 0);
-	assert_int_equal(f.results[3], 0);
+	/* In the order they ended, which depends on how many tokens the
+	 * bucket had gathered (the machine's load): a refusal ends at once,
+	 * a sent mail when SES answers. */
+	for (int i = 0, refused = 0; i < 4; i++) {
+		if (f.results[i] == -EDQUOT) {
+			assert_int_equal(f.errs[i].retry, AKR_RETRY_NONE);
+			assert_int_equal(++refused, 1);
+		} else {
+			assert_int_equal(f.results[i], 0);
+		}
+	}
 	assert_int_equal(f.n_calls, 3);
 	fake_teardown(&f, s);
 
