@@ -27,7 +27,7 @@ allocator now ends the process with status 1 and says why.
 
 Short mode (CI): every N of the first HEAD allocations (state log, start-up,
 reconciliation; CURL_HEAD for curl's: the first requests and connections),
-then SAMPLE (CURL_SAMPLE, 15 by default) points spread over the rest of the sweep from a
+then SAMPLE (CURL_SAMPLE, 10 by default) points spread over the rest of the sweep from a
 seed (1 unless AKR_ALLOC_SEED says otherwise; "random" picks one). Long mode
 (AKR_ALLOC_LONG=1, by hand): every N of the sweep. By hand also:
 AKR_ALLOC_POINTS=N,M,... tries only these; AKR_ALLOC_KEEP_GOING=1 tries every
@@ -53,29 +53,29 @@ DUE = ("alice", "carol")  # carol's rotation was interrupted, then she is due ag
 # Under the sanitizers every run is several times slower: fewer points of
 # the whole-process scan and of curl's later allocations (CI time).
 SHORT = asan_mode()
-HEAD = int(os.environ.get("AKR_ALLOC_HEAD", "20" if SHORT else "40"))
-SAMPLE = int(os.environ.get("AKR_ALLOC_SAMPLE", "10" if SHORT else "30"))
+HEAD = int(os.environ.get("AKR_ALLOC_HEAD", "15" if SHORT else "30"))
+SAMPLE = int(os.environ.get("AKR_ALLOC_SAMPLE", "8" if SHORT else "20"))
 # yajl's (55 in a sweep; all 55 passed by hand, and in CI until its time
 # budget asked for fewer runs): the first, a sample, and always the last
 # YAJL_TAIL, the report writer's (where CI once caught points 53-55).
-YAJL_HEAD = int(os.environ.get("AKR_ALLOC_YAJL_HEAD", "10" if SHORT else "20"))
-YAJL_SAMPLE = int(os.environ.get("AKR_ALLOC_YAJL_SAMPLE", "5" if SHORT else "10"))
+YAJL_HEAD = int(os.environ.get("AKR_ALLOC_YAJL_HEAD", "5" if SHORT else "10"))
+YAJL_SAMPLE = int(os.environ.get("AKR_ALLOC_YAJL_SAMPLE", "3" if SHORT else "5"))
 YAJL_TAIL = int(os.environ.get("AKR_ALLOC_YAJL_TAIL", "5"))
-CURL_HEAD = int(os.environ.get("AKR_ALLOC_CURL_HEAD", "15" if SHORT else "25"))
+CURL_HEAD = int(os.environ.get("AKR_ALLOC_CURL_HEAD", "10" if SHORT else "20"))
 # Later curl allocations: about 2 % of them (607, 636, 660, 699, 868 of
 # ~940, never on a replay of one point) ended in a SIGABRT from libuv's poll
 # phase (a watched descriptor curl closed behind our back) until the engine
 # learnt to replace the multi handle after a failing multi call (issue 9):
 # 101 points (600-700) showed one SIGABRT before, none after; 200 (the
-# head and 150 more, seed 1) none after. CI tries 15 of them (5 under the
+# head and 150 more, seed 1) none after. CI tries 10 of them (4 under the
 # sanitizers).
-CURL_SAMPLE = int(os.environ.get("AKR_ALLOC_CURL_SAMPLE", "5" if SHORT else "15"))
+CURL_SAMPLE = int(os.environ.get("AKR_ALLOC_CURL_SAMPLE", "4" if SHORT else "10"))
 # libzip's own (called from libzip; a few dozen a zip): libzip 1.7.3 writes
 # through the NULL of a failed allocation while it writes an AES entry's
 # header, so the zip is made in a child process (lib/base/isolate.c). The
 # last points are the central directory's headers of the sweep's last zip.
-ZIP_HEAD = int(os.environ.get("AKR_ALLOC_ZIP_HEAD", "3" if SHORT else "5"))
-ZIP_SAMPLE = int(os.environ.get("AKR_ALLOC_ZIP_SAMPLE", "2" if SHORT else "5"))
+ZIP_HEAD = int(os.environ.get("AKR_ALLOC_ZIP_HEAD", "2" if SHORT else "3"))
+ZIP_SAMPLE = int(os.environ.get("AKR_ALLOC_ZIP_SAMPLE", "2" if SHORT else "3"))
 ZIP_TAIL = int(os.environ.get("AKR_ALLOC_ZIP_TAIL", "6" if SHORT else "10"))
 LONG = os.environ.get("AKR_ALLOC_LONG") == "1"
 # A sweep of three users takes well under a second.
