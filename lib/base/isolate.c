@@ -10,8 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 #include "lib/base/error.h"
 #include "lib/base/fdio.h"
 #include "lib/base/isolate.h"

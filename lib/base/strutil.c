@@ -187,6 +187,27 @@ bool akr_is_access_key_id(const char *s)
 	return true;
 }
 
+bool akr_is_http_token(const char *s)
+{
+	if (!s || !*s)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || strchr("!#$%&'*+-.^_`|~", *s)))
+			return false;
+	return true;
+}
+
+bool akr_is_http_header_value(const char *s)
+{
+	if (!s)
+		return false;
+	for (; *s; s++)
+		if (((unsigned char)*s < 0x20 && *s != '\t') || (unsigned char)*s == 0x7f)
+			return false;
+	return true;
+}
+
 static size_t escaped_len(unsigned char c)
 {
 	return c < 0x20 || c == 0x7f ? 4 : 1;

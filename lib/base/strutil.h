@@ -37,6 +37,11 @@ bool akr_is_arn(const char *s, const char *service);
 bool akr_is_iam_user_name(const char *s);
 /** An access key id (16-128 of [A-Za-z0-9_]). */
 bool akr_is_access_key_id(const char *s);
+/** An HTTP token (RFC 7230 tchar, at least one): a header name or a method. */
+bool akr_is_http_token(const char *s);
+/** An HTTP header value that cannot split the header on the wire: no
+ * control character but tab, no DEL. */
+bool akr_is_http_header_value(const char *s);
 
 /** Copies @s into @buf (@size > 4 bytes, always NUL-terminated) with every
  * control character (CR, LF, ESC, DEL, ...) written as "\xNN", and cut with

@@ -47,30 +47,6 @@ bool akr__sigv4_is_amz_date(const char *s)
 	return true;
 }
 
-/* RFC 7230 tchar. */
-static bool is_token(const char *s)
-{
-	if (!s || !*s)
-		return false;
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c <= 0x20 || c >= 0x7f || strchr("\"(),/:;<=>?@[\\]{}", c))
-			return false;
-	}
-	return true;
-}
-
-/* CR/LF would split the header on the wire; a tab is legal HTTP. */
-static bool is_header_value(const char *v)
-{
-	if (!v)
-		return false;
-	for (; *v; v++)
-		if (((unsigned char)*v < 0x20 && *v != '\t') || (unsigned char)*v == 0x7f)
-			return false;
-	return true;
-}
-
 static bool in_list(const char *name, const char *const *list, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -328,7 +304,7 @@ static int collect_headers(const struct akr_sigv4_request *req, const char *amz_
 	for (size_t i = 0; i < req->n_headers; i++) {
 		const struct akr_sigv4_header *hd = &req->headers[i];
 
-		if (!is_token(hd->name) || !is_header_value(hd->value)) {
+		if (!akr_is_http_token(hd->name) || !akr_is_http_header_value(hd->value)) {
 			r = -EINVAL;
 			goto fail;
 		}
@@ -381,7 +357,7 @@ int akr__sigv4_canonical_request(struct sha256 *shared, const struct akr_sigv4_r
 
 	if (!opts)
 		opts = &defaults;
-	if (!req || !is_token(req->method) || !akr__sigv4_is_amz_date(amz_date) ||
+	if (!req || !akr_is_http_token(req->method) || !akr__sigv4_is_amz_date(amz_date) ||
 	    (req->body_len && !req->body) || (session_token && akr_has_control_chars(session_token)))
 		return -EINVAL;
 	if (req->path && akr_has_control_chars(req->path))

@@ -10,6 +10,7 @@
 
 #include "lib/base/buf.h"
 #include "lib/base/error.h"
+#include "lib/base/strutil.h"
 #include "lib/http/engine-internal.h"
 #include "lib/http/sigv4.h"
 
@@ -351,34 +352,6 @@ enum akr_retry_class akr__http_classify_answer(struct akr_http_request *req)
 	return e->retry;
 }
 
-static bool is_token_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
-static bool is_header_name(const char *s)
-{
-	if (!s || !*s)
-		return false;
-	for (; *s; s++)
-		if (!is_token_char(*s))
-			return false;
-	return true;
-}
-
-static bool is_header_value(const char *s)
-{
-	if (!s)
-		return false;
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 && *s != '\t')
-			return false;
-		else if (*s == 0x7f)
-			return false;
-	return true;
-}
-
 static bool is_method(const char *s)
 {
 	size_t n = s ? strlen(s) : 0;
@@ -511,7 +484,8 @@ int akr__http_desc_validate(const struct akr_http_request_desc *d)
 	if (d->body_len && (strcmp(d->method, "GET") == 0 || strcmp(d->method, "HEAD") == 0))
 		return -EINVAL;
 	for (size_t i = 0; i < d->n_headers; i++)
-		if (!is_header_name(d->headers[i].name) || !is_header_value(d->headers[i].value) ||
+		if (!akr_is_http_token(d->headers[i].name) ||
+		    !akr_is_http_header_value(d->headers[i].value) ||
 		    is_managed_header(d->headers[i].name, d->signer != NULL))
 			return -EINVAL;
 	return 0;

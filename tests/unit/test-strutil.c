@@ -26,6 +26,28 @@ static void test_escape_controls(void **state)
 			    "J\xc3\xbcrgen");
 }
 
+/* What may go into a request line or header (lib/http's engine and SigV4
+ * check with these): nothing that could split a header on the wire. */
+static void test_http_token_and_header_value(void **state)
+{
+	(void)state;
+	assert_true(akr_is_http_token("X-Amz-Date"));
+	assert_true(akr_is_http_token("GET"));
+	assert_true(akr_is_http_token("a!#$%&'*+-.^_`|~9"));
+	assert_false(akr_is_http_token(""));
+	assert_false(akr_is_http_token(NULL));
+	assert_false(akr_is_http_token("X Amz"));
+	assert_false(akr_is_http_token("Host:"));
+	assert_false(akr_is_http_token("J\xc3\xbcrgen"));
+	assert_true(akr_is_http_header_value(""));
+	assert_true(akr_is_http_header_value("a b\tc"));
+	assert_true(akr_is_http_header_value("J\xc3\xbcrgen"));
+	assert_false(akr_is_http_header_value(NULL));
+	assert_false(akr_is_http_header_value("a\r\nX-Injected: 1"));
+	assert_false(akr_is_http_header_value("a\n"));
+	assert_false(akr_is_http_header_value("\x7f"));
+}
+
 static void test_escape_controls_cut(void **state)
 {
 	char buf[10], big[5000];
@@ -50,6 +72,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_escape_controls),
 		cmocka_unit_test(test_escape_controls_cut),
+		cmocka_unit_test(test_http_token_and_header_value),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
